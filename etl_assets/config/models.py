@@ -1,0 +1,177 @@
+"""The shape of etl_config.yaml, validated with pydantic (DESIGN §2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+SCALAR_TYPES = ("string", "integer", "float", "boolean", "date", "timestamp")
+DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+Cadence = Literal["hourly", "daily", "weekly", "monthly"]
+SourceFormat = Literal["csv", "tsv", "json", "jsonl", "parquet", "auto"]
+LoadStrategy = Literal["append", "merge", "truncate_insert", "replace_window"]
+TextTransform = Literal["trim", "lower", "upper"]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors, so a typo never silently does nothing."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class PartitionsConfig(StrictModel):
+    cadence: Cadence = "daily"
+    start: dt.date | dt.datetime = dt.date(2026, 1, 1)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Paris") from exc
+        return value
+
+    @property
+    def start_datetime(self) -> dt.datetime:
+        if isinstance(self.start, dt.datetime):
+            return self.start.replace(tzinfo=None)
+        return dt.datetime.combine(self.start, dt.time())
+
+
+class WarehouseTarget(StrictModel):
+    connection: str = "local"
+    database: Identifier = "ANALYTICS"
+    schema_: Identifier = Field(default="RAW", alias="schema")
+
+
+class FilenamePartitioning(StrictModel):
+    filename: str
+
+    @field_validator("filename")
+    @classmethod
+    def _has_date_group(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from exc
+        if "date" not in compiled.groupindex:
+            raise ValueError("the regular expression needs a named group (?P<date>...)")
+        return value
+
+
+class ColumnPartitioning(StrictModel):
+    column: str
+
+
+PartitionBy = Literal["arrival"] | FilenamePartitioning | ColumnPartitioning
+
+
+class SourceConfig(StrictModel):
+    path: str
+    pattern: str = "*"
+    format: SourceFormat = "auto"
+    partition_by: PartitionBy = "arrival"
+
+    @property
+    def is_s3(self) -> bool:
+        return self.path.startswith("s3://")
+
+
+class ColumnSpec(StrictModel):
+    """How one target column is produced: copied `from` a source column, or computed by `expr`."""
+
+    from_: str | None = Field(default=None, alias="from")
+    expr: str | None = None
+    type: str = "string"
+    apply: list[TextTransform] = Field(default_factory=list)
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        normalised = value.strip().lower()
+        if normalised in SCALAR_TYPES:
+            return normalised
+        match = DECIMAL_TYPE.match(normalised)
+        if match and 0 < int(match[1]) <= 38 and int(match[2]) <= int(match[1]):
+            return f"decimal({int(match[1])},{int(match[2])})"
+        raise ValueError(f"unknown type {value!r}; use one of {', '.join(SCALAR_TYPES)} or decimal(p,s) with p<=38")
+
+    @model_validator(mode="after")
+    def _from_or_expr(self) -> ColumnSpec:
+        if self.from_ is not None and self.expr is not None:
+            raise ValueError("give either 'from' or 'expr', not both")
+        return self
+
+
+class TransformConfig(StrictModel):
+    generator: Literal["template", "llm"] = "template"
+    requirements: str | None = None
+    columns: dict[Identifier, ColumnSpec] = Field(default_factory=dict)
+    deduplicate_on: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dedup_columns_exist(self) -> TransformConfig:
+        missing = [name for name in self.deduplicate_on if self.columns and name not in self.columns]
+        if missing:
+            raise ValueError(f"deduplicate_on names {missing}, which are not among the declared columns")
+        return self
+
+
+class QualityRule(BaseModel):
+    """A quality rule; its checks arrive with the quality issue, so extra keys are kept as given."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    rule: Literal[
+        "not_null",
+        "unique",
+        "duplicates",
+        "regex",
+        "range",
+        "accepted_values",
+        "references",
+        "row_count",
+        "schema",
+        "freshness",
+    ]
+    severity: Literal["error", "warn"] = "error"
+    action: Literal["fail", "quarantine"] = "fail"
+
+
+class LoadConfig(StrictModel):
+    table: Identifier
+    strategy: LoadStrategy = "merge"
+    keys: list[str] | None = None
+
+
+class DatasetConfig(StrictModel):
+    name: Annotated[str, StringConstraints(pattern=DATASET_NAME_PATTERN)]
+    description: str | None = None
+    source: SourceConfig
+    partitions: PartitionsConfig = Field(default_factory=PartitionsConfig)
+    warehouse: WarehouseTarget = Field(default_factory=WarehouseTarget)
+    transform: TransformConfig | None = None
+    quality: list[QualityRule] = Field(default_factory=list)
+    load: LoadConfig
+
+    @property
+    def asset_table_path(self) -> list[str]:
+        """`snowflake/<database>/<schema>/<table>` in lower case (DESIGN §1)."""
+        return ["snowflake", self.warehouse.database.lower(), self.warehouse.schema_.lower(), self.load.table.lower()]
+
+
+class ProjectConfig(StrictModel):
+    version: Literal[1] = 1
+    source_file: Path
+    datasets: dict[str, DatasetConfig]
