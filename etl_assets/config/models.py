@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -14,6 +14,8 @@ IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 SCALAR_TYPES = ("string", "integer", "float", "boolean", "date", "timestamp")
 DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
+# What YAML leaves of `type: decimal(12,2)` inside {...}: the comma ends the value there.
+SPLIT_DECIMAL_TYPE = re.compile(r"^decimal\(\s*\d+\s*$")
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 Cadence = Literal["hourly", "daily", "weekly", "monthly"]
@@ -27,11 +29,40 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
+    # Fields the loader fills in, so they are not offered to the user as keys to write.
+    injected_keys: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = {key for name, field in cls.model_fields.items() for key in (name, field.alias) if key}
+        unknown = [key for key in data if key not in known]
+        if unknown:
+            allowed = [field.alias or name for name, field in cls.model_fields.items() if name not in cls.injected_keys]
+            noun = "key" if len(unknown) == 1 else "keys"
+            raise ValueError(f"unknown {noun} {', '.join(repr(key) for key in unknown)}; allowed: {', '.join(allowed)}")
+        return data
+
 
 class PartitionsConfig(StrictModel):
     cadence: Cadence = "daily"
     start: dt.date | dt.datetime = dt.date(2026, 1, 1)
     timezone: str = "UTC"
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _iso_start(cls, value: Any) -> Any:
+        """Parse text here, so a bad value gives one message rather than one per member of the union."""
+        if not isinstance(value, str):
+            return value
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+        raise ValueError(f"got {value!r}; use a date such as 2026-01-01 or a time such as 2026-01-01T06:00")
 
     @field_validator("timezone")
     @classmethod
@@ -55,19 +86,20 @@ class WarehouseTarget(StrictModel):
     schema_: Identifier = Field(default="RAW", alias="schema")
 
 
+def _check_date_regex(value: str) -> str:
+    try:
+        compiled = re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from exc
+    if "date" not in compiled.groupindex:
+        raise ValueError(f"the regular expression {value!r} needs a named group (?P<date>...)")
+    return value
+
+
 class FilenamePartitioning(StrictModel):
     filename: str
 
-    @field_validator("filename")
-    @classmethod
-    def _has_date_group(cls, value: str) -> str:
-        try:
-            compiled = re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression ({exc})") from exc
-        if "date" not in compiled.groupindex:
-            raise ValueError("the regular expression needs a named group (?P<date>...)")
-        return value
+    _has_date_group = field_validator("filename")(_check_date_regex)
 
 
 class ColumnPartitioning(StrictModel):
@@ -75,6 +107,18 @@ class ColumnPartitioning(StrictModel):
 
 
 PartitionBy = Literal["arrival"] | FilenamePartitioning | ColumnPartitioning
+PARTITION_BY_FORMS = "arrival, {filename: REGEX with (?P<date>...)} or {column: NAME}"
+
+
+def _partitioning_form(value: Any) -> Any:
+    """Pick the form by its key, so a mistake reports that form's problem, not every union member's."""
+    if value == "arrival" or isinstance(value, (FilenamePartitioning, ColumnPartitioning)):
+        return value
+    if isinstance(value, dict) and list(value) == ["filename"] and isinstance(value["filename"], str):
+        return FilenamePartitioning(filename=_check_date_regex(value["filename"]))
+    if isinstance(value, dict) and list(value) == ["column"] and isinstance(value["column"], str):
+        return ColumnPartitioning(column=value["column"])
+    raise ValueError(f"got {value!r}; use {PARTITION_BY_FORMS}")
 
 
 class SourceConfig(StrictModel):
@@ -82,6 +126,8 @@ class SourceConfig(StrictModel):
     pattern: str = "*"
     format: SourceFormat = "auto"
     partition_by: PartitionBy = "arrival"
+
+    _one_partitioning_form = field_validator("partition_by", mode="before")(_partitioning_form)
 
     @property
     def is_s3(self) -> bool:
@@ -95,6 +141,14 @@ class ColumnSpec(StrictModel):
     expr: str | None = None
     type: str = "string"
     apply: list[TextTransform] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _decimal_not_split_by_yaml(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("type"), str) and SPLIT_DECIMAL_TYPE.match(data["type"]):
+            whole = ",".join([data["type"], *(str(key) for key in data if str(key).endswith(")"))])
+            raise ValueError(f'YAML split the type {whole} at its comma inside {{...}}; quote it: type: "{whole}"')
+        return data
 
     @field_validator("type")
     @classmethod
@@ -156,8 +210,11 @@ class LoadConfig(StrictModel):
 
 
 class DatasetConfig(StrictModel):
+    injected_keys = ("name",)
+
     name: Annotated[str, StringConstraints(pattern=DATASET_NAME_PATTERN)]
     description: str | None = None
+    extends: str | None = None
     source: SourceConfig
     partitions: PartitionsConfig = Field(default_factory=PartitionsConfig)
     warehouse: WarehouseTarget = Field(default_factory=WarehouseTarget)
@@ -172,6 +229,8 @@ class DatasetConfig(StrictModel):
 
 
 class ProjectConfig(StrictModel):
+    injected_keys = ("source_file",)
+
     version: Literal[1] = 1
     source_file: Path
     datasets: dict[str, DatasetConfig]
