@@ -1,0 +1,191 @@
+"""The upload stage: a window's landed files, archived and read into one Parquet file with lineage."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from etl_assets.config.models import DatasetConfig
+from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
+from etl_assets.ingest.landing import LandedFile, landing_zone_for
+from etl_assets.ingest.partitioning import partition_key_for
+from etl_assets.ingest.readers import SOURCE_ROW, ReadResult, Reject, read_file
+from etl_assets.ingest.windows import TimeWindow
+from etl_assets.paths import ProjectPaths, window_slug
+
+SOURCE_FILE = "_source_file"
+ARRIVED_AT = "_arrived_at"
+ARRIVED_AT_TYPE = pa.timestamp("us", tz="UTC")
+LINEAGE_SCHEMA = pa.schema([(SOURCE_FILE, pa.string()), (SOURCE_ROW, pa.int64()), (ARRIVED_AT, ARRIVED_AT_TYPE)])
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What ingesting one window produced."""
+
+    window_key: str
+    output_path: Path
+    row_count: int
+    files: list[ArchivedFile]
+    new_files: int
+    duplicate_files: int
+    reject_count: int
+    rejects_path: Path | None
+    columns: dict[str, str]
+
+
+def upload_path(paths: ProjectPaths, dataset_name: str, window_key: str) -> Path:
+    """Where the upload stage writes a window's rows."""
+    return paths.dataset_lake(dataset_name) / "uploads" / f"{window_slug(window_key)}.parquet"
+
+
+def rejects_path_for(paths: ProjectPaths, dataset_name: str, window_key: str) -> Path:
+    """Where the upload stage keeps a window's unreadable rows."""
+    return paths.dataset_lake(dataset_name) / "rejects" / f"{window_slug(window_key)}.jsonl"
+
+
+def pending_windows(dataset: DatasetConfig) -> dict[str, list[LandedFile]]:
+    """The files waiting in landing, grouped by the window they belong to."""
+    pending: dict[str, list[LandedFile]] = {}
+    for file in landing_zone_for(dataset.source).list_files():
+        pending.setdefault(partition_key_for(file, dataset.source, dataset.partitions), []).append(file)
+    return dict(sorted(pending.items()))
+
+
+def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow) -> UploadResult:
+    """Archive the window's landed files and rewrite its upload from every file archived for it."""
+    with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"):
+        outcomes, fresh_reads = _archive_landed_files(dataset, paths.archive / dataset.name, window.key)
+        files = archived_files(paths.archive / dataset.name, window.key)
+        tables, rejects, columns = [], [], {}
+        for file in files:
+            result = fresh_reads.get(file.sha256) or read_file(file.path, dataset.source.format, file.original_name)
+            tables.append(_with_lineage(result.table, file))
+            rejects.extend((file.original_name, reject) for reject in result.rejects)
+            columns = result.columns | columns
+        table = _union(tables)
+        output_path = upload_path(paths, dataset.name, window.key)
+        _write_atomically(output_path, lambda temporary: pq.write_table(table, temporary))
+        rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
+    return UploadResult(
+        window_key=window.key,
+        output_path=output_path,
+        row_count=table.num_rows,
+        files=files,
+        new_files=sum(not outcome.duplicate for outcome in outcomes),
+        duplicate_files=sum(outcome.duplicate for outcome in outcomes),
+        reject_count=len(rejects),
+        rejects_path=rejects_path,
+        columns=columns,
+    )
+
+
+def _archive_landed_files(
+    dataset: DatasetConfig, dataset_archive: Path, window_key: str
+) -> tuple[list[ArchiveOutcome], dict[str, ReadResult]]:
+    """Move the window's landed files to the archive, keeping what was read from the new ones by hash."""
+    outcomes, fresh_reads = [], {}
+    for file in landing_zone_for(dataset.source).list_files():
+        if partition_key_for(file, dataset.source, dataset.partitions) != window_key:
+            continue
+        # Read before archiving, so a file that cannot be read stays in landing where the user can replace it.
+        result = read_file(file.path, dataset.source.format, file.name)
+        outcome = archive_file(file, dataset_archive, window_key)
+        outcomes.append(outcome)
+        if not outcome.duplicate:
+            fresh_reads[outcome.file.sha256] = result
+    return outcomes, fresh_reads
+
+
+@contextmanager
+def _dataset_lock(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _with_lineage(table: pa.Table, file: ArchivedFile) -> pa.Table:
+    rows = table.num_rows
+    source_rows = table[SOURCE_ROW]
+    data = table.drop_columns([SOURCE_ROW])
+    data = data.append_column(SOURCE_FILE, pa.array([file.original_name] * rows, pa.string()))
+    data = data.append_column(SOURCE_ROW, source_rows)
+    return data.append_column(ARRIVED_AT, pa.array([file.arrived_at] * rows, ARRIVED_AT_TYPE))
+
+
+def _union(tables: list[pa.Table]) -> pa.Table:
+    """All tables under one schema: missing columns are null, and a column whose files disagree becomes text."""
+    types: dict[str, set[pa.DataType]] = {}
+    for table in tables:
+        for field in table.schema:
+            types.setdefault(field.name, set())
+            if not pa.types.is_null(field.type):
+                types[field.name].add(field.type)
+    lineage = set(LINEAGE_SCHEMA.names)
+    names = [name for name in types if name not in lineage] + LINEAGE_SCHEMA.names
+    schema = pa.schema([(name, _common_type(types.get(name, set()), name)) for name in names])
+    if not tables:
+        return schema.empty_table()
+    return pa.concat_tables([_conform(table, schema) for table in tables])
+
+
+def _common_type(types: set[pa.DataType], name: str) -> pa.DataType:
+    if name in LINEAGE_SCHEMA.names:
+        return LINEAGE_SCHEMA.field(name).type
+    return next(iter(types)) if len(types) == 1 else pa.string()
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for field in schema:
+        if field.name not in table.column_names:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        elif table.schema.field(field.name).type == field.type:
+            columns.append(table[field.name])
+        else:
+            columns.append(_as_text(table[field.name]))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    try:
+        return pc.cast(column, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        # Nested values have no Arrow cast to text; JSON keeps them readable.
+        values = column.to_pylist()
+        return pa.chunked_array([pa.array([None if value is None else json.dumps(value, default=str) for value in values], pa.string())])
+
+
+def _write_rejects(path: Path, rejects: list[tuple[str, Reject]]) -> Path | None:
+    if not rejects:
+        path.unlink(missing_ok=True)
+        return None
+    lines = [
+        json.dumps({"source_file": name, "line": reject.line, "reason": reject.reason, "raw": reject.raw}, ensure_ascii=False)
+        for name, reject in rejects
+    ]
+    _write_atomically(path, lambda temporary: temporary.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    return path
+
+
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

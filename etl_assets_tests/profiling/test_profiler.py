@@ -1,0 +1,98 @@
+import datetime as dt
+import decimal
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl_assets.profiling.profiler import ColumnProfile, Profile, profile_parquet, write_profile
+
+DIRTY = pa.table(
+    {
+        "order_id": ["1", " 2 ", None, "-30"],
+        "amount": ["1.50", "2", ".5", None],
+        "ratio": ["1e3", "2.5", "3", None],
+        "comment": ["1e3", "2.5", "n/a", None],
+        "paid": ["true", "FALSE", "true", None],
+        "yesno": ["yes", "no", "yes", None],
+        "order_date": ["2026-01-02", "2026-01-01", None, None],
+        "odd_date": ["2026-01-02", "2026/01/01", None, None],
+        "created_at": ["2026-01-01T10:00:00Z", "2026-01-01 09:00:00+02:00", None, None],
+        "blank": pa.array([None] * 4, pa.string()),
+        "quantity": pa.array([1, 2, None, 4], pa.int64()),
+        "price": pa.array([decimal.Decimal("1.20"), None, None, decimal.Decimal("3.40")], pa.decimal128(5, 2)),
+        "shipped_on": [dt.date(2026, 1, 3)] * 4,
+        "score": [float("nan"), 1.0, None, 2.0],
+        "_source_row": [1, 2, 3, 4],
+    }
+)
+
+
+def _profile(tmp_path, table=DIRTY):
+    path = tmp_path / "upload.parquet"
+    pq.write_table(table, path)
+    return profile_parquet(path)
+
+
+def test_types_are_inferred_from_text_values(tmp_path):
+    assert _profile(tmp_path).inferred_types() == {
+        "order_id": "integer",
+        "amount": "decimal(3,2)",
+        "ratio": "float",
+        "comment": "string",
+        "paid": "boolean",
+        "yesno": "string",
+        "order_date": "date",
+        "odd_date": "string",
+        "created_at": "timestamp",
+        "blank": "string",
+        "quantity": "integer",
+        "price": "decimal(5,2)",
+        "shipped_on": "date",
+        "score": "float",
+    }
+
+
+def test_counts_and_typed_ranges_are_json_safe(tmp_path):
+    profile = _profile(tmp_path)
+    columns = {column.name: column for column in profile.columns}
+    assert profile.row_count == 4
+    assert columns["order_id"] == ColumnProfile("order_id", "string", "integer", 1, 3, -30, 2)
+    assert (columns["amount"].min, columns["amount"].max) == (".5", "2")
+    assert (columns["ratio"].min, columns["ratio"].max) == (2.5, 1000.0)
+    assert (columns["paid"].min, columns["paid"].max, columns["paid"].distinct_count) == (False, True, 2)
+    assert (columns["created_at"].min, columns["created_at"].max) == ("2026-01-01 09:00:00+02:00", "2026-01-01T10:00:00Z")
+    assert (columns["comment"].min, columns["comment"].max) == ("1e3", "n/a")
+    assert columns["blank"] == ColumnProfile("blank", "string", "string", 4, 0, None, None)
+    assert (columns["price"].min, columns["price"].max, columns["price"].null_count) == ("1.20", "3.40", 2)
+    assert (columns["shipped_on"].min, columns["shipped_on"].physical_type) == ("2026-01-03", "date32[day]")
+    assert columns["score"].max == "nan"
+    assert "_source_row" not in profile.inferred_types()
+    json.dumps(profile.to_dict(), allow_nan=False)
+
+
+def test_zero_rows(tmp_path):
+    profile = _profile(tmp_path, DIRTY.slice(0, 0))
+    assert profile.row_count == 0
+    assert {column.inferred_type for column in profile.columns if column.physical_type == "string"} == {"string"}
+    assert all(column.null_count == 0 and column.min is None for column in profile.columns)
+
+
+def test_round_trips_through_json_and_renders_markdown(tmp_path):
+    profile = _profile(tmp_path)
+    path = tmp_path / "profiles" / "2026-11-20.json"
+    write_profile(profile, path)
+    assert Profile.from_dict(json.loads(path.read_text())) == profile
+    assert [entry.name for entry in path.parent.iterdir()] == ["2026-11-20.json"]
+    markdown = profile.to_markdown().splitlines()
+    assert markdown[0] == "| column | type | nulls | distinct | min | max |"
+    assert "| order_id | integer | 1 | 3 | -30 | 2 |" in markdown
+    assert "| paid | boolean | 1 | 2 | false | true |" in markdown
+    assert len(markdown) == 2 + len(profile.columns)
+
+
+def test_odd_column_names_and_pipes_are_quoted(tmp_path):
+    table = pa.table({'say "hi" | {c}': ["a|b", "c"]})
+    profile = _profile(tmp_path, table)
+    assert profile.columns[0].max == "c" and profile.columns[0].min == "a|b"
+    assert "a\\|b" in profile.to_markdown()
