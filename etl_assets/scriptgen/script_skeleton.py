@@ -1,0 +1,110 @@
+"""The fixed part of every template script; `template.py` fills in the dataset's column lists."""
+
+from string import Template
+
+SCRIPT_SKELETON = Template('''\
+"""ETL script for the dataset '$dataset', rendered by etl_assets $generator_version; do not edit by hand.
+
+Run: python THIS_FILE --input IN.parquet --output OUT.parquet
+Reads the upload Parquet, cleans and types its columns with DuckDB, writes only OUT.parquet and
+reports row counts through Dagster Pipes (or prints them as JSON when run on its own).
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, open_dagster_pipes
+
+DATASET = $dataset_literal
+
+# The upload columns this script reads, lineage included.
+REQUIRED_INPUT_COLUMNS = $required_input_columns
+
+# Step 1, one line per column read from the upload: cleaned, then cast; dirty values become NULL.
+TYPED_COLUMNS = $typed_columns
+
+# Step 2, the target columns in output order; expressions see the typed values of step 1.
+OUTPUT_COLUMNS = $output_columns
+
+LINEAGE_COLUMNS = $lineage_columns
+
+# Rows sharing these keys keep only the latest arrival; a row with a NULL key is never a duplicate.
+DEDUPLICATE_ON = $deduplicate_on
+LATEST_FIRST = '"_arrived_at" DESC, "_source_file" DESC, "_source_row" DESC'
+
+
+def build_query() -> str:
+    """The one SELECT that cleans, types, computes and deduplicates the rows."""
+    typed = ",\\n    ".join(TYPED_COLUMNS + LINEAGE_COLUMNS)
+    shaped = ",\\n    ".join(OUTPUT_COLUMNS + LINEAGE_COLUMNS)
+    query = (
+        f"WITH typed AS (\\n  SELECT\\n    {typed}\\n  FROM source\\n),\\n"
+        f"shaped AS (\\n  SELECT\\n    {shaped}\\n  FROM typed\\n)\\n"
+        "SELECT * FROM shaped\\n"
+    )
+    if DEDUPLICATE_ON:
+        keys = ", ".join(DEDUPLICATE_ON)
+        any_key_null = " OR ".join(f"{key} IS NULL" for key in DEDUPLICATE_ON)
+        query += f"QUALIFY {any_key_null} OR ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {LATEST_FIRST}) = 1\\n"
+    return query + 'ORDER BY "_source_file", "_source_row"'
+
+
+def transform(input_path: Path, output_path: Path) -> dict:
+    """Write the transformed rows of input_path to output_path and return the row counts."""
+    source = pq.read_table(input_path)
+    missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in source.column_names]
+    if missing:
+        sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.register("source", source)
+    # The SQL may read only the registered input: no files, extensions or network.
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+    result = connection.sql(build_query()).to_arrow_table()
+    connection.close()
+    write_atomically(result, output_path)
+    return {
+        "rows_in": source.num_rows,
+        "rows_out": result.num_rows,
+        "rows_deduplicated": source.num_rows - result.num_rows,
+    }
+
+
+def write_atomically(table, output_path: Path) -> None:
+    """Write beside the output, then rename, so no reader ever sees half a file."""
+    handle, temp_name = tempfile.mkstemp(dir=output_path.parent, prefix=f".{output_path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        pq.write_table(table, temp_name)
+        os.replace(temp_name, output_path)
+    except BaseException:
+        os.unlink(temp_name)
+        raise
+
+
+def main() -> None:
+    """Parse the two paths, transform, and report the counts."""
+    parser = argparse.ArgumentParser(description=f"ETL script for the dataset {DATASET}.")
+    parser.add_argument("--input", type=Path, required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    if DAGSTER_PIPES_CONTEXT_ENV_VAR in os.environ:
+        with open_dagster_pipes() as pipes:
+            counts = transform(args.input, args.output)
+            pipes.log.info(f"{DATASET}: {counts['rows_in']} rows in, {counts['rows_out']} rows out")
+            pipes.report_custom_message(counts)
+    else:
+        counts = transform(args.input, args.output)
+        print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main()
+''')

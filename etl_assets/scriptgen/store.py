@@ -1,0 +1,123 @@
+"""Generated scripts on disk: `<root>/<dataset>/<content_hash>.py`, a JSON log beside each, and an index for reuse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl_assets.config.models import DatasetConfig
+from etl_assets.errors import ScriptError
+
+INDEX_FILE = "index.json"
+HASH_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class SavedScript:
+    """A script saved under generated_scripts, and whether it was reused rather than generated now."""
+
+    path: Path
+    content_hash: str
+    inputs_hash: str
+    generator: str
+    reused: bool
+    fallback_reason: str | None = None
+
+
+def script_inputs_hash(dataset: DatasetConfig, source_types: dict[str, str], generator_version: str) -> str:
+    """A hash of what a script depends on: transform spec and requirements, source schema, generator version."""
+    transform = None if dataset.transform is None else dataset.transform.model_dump(mode="json", by_alias=True)
+    inputs = {
+        "dataset": dataset.name,
+        "transform": transform,
+        "source_types": [[name, logical_type] for name, logical_type in source_types.items()],
+        "generator_version": generator_version,
+    }
+    return _sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
+def find_reusable(root: Path, dataset_name: str, inputs_hash: str) -> SavedScript | None:
+    """The saved script made from these inputs, if it and its log are still there and unchanged."""
+    folder = root / dataset_name
+    content_hash = _read_json(folder / INDEX_FILE).get(inputs_hash)
+    if content_hash is None:
+        return None
+    path = folder / f"{content_hash}.py"
+    log = _read_json(folder / f"{content_hash}.json")
+    if not path.is_file() or not log or _sha256(path.read_bytes()) != content_hash:
+        return None
+    return SavedScript(
+        path=path,
+        content_hash=content_hash,
+        inputs_hash=inputs_hash,
+        generator=log["generator"],
+        reused=True,
+        fallback_reason=log.get("fallback_reason"),
+    )
+
+
+def save_script(
+    root: Path,
+    dataset_name: str,
+    code: str,
+    *,
+    inputs_hash: str,
+    generator: str,
+    generator_version: str,
+    fallback_reason: str | None = None,
+) -> SavedScript:
+    """Save the code under its content hash with a JSON log, and remember it for these inputs."""
+    folder = root / dataset_name
+    content_hash = _sha256(code.encode("utf-8"))
+    path = folder / f"{content_hash}.py"
+    log = {
+        "dataset": dataset_name,
+        "generator": generator,
+        "generator_version": generator_version,
+        "inputs_hash": inputs_hash,
+        "content_hash": content_hash,
+        "fallback_reason": fallback_reason,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, code)
+        _write_atomically(folder / f"{content_hash}.json", json.dumps(log, indent=2) + "\n")
+        index = _read_json(folder / INDEX_FILE)
+        index[inputs_hash] = content_hash
+        _write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
+    except OSError as error:
+        raise ScriptError(
+            f"Could not save the generated script for dataset '{dataset_name}' under {folder} ({error.strerror}); "
+            "check that the folder is writable."
+        ) from error
+    return SavedScript(path, content_hash, inputs_hash, generator, reused=False, fallback_reason=fallback_reason)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:HASH_LENGTH]
+
+
+def _read_json(path: Path) -> dict:
+    # The index and logs are caches of what is on disk: an unreadable one only means regenerating.
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as temp_file:
+            temp_file.write(text)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
