@@ -1,0 +1,34 @@
+"""The Dagster wiring: turns the config into assets, jobs, sensors and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from etl_assets.config.models import ProjectConfig
+from etl_assets.defs.assets import build_dataset_assets
+from etl_assets.defs.jobs import build_dataset_job
+from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.defs.sensors import build_upload_sensor
+
+
+def build_definitions(config: ProjectConfig) -> dg.Definitions:
+    """Every dataset's chain, job and upload sensor, with the embedded-default resources."""
+    assets, jobs, sensors = [], [], []
+    for dataset in config.datasets.values():
+        assets += build_dataset_assets(dataset)
+        job = build_dataset_job(dataset)
+        jobs.append(job)
+        sensors.append(build_upload_sensor(dataset, job.name))
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        sensors=sensors,
+        resources={
+            "project": ProjectHome(),
+            "warehouse": SnowflakeWarehouse(),
+            "pipes_subprocess_client": dg.PipesSubprocessClient(),
+        },
+        # A dataset's chain is a straight line, so steps never run side by side within a run;
+        # in-process saves a process start per step. Backfills stay parallel: one run per dataset.
+        executor=dg.in_process_executor,
+    )

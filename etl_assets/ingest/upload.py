@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from etl_assets.config.models import DatasetConfig
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
+from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import partition_key_for
 from etl_assets.ingest.readers import SOURCE_ROW, ReadResult, Reject, read_file
 from etl_assets.ingest.windows import TimeWindow
@@ -72,7 +73,7 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
             tables.append(_with_lineage(result.table, file))
             rejects.extend((file.original_name, reject) for reject in result.rejects)
             columns = result.columns | columns
-        table = _union(tables)
+        table = _union(tables) if tables else _empty_upload(dataset)
         output_path = upload_path(paths, dataset.name, window.key)
         _write_atomically(output_path, lambda temporary: pq.write_table(table, temporary))
         rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
@@ -87,6 +88,13 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
         rejects_path=rejects_path,
         columns=columns,
     )
+
+
+def _empty_upload(dataset: DatasetConfig) -> pa.Table:
+    """A window without files: no rows, but the source columns the transform reads, so the chain runs on."""
+    declared = dataset.transform.columns.items() if dataset.transform else ()
+    names = dict.fromkeys(normalise_column_name(spec.from_ or name) for name, spec in declared if spec.expr is None)
+    return pa.schema([(name, pa.string()) for name in names] + list(LINEAGE_SCHEMA)).empty_table()
 
 
 def _archive_landed_files(

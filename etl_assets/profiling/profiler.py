@@ -115,6 +115,11 @@ def write_profile(profile: Profile, path: Path) -> None:
     os.replace(temporary, path)
 
 
+def read_profile(path: Path) -> Profile:
+    """Read a profile written by write_profile."""
+    return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
 def _aggregates_for(field: pa.Field) -> list[str]:
     quoted = '"' + field.name.replace('"', '""') + '"'
     if _is_text(field.type):

@@ -1,0 +1,33 @@
+# `make demo` and `make test` work on a fresh machine with nothing but Python 3.11.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export ETL_ASSETS_HOME ?= $(CURDIR)/.etl_assets
+export DAGSTER_HOME ?= $(ETL_ASSETS_HOME)/dagster
+
+.PHONY: demo test dev bench stop clean dagster-home
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+dagster-home:
+	mkdir -p "$(DAGSTER_HOME)"
+	test -f "$(DAGSTER_HOME)/dagster.yaml" || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+demo: $(VENV)/.installed dagster-home
+	$(BIN)/etl-assets demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+dev: $(VENV)/.installed dagster-home
+	$(BIN)/dagster dev -w workspace.yaml
+
+stop: $(VENV)/.installed
+	$(BIN)/etl-assets warehouse stop
+
+clean: stop
+	rm -rf "$(ETL_ASSETS_HOME)"

@@ -1,0 +1,112 @@
+"""The asset factory: one dataset's config becomes its chain of five partitioned assets."""
+
+import sys
+
+import dagster as dg
+
+from etl_assets.config.models import DatasetConfig
+from etl_assets.defs import metadata as md
+from etl_assets.defs.partitions import partitions_def_for, windows_in_run
+from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.ingest.upload import ingest_window
+from etl_assets.lake import load_plan_for, stage_paths
+from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
+from etl_assets.scriptgen.generate import generate_script
+from etl_assets.warehouse.loader import LoadRequest, load_window
+
+
+def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
+    """The five asset keys of a dataset's chain (DESIGN §1)."""
+    return {
+        "upload": dg.AssetKey(["uploads", dataset.name]),
+        "profile": dg.AssetKey(["profiles", dataset.name]),
+        "script": dg.AssetKey(["scripts", dataset.name]),
+        "transform": dg.AssetKey(["transformed", dataset.name]),
+        "load": dg.AssetKey(dataset.asset_table_path),
+    }
+
+
+def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
+    """uploads -> profiles -> scripts -> transformed -> snowflake, each window idempotent."""
+    keys = asset_keys_for(dataset)
+    common = {
+        "group_name": dataset.name,
+        "partitions_def": partitions_def_for(dataset.partitions),
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+    }
+    target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
+
+    @dg.asset(key=keys["upload"], kinds={"parquet"}, description=f"Files uploaded for {dataset.name}, normalised to Parquet with lineage.", **common)
+    def upload(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
+        """Archive the window's new files and write all its files as one Parquet with lineage columns."""
+        results = [ingest_window(dataset, project.paths, window) for window in windows_in_run(context)]
+        for result in results:
+            context.log.info(
+                f"{dataset.name} {result.window_key}: {result.row_count} rows from {len(result.files)} files "
+                f"({result.new_files} new, {result.duplicate_files} duplicate), {result.reject_count} rejected"
+            )
+        return dg.MaterializeResult(metadata=md.upload_metadata(results))
+
+    @dg.asset(key=keys["profile"], deps=[keys["upload"]], kinds={"python"}, description=f"Column profile of {dataset.name}'s uploads.", **common)
+    def profile(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
+        """Types, nulls, distinct counts, min and max of every column, per window."""
+        profiles: dict[str, Profile] = {}
+        for window in windows_in_run(context):
+            paths = stage_paths(project.paths, dataset.name, window.key)
+            profiles[window.key] = profile_parquet(paths.upload)
+            write_profile(profiles[window.key], paths.profile)
+        return dg.MaterializeResult(metadata=md.profile_metadata(profiles))
+
+    @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
+    def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
+        """Generate (or reuse) the script for each window's source schema."""
+        scripts = {}
+        for window in windows_in_run(context):
+            paths = stage_paths(project.paths, dataset.name, window.key)
+            source_types = read_profile(paths.profile).inferred_types()
+            scripts[window.key] = generate_script(dataset, source_types, project.paths.generated_scripts)
+            paths.write_script_pointer(scripts[window.key])
+        return dg.MaterializeResult(metadata=md.script_metadata(scripts))
+
+    @dg.asset(key=keys["transform"], deps=[keys["script"]], kinds={"python", "parquet"}, description=f"{dataset.name} transformed by its script in a Pipes subprocess.", **common)
+    def transformed(
+        context: dg.AssetExecutionContext, project: ProjectHome, pipes_subprocess_client: dg.PipesSubprocessClient
+    ) -> dg.MaterializeResult:
+        """Run the window's script on its upload, Parquet in and Parquet out, reporting counts through Pipes."""
+        counts = {}
+        for window in windows_in_run(context):
+            paths = stage_paths(project.paths, dataset.name, window.key)
+            paths.transformed.parent.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, str(paths.read_script_pointer()), "--input", str(paths.upload), "--output", str(paths.transformed)]
+            invocation = pipes_subprocess_client.run(context=context, command=command, extras={"window": window.key})
+            counts[window.key] = md.last_row_counts(invocation.get_custom_messages())
+        last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
+        return dg.MaterializeResult(metadata=md.transform_metadata(counts, last))
+
+    @dg.asset(key=keys["load"], deps=[keys["transform"]], kinds={"snowflake"}, description=f"{dataset.name} in Snowflake table {target}.", **common)
+    def load(context: dg.AssetExecutionContext, project: ProjectHome, warehouse: SnowflakeWarehouse) -> dg.MaterializeResult:
+        """PUT + COPY INTO a staging table, then the load strategy inside one transaction, per window."""
+        connection_name = dataset.warehouse.connection
+        if not warehouse.has_connection(connection_name):
+            context.log.warning(f"No credentials for warehouse connection '{connection_name}'; the load of {dataset.name} was skipped.")
+            return dg.MaterializeResult(metadata={"status": "skipped", "reason": f"no credentials for connection '{connection_name}'"})
+        plan = load_plan_for(dataset)
+        results = {}
+        with warehouse.get_connection(connection_name) as connection:
+            for window in windows_in_run(context):
+                request = LoadRequest(
+                    database=dataset.warehouse.database,
+                    schema=dataset.warehouse.schema_,
+                    table=dataset.load.table,
+                    strategy=plan.strategy,
+                    keys=list(plan.keys),
+                    window_key=window.key,
+                    window_start=window.start,
+                    window_end=window.end,
+                    run_id=context.run_id,
+                    parquet_path=stage_paths(project.paths, dataset.name, window.key).transformed,
+                )
+                results[window.key] = load_window(connection, request)
+        return dg.MaterializeResult(metadata=md.load_metadata(results, target, plan))
+
+    return [upload, profile, script, transformed, load]

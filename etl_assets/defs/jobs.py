@@ -1,0 +1,22 @@
+"""One job per dataset that runs its whole chain for the windows asked for."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from etl_assets.config.models import DatasetConfig
+from etl_assets.defs.partitions import partitions_def_for
+
+
+def job_name_for(dataset: DatasetConfig) -> str:
+    return f"{dataset.name}_chain"
+
+
+def build_dataset_job(dataset: DatasetConfig):
+    """An asset job over the dataset's group; Definitions resolves it against the assets."""
+    return dg.define_asset_job(
+        name=job_name_for(dataset),
+        selection=dg.AssetSelection.groups(dataset.name),
+        partitions_def=partitions_def_for(dataset.partitions),
+        description=f"uploads -> profiles -> scripts -> transformed -> Snowflake for {dataset.name}.",
+    )

@@ -1,0 +1,204 @@
+"""Entry point of the local Snowflake emulator: a fakesnow HTTP server whose data lives under our home."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import warnings
+from pathlib import Path
+from types import FrameType
+
+import fakesnow.arrow
+import fakesnow.cursor
+import fakesnow.server
+import fakesnow.transforms
+import fakesnow.transforms.stage
+import pyarrow as pa
+import pyarrow.compute as pc
+import snowflake.connector.errors
+import uvicorn
+from fakesnow.cursor import FakeSnowflakeCursor
+from fakesnow.instance import FakeSnow
+from sqlglot import Expr
+
+HOST = "127.0.0.1"
+DATABASES_DIR = "databases"
+STAGES_DIR = "stages"
+LOG_FILE = "emulator.log"
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port on `host` that nothing listens on right now."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _comment_free_create(original):
+    """Wrap fakesnow's table-comment extraction so a CREATE without a comment records nothing.
+
+    Upstream fakesnow 0.12.1 bug: every CREATE TABLE with properties (e.g. the TEMPORARY table its
+    MERGE emulation creates) records a comment of None in DuckDB's `_fs_global` database. Inside a
+    BEGIN that already wrote to another database DuckDB refuses a second database, so MERGE within
+    BEGIN/COMMIT fails with HTTP 500. Dropping the empty comment keeps the write in one database.
+    """
+
+    def extract_comment_on_table(expression: Expr) -> Expr:
+        transformed = original(expression)
+        table_comment = transformed.args.get("table_comment")
+        if table_comment and table_comment[1] is None:
+            transformed.args.pop("table_comment")
+        return transformed
+
+    return extract_comment_on_table
+
+
+def _null_preserving_timestamps(original):
+    """Wrap fakesnow's timestamp encoding so a NULL timestamp reads back as NULL.
+
+    Upstream fakesnow 0.12.1 bug: the struct it sends for timestamps carries no null mask, so the
+    connector reads a NULL TIMESTAMP_NTZ/TZ as 1970-01-01.
+    """
+
+    def timestamp_to_sf_struct(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        encoded = original(ts)
+        if not ts.null_count:
+            return encoded
+        nulls = pc.is_null(ts.combine_chunks() if isinstance(ts, pa.ChunkedArray) else ts)
+        return pa.StructArray.from_arrays(encoded.flatten(), fields=list(encoded.type), mask=nulls)
+
+    return timestamp_to_sf_struct
+
+
+def _errors_as_sql_errors(original):
+    """Wrap fakesnow's cursor so an error it does not translate reaches the client as an SQL error.
+
+    fakesnow 0.12.1 answers untranslated DuckDB errors (e.g. a NOT NULL violation) with HTTP 500, which
+    the connector retries until its network timeout; a statement that fails here fails the same way on
+    every retry, so the client should hear about it at once.
+    """
+
+    def execute(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except snowflake.connector.errors.Error:
+            raise
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise snowflake.connector.errors.ProgrammingError(msg=message, errno=100000, sqlstate="XX000") from exc
+
+    return execute
+
+
+def configure_fakesnow(data_dir: Path) -> None:
+    """Point fakesnow's stages and databases at `data_dir` and patch its upstream bugs."""
+    # fakesnow creates a temp dir at import; remove it first, so nothing is left outside our home
+    shutil.rmtree(fakesnow.transforms.stage.LOCAL_BUCKET_PATH, ignore_errors=True)
+    stages = data_dir / STAGES_DIR
+    databases = data_dir / DATABASES_DIR
+    stages.mkdir(parents=True, exist_ok=True)
+    databases.mkdir(parents=True, exist_ok=True)
+    fakesnow.transforms.stage.LOCAL_BUCKET_PATH = str(stages)
+    fakesnow.cursor.transforms.extract_comment_on_table = _comment_free_create(
+        fakesnow.transforms.extract_comment_on_table
+    )
+    FakeSnowflakeCursor.execute = _errors_as_sql_errors(FakeSnowflakeCursor.execute)
+    fakesnow.arrow.timestamp_to_sf_struct = _null_preserving_timestamps(fakesnow.arrow.timestamp_to_sf_struct)
+    shared = FakeSnow(db_path=databases)
+    fakesnow.server.shared_fs = shared
+    _attach_existing_databases(shared, databases)
+
+
+def _attach_existing_databases(shared: FakeSnow, databases: Path) -> None:
+    """Attach the databases of earlier runs so a restarted emulator sees its tables at once."""
+    for db_file in sorted(databases.glob("*.db")):
+        shared.connect(database=db_file.stem).close()
+
+
+def write_state(state_file: Path, state: dict) -> None:
+    """Write the state file atomically, so a reader never sees half of it."""
+    partial = state_file.with_name(state_file.name + ".partial")
+    partial.write_text(json.dumps(state, indent=2))
+    os.replace(partial, state_file)
+
+
+def _configure_logging(data_dir: Path) -> dict:
+    """Send uvicorn's and fakesnow's log lines to the emulator log under `data_dir`."""
+    handler = {"class": "logging.FileHandler", "filename": str(data_dir / LOG_FILE), "formatter": "plain"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "handlers": {"file": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["file"], "level": "WARNING", "propagate": False},
+            "uvicorn.error": {"handlers": ["file"], "level": "WARNING", "propagate": False},
+            "uvicorn.access": {"handlers": ["file"], "level": "WARNING", "propagate": False},
+            "fakesnow": {"handlers": ["file"], "level": "WARNING", "propagate": False},
+            "fakesnow.server": {"handlers": ["file"], "level": "WARNING", "propagate": False},
+            # fakesnow parses some statements (e.g. REMOVE) by falling back, and sqlglot warns for each
+            "sqlglot": {"handlers": ["file"], "level": "ERROR", "propagate": False},
+        },
+    }
+
+
+def serve(data_dir: Path, state_file: Path, port: int) -> None:
+    """Run the emulator until SIGTERM or SIGINT; the state file exists exactly while it serves."""
+    configure_fakesnow(data_dir)
+    port = port or free_port()
+    config = uvicorn.Config(
+        fakesnow.server.app, host=HOST, port=port, log_level="warning", log_config=_configure_logging(data_dir)
+    )
+    server = uvicorn.Server(config)
+    # fakesnow's own choice of DuckDB API, reported once per start; nothing a user can act on
+    warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+
+    def request_exit(_signum: int, _frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    original_startup = server.startup
+
+    async def startup_then_publish(sockets=None) -> None:
+        await original_startup(sockets=sockets)
+        if server.started:
+            write_state(
+                state_file,
+                {
+                    "pid": os.getpid(),
+                    "port": port,
+                    "host": HOST,
+                    "started_at": time.time(),
+                    "data_dir": str(data_dir),
+                },
+            )
+
+    server.startup = startup_then_publish
+    # uvicorn re-raises a captured signal after shutdown; this handler keeps that from killing us
+    # before the state file is removed
+    signal.signal(signal.SIGTERM, request_exit)
+    signal.signal(signal.SIGINT, request_exit)
+    try:
+        server.run()
+    finally:
+        state_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the local Snowflake emulator (fakesnow) on 127.0.0.1.")
+    parser.add_argument("--data-dir", type=Path, required=True, help="folder for databases, stages and the log")
+    parser.add_argument("--state-file", type=Path, required=True, help="JSON file written once the server listens")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
+    args = parser.parse_args(argv)
+    serve(args.data_dir.resolve(), args.state_file.resolve(), args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

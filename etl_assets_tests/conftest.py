@@ -1,0 +1,50 @@
+"""Shared fixtures: one local Snowflake emulator for the whole test session."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import snowflake.connector
+
+from etl_assets.paths import ProjectPaths
+from etl_assets.warehouse.emulator import LocalEmulator
+
+
+def process_exists(pid: int) -> bool:
+    """True while `pid` runs; an exited child of ours is reaped first, so it does not count as a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulator]:
+    """A running emulator under a temporary ETL_ASSETS_HOME, stopped at the end of the session."""
+    local = LocalEmulator(ProjectPaths(tmp_path_factory.mktemp("home")).warehouse)
+    info = local.ensure_running()
+    yield local
+    assert local.stop()
+    assert not process_exists(info.pid)
+
+
+@pytest.fixture(scope="session")
+def warehouse_home(emulator: LocalEmulator) -> Path:
+    """The ETL_ASSETS_HOME whose `warehouse/` folder holds the session's emulator (so it is stopped at the end)."""
+    return emulator.warehouse_dir.parent
+
+
+@pytest.fixture
+def warehouse_connection(emulator: LocalEmulator) -> Iterator[snowflake.connector.SnowflakeConnection]:
+    """A real snowflake-connector connection to the session's emulator."""
+    connection = snowflake.connector.connect(**emulator.connection_args())
+    yield connection
+    connection.close()

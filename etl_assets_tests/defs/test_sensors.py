@@ -1,0 +1,49 @@
+"""The upload sensor requests exactly the windows new files belong to, with deterministic run keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+
+from etl_assets.defs import build_definitions
+
+
+def evaluate(chain_project, cursor: str | None = None) -> dg.SensorResult:
+    defs = build_definitions(chain_project.config)
+    sensor = defs.resolve_sensor_def("orders_uploads")
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        return sensor(context)
+
+
+def test_requests_one_run_per_window_with_new_files(chain_project):
+    chain_project.land("orders", "orders_day1.csv", dt.datetime(2026, 11, 19, 8, tzinfo=dt.UTC))
+    chain_project.land("orders", "orders_day2.csv", dt.datetime(2026, 11, 19, 17, tzinfo=dt.UTC))
+    chain_project.land("orders", "orders_day3.csv", dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC))
+    result = evaluate(chain_project)
+    assert sorted(r.partition_key for r in result.run_requests) == ["2026-11-19", "2026-11-20"]
+    assert len(json.loads(result.cursor)["seen"]) == 3
+
+
+def test_same_files_give_the_same_run_keys_and_nothing_new_is_requested(chain_project):
+    chain_project.land("orders", "orders_day1.csv", dt.datetime(2026, 11, 19, 8, tzinfo=dt.UTC))
+    first = evaluate(chain_project)
+    again_from_scratch = evaluate(chain_project)
+    assert [r.run_key for r in first.run_requests] == [r.run_key for r in again_from_scratch.run_requests]
+    assert evaluate(chain_project, cursor=first.cursor).run_requests == []
+
+
+def test_a_new_file_in_a_seen_window_requests_that_window_again(chain_project):
+    chain_project.land("orders", "orders_day1.csv", dt.datetime(2026, 11, 19, 8, tzinfo=dt.UTC))
+    first = evaluate(chain_project)
+    chain_project.land("orders", "orders_day2.csv", dt.datetime(2026, 11, 19, 9, tzinfo=dt.UTC))
+    second = evaluate(chain_project, cursor=first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["2026-11-19"]
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_files_before_the_first_window_are_not_requested(chain_project):
+    chain_project.land("orders", "orders_day1.csv", dt.datetime(2025, 6, 1, 8, tzinfo=dt.UTC))
+    assert evaluate(chain_project).run_requests == []

@@ -1,0 +1,241 @@
+"""load_window against the real emulator: every strategy, idempotence, duplicates, empty windows, odd names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from etl_assets.errors import WarehouseError
+from etl_assets.warehouse.loader import LoadRequest, load_window, write_load_file
+
+DAY_1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+DAY_2 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+DAY_3 = dt.datetime(2026, 1, 3, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def schema_name() -> str:
+    """A fresh schema per test, so tests never see each other's tables."""
+    return f"S_{uuid.uuid4().hex[:8].upper()}"
+
+
+def write_parquet(path: Path, columns: dict) -> Path:
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def request_for(path: Path, schema: str, strategy: str, keys=(), start=DAY_1, end=DAY_2, run_id="run-1") -> LoadRequest:
+    return LoadRequest(
+        database="LOADS",
+        schema=schema,
+        table="orders",
+        strategy=strategy,
+        keys=list(keys),
+        window_key=start.date().isoformat(),
+        window_start=start,
+        window_end=end,
+        run_id=run_id,
+        parquet_path=path,
+    )
+
+
+def table_rows(connection, schema: str, columns: str = '"order_id", "amount"') -> list[tuple]:
+    return connection.cursor().execute(f'SELECT {columns} FROM "LOADS"."{schema}"."ORDERS" ORDER BY 1, 2').fetchall()
+
+
+def stray_tables(connection, schema: str) -> list[str]:
+    cursor = connection.cursor().execute(
+        "SELECT table_name FROM \"LOADS\".information_schema.tables WHERE table_schema = %s AND table_name <> 'ORDERS'",
+        (schema,),
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def test_merge_twice_leaves_the_same_rows(warehouse_connection, emulator, schema_name, tmp_path):
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [1, 2, 3], "amount": [10.0, 20.0, 30.0]})
+    first = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]))
+    second = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"], run_id="run-2"))
+
+    assert (first.rows_inserted, first.rows_updated, first.rows_in_window) == (3, 0, 3)
+    assert (second.rows_inserted, second.rows_updated, second.rows_in_window) == (0, 3, 3)
+    assert table_rows(warehouse_connection, schema_name) == [(1, 10.0), (2, 20.0), (3, 30.0)]
+    assert table_rows(warehouse_connection, schema_name, '"_run_id", "order_id"') == [("run-2", i) for i in (1, 2, 3)]
+    assert stray_tables(warehouse_connection, schema_name) == []
+    assert not [p for p in (emulator.warehouse_dir / "stages" / "LOADS" / schema_name).rglob("*") if p.is_file()]
+    assert [p.name for p in tmp_path.iterdir()] == ["orders.parquet"]
+
+
+def test_load_file_is_written_batch_by_batch_with_added_columns(tmp_path):
+    source = tmp_path / "source.parquet"
+    pq.write_table(pa.table({"id": list(range(5)), "_run_id": ["old"] * 5}), source, row_group_size=2)
+    rows, schema = write_load_file(source, tmp_path / "load.parquet", (DAY_1, DAY_2), "new")
+
+    loaded = pq.read_table(tmp_path / "load.parquet")
+    assert rows == 5
+    assert schema.names == ["id", "time_window_start", "time_window_end", "_run_id", "_loaded_at", "_staged_row"]
+    assert loaded.column("_run_id").to_pylist() == ["new"] * 5
+    assert loaded.column("_staged_row").to_pylist() == [0, 1, 2, 3, 4]
+    assert set(loaded.column("time_window_end").to_pylist()) == {DAY_2}
+
+
+def test_merge_keeps_the_latest_of_duplicate_keys(warehouse_connection, schema_name, tmp_path):
+    path = write_parquet(
+        tmp_path / "orders.parquet",
+        {
+            "order_id": [1, 1, 2, 1],
+            "amount": [1.0, 3.0, 5.0, 2.0],
+            "_arrived_at": pa.array(
+                [dt.datetime(2026, 1, 1, h, tzinfo=dt.UTC) for h in (1, 3, 1, 2)], pa.timestamp("us", tz="UTC")
+            ),
+        },
+    )
+    result = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]))
+
+    assert (result.rows_staged, result.rows_inserted) == (4, 2)
+    assert table_rows(warehouse_connection, schema_name) == [(1, 3.0), (2, 5.0)]
+
+
+def test_merge_without_lineage_keeps_the_last_row_of_the_file(warehouse_connection, schema_name, tmp_path):
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [7, 7, 7], "amount": [1.0, 2.0, 3.0]})
+    load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]))
+    assert table_rows(warehouse_connection, schema_name) == [(7, 3.0)]
+
+
+def test_replace_window_replaces_only_its_window(warehouse_connection, schema_name, tmp_path):
+    day_1 = write_parquet(tmp_path / "d1.parquet", {"order_id": [1, 2], "amount": [1.0, 2.0]})
+    day_2 = write_parquet(tmp_path / "d2.parquet", {"order_id": [3], "amount": [3.0]})
+    day_1_again = write_parquet(tmp_path / "d1b.parquet", {"order_id": [4], "amount": [4.0]})
+    load_window(warehouse_connection, request_for(day_1, schema_name, "replace_window"))
+    load_window(warehouse_connection, request_for(day_2, schema_name, "replace_window", start=DAY_2, end=DAY_3))
+    result = load_window(warehouse_connection, request_for(day_1_again, schema_name, "replace_window"))
+
+    assert (result.rows_deleted, result.rows_inserted, result.rows_in_window) == (2, 1, 1)
+    assert table_rows(warehouse_connection, schema_name) == [(3, 3.0), (4, 4.0)]
+
+
+def test_replace_window_with_an_empty_file_empties_the_window(warehouse_connection, schema_name, tmp_path):
+    full = write_parquet(tmp_path / "full.parquet", {"order_id": [1, 2], "amount": [1.0, 2.0]})
+    empty = write_parquet(
+        tmp_path / "empty.parquet", {"order_id": pa.array([], pa.int64()), "amount": pa.array([], pa.float64())}
+    )
+    load_window(warehouse_connection, request_for(full, schema_name, "replace_window"))
+    result = load_window(warehouse_connection, request_for(empty, schema_name, "replace_window"))
+
+    assert (result.rows_staged, result.rows_deleted, result.rows_in_window) == (0, 2, 0)
+    assert table_rows(warehouse_connection, schema_name) == []
+
+
+def test_empty_file_still_creates_the_table(warehouse_connection, schema_name, tmp_path):
+    empty = write_parquet(tmp_path / "empty.parquet", {"order_id": pa.array([], pa.int64())})
+    result = load_window(warehouse_connection, request_for(empty, schema_name, "merge", ["order_id"]))
+    assert (result.rows_inserted, result.rows_updated) == (0, 0)
+    assert table_rows(warehouse_connection, schema_name, '"order_id", "_run_id"') == []
+
+
+def test_append_twice_doubles_the_rows(warehouse_connection, schema_name, tmp_path):
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [1, 2], "amount": [1.0, 2.0]})
+    load_window(warehouse_connection, request_for(path, schema_name, "append"))
+    result = load_window(warehouse_connection, request_for(path, schema_name, "append", run_id="run-2"))
+
+    assert (result.rows_inserted, result.rows_in_window) == (2, 4)
+    assert table_rows(warehouse_connection, schema_name) == [(1, 1.0), (1, 1.0), (2, 2.0), (2, 2.0)]
+
+
+def test_truncate_insert_replaces_every_window(warehouse_connection, schema_name, tmp_path):
+    day_1 = write_parquet(tmp_path / "d1.parquet", {"order_id": [1, 2], "amount": [1.0, 2.0]})
+    day_2 = write_parquet(tmp_path / "d2.parquet", {"order_id": [3], "amount": [3.0]})
+    load_window(warehouse_connection, request_for(day_1, schema_name, "append"))
+    truncate = request_for(day_2, schema_name, "truncate_insert", start=DAY_2, end=DAY_3)
+    result = load_window(warehouse_connection, truncate)
+
+    assert (result.rows_deleted, result.rows_inserted) == (2, 1)
+    assert table_rows(warehouse_connection, schema_name) == [(3, 3.0)]
+
+
+def test_added_columns_carry_window_run_and_load_time(warehouse_connection, schema_name, tmp_path):
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [1], "amount": [1.0]})
+    before = dt.datetime.now(dt.UTC)
+    load_window(warehouse_connection, request_for(path, schema_name, "append", run_id="abc"))
+    [(start, end, run_id, loaded_at)] = table_rows(
+        warehouse_connection, schema_name, '"time_window_start", "time_window_end", "_run_id", "_loaded_at"'
+    )
+    assert (start, end, run_id) == (DAY_1, DAY_2, "abc")
+    assert before - dt.timedelta(seconds=1) <= loaded_at <= dt.datetime.now(dt.UTC)
+
+
+def test_new_column_is_added_to_the_table(warehouse_connection, schema_name, tmp_path):
+    old = write_parquet(tmp_path / "old.parquet", {"order_id": [1], "amount": [1.0]})
+    new = write_parquet(tmp_path / "new.parquet", {"order_id": [2], "amount": [2.0], "coupon": ["SPRING"]})
+    load_window(warehouse_connection, request_for(old, schema_name, "merge", ["order_id"]))
+    load_window(warehouse_connection, request_for(new, schema_name, "merge", ["order_id"], start=DAY_2, end=DAY_3))
+
+    assert table_rows(warehouse_connection, schema_name, '"order_id", "coupon"') == [(1, None), (2, "SPRING")]
+
+
+def test_incompatible_type_change_is_refused_and_rows_are_kept(warehouse_connection, schema_name, tmp_path):
+    numbers = write_parquet(tmp_path / "numbers.parquet", {"order_id": [1], "amount": [1.0]})
+    text = write_parquet(tmp_path / "text.parquet", {"order_id": [2], "amount": ["lots"]})
+    load_window(warehouse_connection, request_for(numbers, schema_name, "append"))
+
+    expected = r"Column 'amount' of LOADS\.S_\w+\.ORDERS is FLOAT .* new data is VARCHAR"
+    with pytest.raises(WarehouseError, match=expected):
+        load_window(warehouse_connection, request_for(text, schema_name, "append"))
+    assert table_rows(warehouse_connection, schema_name) == [(1, 1.0)]
+
+
+def test_hostile_and_quoted_column_names_are_stored_verbatim(warehouse_connection, schema_name, tmp_path):
+    hostile = '"; drop table x; --'
+    quoted = 'say "hi"'
+    warehouse_connection.cursor().execute('CREATE DATABASE IF NOT EXISTS "LOADS"')
+    warehouse_connection.cursor().execute(f'CREATE SCHEMA "LOADS"."{schema_name}"')
+    warehouse_connection.cursor().execute(f'CREATE TABLE "LOADS"."{schema_name}"."X" ("a" NUMBER)')
+    path = write_parquet(tmp_path / "odd.parquet", {"order_id": [1, 1], hostile: ["a", "b"], quoted: ["c", "d"]})
+
+    load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]))
+
+    cursor = warehouse_connection.cursor().execute(
+        f'SELECT "order_id", """; drop table x; --", "say ""hi""" FROM "LOADS"."{schema_name}"."ORDERS"'
+    )
+    assert cursor.fetchall() == [(1, "b", "d")]
+    assert [column.name for column in cursor.description] == ["order_id", hostile, quoted]
+    assert warehouse_connection.cursor().execute(f'SELECT COUNT(*) FROM "LOADS"."{schema_name}"."X"').fetchone() == (0,)
+
+
+def test_unknown_merge_key_is_refused(warehouse_connection, schema_name, tmp_path):
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [1]})
+    with pytest.raises(WarehouseError, match=r"Load keys \['id'\] of ORDERS are not columns"):
+        load_window(warehouse_connection, request_for(path, schema_name, "merge", ["id"]))
+
+
+def test_failed_strategy_rolls_back_and_cleans_up(warehouse_connection, schema_name, tmp_path):
+    cursor = warehouse_connection.cursor()
+    cursor.execute('CREATE DATABASE IF NOT EXISTS "LOADS"')
+    cursor.execute(f'CREATE SCHEMA "LOADS"."{schema_name}"')
+    # a NOT NULL column the file lacks: inside the transaction the DELETE succeeds, then the INSERT fails
+    cursor.execute(
+        f'CREATE TABLE "LOADS"."{schema_name}"."ORDERS" ("order_id" NUMBER(38,0), "amount" FLOAT, '
+        '"time_window_start" TIMESTAMP_TZ, "time_window_end" TIMESTAMP_TZ, "_run_id" VARCHAR, '
+        '"_loaded_at" TIMESTAMP_TZ, "required" VARCHAR NOT NULL)'
+    )
+    cursor.execute(
+        f"""INSERT INTO "LOADS"."{schema_name}"."ORDERS" ("order_id", "amount", "required") VALUES (1, 1.0, 'x')"""
+    )
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [2], "amount": [2.0]})
+
+    expected = r"failed while applying the truncate_insert strategy .* rows are unchanged"
+    with pytest.raises(WarehouseError, match=expected):
+        load_window(warehouse_connection, request_for(path, schema_name, "truncate_insert"))
+    assert table_rows(warehouse_connection, schema_name) == [(1, 1.0)]
+    assert stray_tables(warehouse_connection, schema_name) == []
+
+
+def test_null_merge_keys_are_refused(warehouse_connection, schema_name, tmp_path):
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [1, None], "amount": [1.0, 2.0]})
+    with pytest.raises(WarehouseError, match=r"1 rows of ORDERS have no value in merge keys \['order_id'\]"):
+        load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]))
+    assert stray_tables(warehouse_connection, schema_name) == []
