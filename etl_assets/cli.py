@@ -89,7 +89,10 @@ def _upload(args: argparse.Namespace) -> int:
     from etl_assets.commands import upload_file
 
     landed, window_key = upload_file(args.file, args.dataset)
-    print(f"{args.file} -> {landed} (window {window_key}); the {args.dataset}_uploads sensor or `make demo` picks it up")
+    print(
+        f"{args.file} -> {landed} (window {window_key}); the {args.dataset}_uploads sensor loads it while `make dev` runs, "
+        f"or run: dagster asset materialize -m etl_assets.definitions --select 'group:{args.dataset}' --partition {window_key}"
+    )
     return 0
 
 

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 
 from etl_assets.paths import ProjectPaths
@@ -37,6 +36,10 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
     @contextmanager
     def get_connection(self, name: str) -> Iterator:
         """A DB-API connection through dagster-snowflake and the real connector."""
+        # Imported here: dagster-snowflake pulls in snowflake.core (2+ s), which code-location loads,
+        # sensor ticks and non-load steps never need.
+        from dagster_snowflake import SnowflakeResource
+
         paths = ProjectHome(home=self.home).paths
         emulator = LocalEmulator(paths.warehouse)
         emulator.ensure_running()

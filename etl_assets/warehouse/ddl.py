@@ -1,18 +1,31 @@
-"""Schema sync: create the target table from an Arrow schema, add new columns, refuse type changes."""
+"""Schema sync: create the target table from an Arrow schema, add new columns, widen safely, refuse type changes."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from etl_assets.errors import WarehouseError
+from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.identifiers import qualified_name, quote_identifier
 from etl_assets.warehouse.types import snowflake_type
 
 NUMBER_TYPE = re.compile(r"^NUMBER\((\d+),(\d+)\)$")
+VARCHAR_TYPE = re.compile(r"^VARCHAR(?:\((\d+)\))?$")
+MAX_VARCHAR_LENGTH = 16_777_216
+MAX_NUMBER_PRECISION = 38
 SEMI_STRUCTURED = {"VARIANT", "ARRAY", "OBJECT"}
 TYPE_SYNONYMS = {"TEXT": "VARCHAR", "STRING": "VARCHAR", "REAL": "FLOAT", "DOUBLE": "FLOAT"}
+
+
+@dataclass(frozen=True)
+class SchemaChanges:
+    """What schema sync changed in the target table."""
+
+    created: bool = False
+    added: list[str] = field(default_factory=list)
+    widened: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def column_definitions(arrow_schema: pa.Schema) -> dict[str, str]:
@@ -20,7 +33,7 @@ def column_definitions(arrow_schema: pa.Schema) -> dict[str, str]:
     names = [field.name for field in arrow_schema]
     clashes = sorted({name for name in names if sum(other.lower() == name.lower() for other in names) > 1})
     if clashes:
-        raise WarehouseError(
+        raise PermanentWarehouseError(
             f"Columns {clashes} differ only in letter case, which Snowflake loads cannot tell apart; rename them."
         )
     return {field.name: snowflake_type(field.type, field.name) for field in arrow_schema}
@@ -29,16 +42,20 @@ def column_definitions(arrow_schema: pa.Schema) -> dict[str, str]:
 def existing_columns(cursor, database: str, schema: str, table: str) -> dict[str, str]:
     """Column name -> Snowflake type of the table, in table order; empty when it does not exist."""
     cursor.execute(
-        f"SELECT column_name, data_type, numeric_precision, numeric_scale "
+        f"SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
         f"FROM {quote_identifier(database)}.information_schema.columns "
         f"WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
         (schema, table),
     )
-    return {name: _declared_type(kind, precision, scale) for name, kind, precision, scale in cursor.fetchall()}
+    return {name: _declared_type(*details) for name, *details in cursor.fetchall()}
 
 
-def ensure_target(cursor, database: str, schema: str, table: str, arrow_schema: pa.Schema) -> list[str]:
-    """Create the database, schema and table if missing, add new nullable columns; return the added names."""
+def ensure_target(cursor, database: str, schema: str, table: str, arrow_schema: pa.Schema) -> SchemaChanges:
+    """Create the database, schema and table if missing, widen columns, add new nullable ones.
+
+    DDL commits on its own in Snowflake, so these changes stay even when the load after them fails; each
+    one only lets the table hold more, so the table's rows and meaning are unchanged.
+    """
     wanted = column_definitions(arrow_schema)
     target = qualified_name(database, schema, table)
     cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
@@ -47,23 +64,34 @@ def ensure_target(cursor, database: str, schema: str, table: str, arrow_schema: 
     if not current:
         columns = ", ".join(f"{quote_identifier(name)} {sf_type}" for name, sf_type in wanted.items())
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {target} ({columns})")
-        return []
+        return SchemaChanges(created=True)
+    widened = {}
     for name, sf_type in wanted.items():
-        if name in current and not is_compatible(current[name], sf_type):
-            raise WarehouseError(
+        if name not in current or is_compatible(current[name], sf_type):
+            continue
+        wider = widened_type(current[name], sf_type)
+        if wider is None:
+            raise PermanentWarehouseError(
                 f"Column {name!r} of {database}.{schema}.{table} is {current[name]} in Snowflake but the new data "
-                f"is {sf_type}; cast it back in the transform or migrate the table."
+                f"is {sf_type}; cast it back to {current[name]} in the transform, or migrate the table's column "
+                f"to {sf_type} before loading."
             )
+        widened[name] = (current[name], wider)
+    for name, (_, wider) in widened.items():
+        cursor.execute(f"ALTER TABLE {target} ALTER COLUMN {quote_identifier(name)} SET DATA TYPE {wider}")
     added = [name for name in wanted if name not in current]
     for name in added:
         cursor.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(name)} {wanted[name]}")
-    return added
+    return SchemaChanges(added=added, widened=widened)
 
 
 def is_compatible(existing: str, incoming: str) -> bool:
     """True when a column of type `existing` holds every value of type `incoming` without loss."""
     if existing == incoming or (existing in SEMI_STRUCTURED and incoming in SEMI_STRUCTURED):
         return True
+    old_text, new_text = VARCHAR_TYPE.match(existing), VARCHAR_TYPE.match(incoming)
+    if old_text and new_text:
+        return _length(old_text) >= _length(new_text)
     old_number, new_number = NUMBER_TYPE.match(existing), NUMBER_TYPE.match(incoming)
     if new_number and existing == "FLOAT":
         return True
@@ -74,8 +102,34 @@ def is_compatible(existing: str, incoming: str) -> bool:
     return False
 
 
-def _declared_type(data_type: str, precision: int | None, scale: int | None) -> str:
+def widened_type(existing: str, incoming: str) -> str | None:
+    """The type Snowflake can widen `existing` to in place so it holds `incoming`; None when there is none.
+
+    Snowflake alters a column in place only to a longer VARCHAR or a NUMBER of higher precision and the
+    same scale; anything else (another type, another scale) would rewrite or lose values.
+    """
+    old_text, new_text = VARCHAR_TYPE.match(existing), VARCHAR_TYPE.match(incoming)
+    if old_text and new_text:
+        return incoming
+    old_number, new_number = NUMBER_TYPE.match(existing), NUMBER_TYPE.match(incoming)
+    if not (old_number and new_number):
+        return None
+    old_precision, old_scale = map(int, old_number.groups())
+    new_precision, new_scale = map(int, new_number.groups())
+    precision = max(old_precision, new_precision - new_scale + old_scale)
+    if new_scale > old_scale or precision > MAX_NUMBER_PRECISION:
+        return None
+    return f"NUMBER({precision},{old_scale})"
+
+
+def _length(match: re.Match) -> int:
+    return int(match.group(1) or MAX_VARCHAR_LENGTH)
+
+
+def _declared_type(data_type: str, length: int | None, precision: int | None, scale: int | None) -> str:
     data_type = TYPE_SYNONYMS.get(data_type.upper(), data_type.upper())
     if data_type == "NUMBER":
         return f"NUMBER({precision if precision is not None else 38},{scale or 0})"
+    if data_type == "VARCHAR" and length and length < MAX_VARCHAR_LENGTH:
+        return f"VARCHAR({length})"
     return data_type

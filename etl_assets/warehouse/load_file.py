@@ -1,0 +1,82 @@
+"""The files a load PUTs: the window's rows batch by batch, with the window, run and load-time columns added."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl_assets.warehouse.strategies import RUN_ID, STAGED_ROW, WINDOW_END, WINDOW_START
+
+SOURCE_FILE = "_source_file"
+LOADED_AT = "_loaded_at"
+ADDED_COLUMNS = (WINDOW_START, WINDOW_END, RUN_ID, LOADED_AT)
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+BATCH_ROWS = 65_536
+# several files let Snowflake's COPY load in parallel; it recommends 100-250 MB compressed per file
+ROWS_PER_PART = 2_000_000
+
+
+@dataclass(frozen=True)
+class LoadFiles:
+    """The part files of one load, their total rows and their common schema."""
+
+    parts: list[Path]
+    rows: int
+    schema: pa.Schema
+
+
+def write_load_files(
+    source: Path,
+    folder: Path,
+    window: tuple[dt.datetime, dt.datetime],
+    run_id: str,
+    rows_per_part: int = ROWS_PER_PART,
+) -> LoadFiles:
+    """Copy `source` batch by batch into `folder`/part-NNNNN.parquet, adding the load columns; memory stays flat.
+
+    A file without `_source_file` (a transform that dropped lineage) gets the source file's name there.
+    """
+    parquet = pq.ParquetFile(source)
+    kept = [f for f in parquet.schema_arrow if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]
+    lineage = [] if SOURCE_FILE in parquet.schema_arrow.names else [pa.field(SOURCE_FILE, pa.string())]
+    schema = pa.schema(
+        [
+            *kept,
+            *lineage,
+            pa.field(WINDOW_START, UTC_TIMESTAMP),
+            pa.field(WINDOW_END, UTC_TIMESTAMP),
+            pa.field(RUN_ID, pa.string()),
+            pa.field(LOADED_AT, UTC_TIMESTAMP),
+            pa.field(STAGED_ROW, pa.int64()),
+        ]
+    )
+    constants = [
+        *([pa.scalar(source.name, pa.string())] if lineage else []),
+        pa.scalar(window[0], UTC_TIMESTAMP),
+        pa.scalar(window[1], UTC_TIMESTAMP),
+        pa.scalar(run_id, pa.string()),
+        pa.scalar(dt.datetime.now(dt.UTC), UTC_TIMESTAMP),
+    ]
+    parts: list[Path] = []
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[f.name for f in kept]):
+            if writer is None or rows >= len(parts) * rows_per_part:
+                if writer is not None:
+                    writer.close()
+                parts.append(folder / f"part-{len(parts):05d}.parquet")
+                writer = pq.ParquetWriter(parts[-1], schema)
+            size = batch.num_rows
+            added = [pa.repeat(value, size) for value in constants]
+            positions = pa.array(range(rows, rows + size), pa.int64())
+            writer.write_batch(pa.RecordBatch.from_arrays([*batch.columns, *added, positions], schema=schema))
+            rows += size
+    finally:
+        if writer is not None:
+            writer.close()
+    return LoadFiles(parts=parts, rows=rows, schema=schema)
