@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from etl_assets.errors import WarehouseError
+from etl_assets.warehouse.errors import PermanentWarehouseError
 
 CONFIGURED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -12,14 +12,14 @@ CONFIGURED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def quote_identifier(name: str) -> str:
     """`name` as a double-quoted Snowflake identifier, embedded quotes doubled."""
     if not name:
-        raise WarehouseError("An empty name cannot be sent to Snowflake; give every table and column a name.")
+        raise PermanentWarehouseError("An empty name cannot be sent to Snowflake; give every table and column a name.")
     return '"' + name.replace('"', '""') + '"'
 
 
 def validate_identifier(name: str) -> str:
     """A configured database, schema or table name, refused unless letters, digits and underscores."""
     if not CONFIGURED_NAME.match(name or ""):
-        raise WarehouseError(
+        raise PermanentWarehouseError(
             f"{name!r} is not a valid Snowflake name; use letters, digits and underscores, starting with a letter."
         )
     return name

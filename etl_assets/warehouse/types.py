@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from etl_assets.errors import WarehouseError
+from etl_assets.warehouse.errors import PermanentWarehouseError
 
 
 def snowflake_type(arrow_type: pa.DataType, column: str = "") -> str:
@@ -35,6 +35,6 @@ def snowflake_type(arrow_type: pa.DataType, column: str = "") -> str:
         or pa.types.is_fixed_size_binary(arrow_type)
     ):
         return "BINARY"
-    raise WarehouseError(
+    raise PermanentWarehouseError(
         f"Column {column!r} has type {arrow_type}, which has no Snowflake equivalent here; cast it in the transform."
     )

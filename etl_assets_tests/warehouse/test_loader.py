@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.errors import WarehouseError
-from etl_assets.warehouse.loader import LoadRequest, load_window, write_load_file
+from etl_assets.warehouse.load_file import write_load_files
+from etl_assets.warehouse.loader import LoadRequest, load_window
 
 DAY_1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
@@ -70,16 +71,22 @@ def test_merge_twice_leaves_the_same_rows(warehouse_connection, emulator, schema
     assert [p.name for p in tmp_path.iterdir()] == ["orders.parquet"]
 
 
-def test_load_file_is_written_batch_by_batch_with_added_columns(tmp_path):
+def test_load_files_are_written_batch_by_batch_in_parts_with_added_columns(tmp_path):
     source = tmp_path / "source.parquet"
     pq.write_table(pa.table({"id": list(range(5)), "_run_id": ["old"] * 5}), source, row_group_size=2)
-    rows, schema = write_load_file(source, tmp_path / "load.parquet", (DAY_1, DAY_2), "new")
+    (tmp_path / "out").mkdir()
+    files = write_load_files(source, tmp_path / "out", (DAY_1, DAY_2), "new", rows_per_part=3)
 
-    loaded = pq.read_table(tmp_path / "load.parquet")
-    assert rows == 5
-    assert schema.names == ["id", "time_window_start", "time_window_end", "_run_id", "_loaded_at", "_staged_row"]
+    loaded = pq.read_table(tmp_path / "out")
+    assert files.rows == 5
+    assert [part.name for part in files.parts] == ["part-00000.parquet", "part-00001.parquet"]
+    assert [pq.ParquetFile(part).metadata.num_rows for part in files.parts] == [4, 1]
+    assert files.schema.names == [
+        "id", "_source_file", "time_window_start", "time_window_end", "_run_id", "_loaded_at", "_staged_row"
+    ]
     assert loaded.column("_run_id").to_pylist() == ["new"] * 5
-    assert loaded.column("_staged_row").to_pylist() == [0, 1, 2, 3, 4]
+    assert loaded.column("_source_file").to_pylist() == ["source.parquet"] * 5
+    assert sorted(loaded.column("_staged_row").to_pylist()) == [0, 1, 2, 3, 4]
     assert set(loaded.column("time_window_end").to_pylist()) == {DAY_2}
 
 
