@@ -203,10 +203,18 @@ class QualityRule(BaseModel):
     action: Literal["fail", "quarantine"] = "fail"
 
 
+class RetryConfig(StrictModel):
+    """Loads that meet a transient warehouse error are retried by a Dagster RetryPolicy with exponential backoff."""
+
+    attempts: int = Field(default=3, ge=1, le=10)
+    delay_seconds: float = Field(default=60.0, ge=0)
+
+
 class LoadConfig(StrictModel):
     table: Identifier
     strategy: LoadStrategy = "merge"
-    keys: list[str] | None = None
+    keys: list[Identifier] | None = None
+    retry: RetryConfig = Field(default_factory=RetryConfig)
 
 
 class DatasetConfig(StrictModel):
