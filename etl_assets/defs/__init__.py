@@ -7,6 +7,8 @@ import dagster as dg
 from etl_assets.config.models import ProjectConfig
 from etl_assets.defs.assets import build_dataset_assets
 from etl_assets.defs.jobs import build_dataset_job
+from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager, build_daily_revenue_mart
+from etl_assets.defs.partitions import partitions_def_for
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.defs.sensors import build_upload_sensor
 
@@ -19,15 +21,19 @@ def build_definitions(config: ProjectConfig) -> dg.Definitions:
         job = build_dataset_job(dataset)
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))
+    warehouse = SnowflakeWarehouse()
+    resources = {"project": ProjectHome(), "warehouse": warehouse, "pipes_subprocess_client": dg.PipesSubprocessClient()}
+    if orders := config.datasets.get("orders"):
+        # The sample mart: reads the loaded orders table back as pandas through dagster-snowflake-pandas.
+        assets.append(build_daily_revenue_mart(dg.AssetKey(orders.asset_table_path), partitions_def_for(orders.partitions)))
+        resources[PANDAS_IO_MANAGER_KEY] = SnowflakePandasWarehouseIOManager(
+            warehouse=warehouse, connection=orders.warehouse.connection, database=orders.warehouse.database
+        )
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
         sensors=sensors,
-        resources={
-            "project": ProjectHome(),
-            "warehouse": SnowflakeWarehouse(),
-            "pipes_subprocess_client": dg.PipesSubprocessClient(),
-        },
+        resources=resources,
         # A dataset's chain is a straight line, so steps never run side by side within a run;
         # in-process saves a process start per step. Backfills stay parallel: one run per dataset.
         executor=dg.in_process_executor,

@@ -6,6 +6,7 @@ import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs import metadata as md
+from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.ingest.upload import ingest_window
@@ -83,7 +84,15 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
         last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
         return dg.MaterializeResult(metadata=md.transform_metadata(counts, last))
 
-    @dg.asset(key=keys["load"], deps=[keys["transform"]], kinds={"snowflake"}, description=f"{dataset.name} in Snowflake table {target}.", **common)
+    @dg.asset(
+        key=keys["load"],
+        deps=[keys["transform"]],
+        kinds={"snowflake"},
+        description=f"{dataset.name} in Snowflake table {target}.",
+        # How dagster-snowflake's IO managers select this table's windows for downstream assets.
+        metadata={"partition_expr": window_partition_expr(dataset.partitions.timezone)},
+        **common,
+    )
     def load(context: dg.AssetExecutionContext, project: ProjectHome, warehouse: SnowflakeWarehouse) -> dg.MaterializeResult:
         """PUT + COPY INTO a staging table, then the load strategy inside one transaction, per window."""
         connection_name = dataset.warehouse.connection

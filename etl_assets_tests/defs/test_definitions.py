@@ -38,7 +38,8 @@ def test_assets_are_grouped_partitioned_and_backfill_in_one_run(monkeypatch, tmp
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == key.path[-1] or key.path[0] == "snowflake"
+        expected_group = {"snowflake": node.group_name, "marts": "marts"}.get(key.path[0], key.path[-1])
+        assert node.group_name == expected_group
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
         partitions = node.partitions_def
         assert isinstance(partitions, dg.TimeWindowPartitionsDefinition)
