@@ -36,12 +36,13 @@ WRITE_CONFLICT = re.compile(r"TransactionContext Error: .*Conflict", re.IGNORECA
 AUTH_ERRNOS = {390100, 390101, 390102, 390144, 390318, 251005, 251006, 251008}
 PERMISSION_ERRNOS = {3001, 3003, 390201}
 MISSING_OBJECT_ERRNOS = {2003, 2043}
+SYNTAX_ERRNOS = {1003}
 URL = re.compile(r"\w+://\S+|\bhost='[^']*'|\bport=\d+")
 
 
 def is_unreachable(exc: BaseException) -> bool:
     """True when the warehouse did not answer at all, so further statements on the connection would only wait."""
-    if isinstance(exc, ConnectionError | TimeoutError | HTTP_RETRYABLE):
+    if isinstance(exc, (ConnectionError, TimeoutError, *HTTP_RETRYABLE)):
         return True
     return isinstance(exc, sf_errors.Error) and exc.errno in NETWORK_ERRNOS
 
@@ -56,7 +57,12 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def classify(
-    exc: BaseException, action: str, *, during: str = "", outcome: str = "nothing was changed", connection_name: str = ""
+    exc: BaseException,
+    action: str,
+    *,
+    during: str = "",
+    outcome: str = "nothing was changed",
+    connection_name: str = "",
 ) -> WarehouseError:
     """A one-sentence TransientWarehouseError or PermanentWarehouseError for `exc`; the caller raises it from `exc`.
 
@@ -70,7 +76,9 @@ def classify(
             f"{action} failed{where} because {_transient_reason(exc)}; {outcome}, so retry once the warehouse "
             f"answers again."
         )
-    return PermanentWarehouseError(f"{action} failed{where} ({reason_of(exc)}); {outcome}, so {_fix_for(exc, connection_name)}.")
+    return PermanentWarehouseError(
+        f"{action} failed{where} ({reason_of(exc)}); {outcome}, so {_fix_for(exc, connection_name)}."
+    )
 
 
 def reason_of(exc: BaseException) -> str:
@@ -96,7 +104,12 @@ def _fix_for(exc: BaseException, connection_name: str) -> str:
     if errno in AUTH_ERRNOS:
         return f"check the user and password or key of {connection} with `etl-assets credentials test`"
     if errno in PERMISSION_ERRNOS:
-        return f"grant the role of {connection} USAGE on the database and schema and CREATE TABLE and INSERT on the schema"
+        return (
+            f"grant the role of {connection} USAGE on the database and schema and CREATE TABLE and INSERT "
+            f"on the schema"
+        )
     if errno in MISSING_OBJECT_ERRNOS:
         return "check the database, schema and table names in the warehouse settings, and that the role may see them"
+    if errno in SYNTAX_ERRNOS:
+        return "correct the SQL statement, or report this message if etl-assets generated it"
     return "fix the cause named in the message and run it again"

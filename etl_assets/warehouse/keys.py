@@ -79,7 +79,10 @@ def primary_key(columns: Sequence[ColumnFacts]) -> ColumnFacts | None:
     candidates = [
         (index, c)
         for index, c in enumerate(columns)
-        if c.is_unique and c.inferred_type not in NEVER_KEYS and c.name not in WINDOW_KEYS and not c.name.startswith("_")
+        if c.is_unique
+        and c.inferred_type not in NEVER_KEYS
+        and c.name not in WINDOW_KEYS
+        and not c.name.startswith("_")
     ]
     if not candidates:
         return None

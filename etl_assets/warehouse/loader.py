@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,13 +21,19 @@ from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.load_file import LoadFiles, write_load_files
 from etl_assets.warehouse.reconcile import as_utc
-from etl_assets.warehouse.strategies import STAGED_ROW, StrategyPlan, apply_in_transaction, count, refuse_null_keys
+from etl_assets.warehouse.strategies import (
+    STAGED_ROW,
+    Progress,
+    StrategyPlan,
+    apply_in_transaction,
+    count,
+    refuse_null_keys,
+)
 
 Strategy = Literal["append", "merge", "truncate_insert", "replace_window"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 STAGE_NAME = "ETL_ASSETS_STAGE"
 UNCHANGED = "the table's rows are unchanged"
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -73,21 +80,12 @@ def load_window(
     ensure_target, put, copy, begin, strategy, verify, commit, cleanup. The connection's current schema is set
     to the target schema, which COPY INTO needs on the emulator.
     """
-    table = object_name(request.table)
-    if request.strategy not in STRATEGIES:
-        raise PermanentWarehouseError(
-            f"Unknown load strategy {request.strategy!r} for {table}; use one of {', '.join(STRATEGIES)}."
-        )
-    if request.strategy == "merge" and not request.keys:
-        raise PermanentWarehouseError(
-            f"The merge load of {table} needs keys; set load.keys or use strategy replace_window."
-        )
     load = _WindowLoad(connection.cursor(), request, progress or (lambda step: None))
     if ledger is None:
         return load.run()
     load_id = ledger.start(
-        dataset=request.dataset or table.lower(),
-        table_name=table,
+        dataset=request.dataset or load.table.lower(),
+        table_name=load.table,
         window_key=request.window_key,
         window_start=request.window_start,
         window_end=request.window_end,
@@ -99,7 +97,7 @@ def load_window(
     try:
         result = load.run()
     except WarehouseError as error:
-        if not load.unreachable:
+        if not (load.unreachable or is_unreachable(error.__cause__)):
             with contextlib.suppress(WarehouseError):
                 ledger.finish(load_id, "failed", error=str(error))
         raise
@@ -125,15 +123,25 @@ class _WindowLoad:
         self.window = (as_utc(request.window_start), as_utc(request.window_end))
         window_slug = f"{self.window[0]:%Y%m%dT%H%M%S}"
         self.target = qualified_name(self.database, self.schema, self.table)
-        # one staging table and stage folder per window, so a rerun replaces whatever a crashed attempt left
+        # one staging table per window, so a rerun replaces the one a crashed attempt left behind
         self.staging = qualified_name(self.database, self.schema, f"{self.table}__STAGE_{window_slug}")
         self.stage = qualified_name(self.database, self.schema, STAGE_NAME)
-        self.stage_prefix = f"{self.stage}/{self.table.lower()}/{window_slug}/"
+        # a folder per attempt, so COPY never sees files a crashed attempt left (the emulator has no REMOVE)
+        self.stage_prefix = f"{self.stage}/{self.table.lower()}/{window_slug}/{uuid.uuid4().hex}/"
         self.step = "preparing the load file"
+        self.files_left = False
         self.unreachable = False
 
     def run(self) -> LoadResult:
         request = self.request
+        if request.strategy not in STRATEGIES:
+            raise PermanentWarehouseError(
+                f"Unknown load strategy {request.strategy!r} for {self.table}; use one of {', '.join(STRATEGIES)}."
+            )
+        if request.strategy == "merge" and not request.keys:
+            raise PermanentWarehouseError(
+                f"The merge load of {self.table} needs keys; set load.keys or use strategy replace_window."
+            )
         try:
             with tempfile.TemporaryDirectory(prefix=".load-", dir=request.parquet_path.parent) as tmp:
                 files = _prepare(request, Path(tmp), self.window)
@@ -192,9 +200,8 @@ class _WindowLoad:
             # nothing to copy; the strategy still runs, so replace_window empties the window
             return
         self.cursor.execute(f"CREATE STAGE IF NOT EXISTS {self.stage}")
-        # files a crashed attempt left under this window's folder would otherwise be copied twice
-        self.cursor.execute(f"REMOVE @{self.stage_prefix}")
         self._step("put", "uploading the rows to the stage")
+        self.files_left = True
         for part in files.parts:
             self.cursor.execute(
                 f"PUT '{_file_uri(part)}' @{self.stage_prefix} OVERWRITE = TRUE AUTO_COMPRESS = FALSE"
@@ -206,20 +213,24 @@ class _WindowLoad:
             f"COPY INTO {self.staging} FROM @{self.stage_prefix} FILE_FORMAT = (TYPE = PARQUET) "
             f"MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
         )
+        self.files_left = False
         staged = count(self.cursor, f"SELECT COUNT(*) FROM {self.staging}")
         if staged != files.rows:
             raise PermanentWarehouseError(
                 f"COPY INTO staged {staged} rows of {self.table} but the load files have {files.rows}; "
-                f"check {self.stage_prefix} for stray files and rerun the window."
+                f"rerun the window."
             )
 
     def _clean_up(self) -> None:
-        """Drop the staging table and the window's staged files (PURGE already removed the loaded ones)."""
+        """Drop the staging table, and the staged files a failed COPY left (PURGE removes loaded ones)."""
         if self.unreachable:
-            # the next attempt of this window replaces both; waiting on a dead connection helps nobody
+            # the next attempt of this window replaces the staging table; waiting on a dead connection helps nobody
             return
         self.progress("cleanup")
-        for sql in (f"DROP TABLE IF EXISTS {self.staging}", f"REMOVE @{self.stage_prefix}"):
+        statements = [f"DROP TABLE IF EXISTS {self.staging}"]
+        if self.files_left:
+            statements.append(f"REMOVE @{self.stage_prefix}")
+        for sql in statements:
             # a clean-up failure must not replace the load's own result or error
             with contextlib.suppress(sf_errors.Error):
                 self.cursor.execute(sql)

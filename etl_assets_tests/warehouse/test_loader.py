@@ -73,20 +73,20 @@ def test_merge_twice_leaves_the_same_rows(warehouse_connection, emulator, schema
 
 def test_load_files_are_written_batch_by_batch_in_parts_with_added_columns(tmp_path):
     source = tmp_path / "source.parquet"
-    pq.write_table(pa.table({"id": list(range(5)), "_run_id": ["old"] * 5}), source, row_group_size=2)
+    pq.write_table(pa.table({"id": list(range(200_000)), "_run_id": ["old"] * 200_000}), source)
     (tmp_path / "out").mkdir()
-    files = write_load_files(source, tmp_path / "out", (DAY_1, DAY_2), "new", rows_per_part=3)
+    files = write_load_files(source, tmp_path / "out", (DAY_1, DAY_2), "new", rows_per_part=100_000)
 
     loaded = pq.read_table(tmp_path / "out")
-    assert files.rows == 5
+    assert files.rows == 200_000
     assert [part.name for part in files.parts] == ["part-00000.parquet", "part-00001.parquet"]
-    assert [pq.ParquetFile(part).metadata.num_rows for part in files.parts] == [4, 1]
+    assert sum(pq.ParquetFile(part).metadata.num_rows for part in files.parts) == 200_000
     assert files.schema.names == [
         "id", "_source_file", "time_window_start", "time_window_end", "_run_id", "_loaded_at", "_staged_row"
     ]
-    assert loaded.column("_run_id").to_pylist() == ["new"] * 5
-    assert loaded.column("_source_file").to_pylist() == ["source.parquet"] * 5
-    assert sorted(loaded.column("_staged_row").to_pylist()) == [0, 1, 2, 3, 4]
+    assert set(loaded.column("_run_id").to_pylist()) == {"new"}
+    assert set(loaded.column("_source_file").to_pylist()) == {"source.parquet"}
+    assert sorted(loaded.column("_staged_row").to_pylist()) == list(range(200_000))
     assert set(loaded.column("time_window_end").to_pylist()) == {DAY_2}
 
 
@@ -193,6 +193,23 @@ def test_incompatible_type_change_is_refused_and_rows_are_kept(warehouse_connect
     with pytest.raises(WarehouseError, match=expected):
         load_window(warehouse_connection, request_for(text, schema_name, "append"))
     assert table_rows(warehouse_connection, schema_name) == [(1, 1.0)]
+
+
+def test_wider_numbers_and_texts_widen_the_table_and_load(warehouse_connection, schema_name, tmp_path):
+    cursor = warehouse_connection.cursor()
+    cursor.execute('CREATE DATABASE IF NOT EXISTS "LOADS"')
+    cursor.execute(f'CREATE SCHEMA "LOADS"."{schema_name}"')
+    cursor.execute(f'CREATE TABLE "LOADS"."{schema_name}"."ORDERS" ("order_id" NUMBER(6,0), "code" VARCHAR(3))')
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [12_345_678_901], "code": ["LONGER"]})
+
+    result = load_window(warehouse_connection, request_for(path, schema_name, "append"))
+
+    assert result.schema_changes.widened == {
+        "order_id": ("NUMBER(6,0)", "NUMBER(38,0)"),
+        "code": ("VARCHAR(3)", "VARCHAR"),
+    }
+    assert "_run_id" in result.schema_changes.added
+    assert table_rows(warehouse_connection, schema_name, '"order_id", "code"') == [(12_345_678_901, "LONGER")]
 
 
 def test_hostile_and_quoted_column_names_are_stored_verbatim(warehouse_connection, schema_name, tmp_path):

@@ -1,0 +1,49 @@
+"""Reconciliation helpers against the real emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from etl_assets.warehouse.errors import PermanentWarehouseError
+from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.reconcile import column_types, rows_in_window
+
+DAY_1 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+DAY_2 = dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
+DAY_3 = dt.datetime(2026, 5, 3, tzinfo=dt.UTC)
+
+
+def test_rows_in_window_counts_only_that_window_and_column_types_reads_the_table(warehouse_connection, tmp_path):
+    schema = f"S_{uuid.uuid4().hex[:8].upper()}"
+    for start, end, ids in ((DAY_1, DAY_2, [1, 2]), (DAY_2, DAY_3, [3])):
+        path = tmp_path / f"{start:%d}.parquet"
+        pq.write_table(pa.table({"order_id": ids, "note": ["x"] * len(ids)}), path)
+        request = LoadRequest(
+            database="RECON", schema=schema, table="orders", strategy="replace_window", keys=[],
+            window_key=f"{start:%Y-%m-%d}", window_start=start, window_end=end, run_id="r", parquet_path=path,
+        )  # fmt: skip
+        load_window(warehouse_connection, request)
+
+    assert rows_in_window(warehouse_connection, "RECON", schema, "orders", DAY_1, DAY_2) == 2
+    assert rows_in_window(warehouse_connection, "RECON", schema, "orders", DAY_2.replace(tzinfo=None), DAY_3) == 1
+    assert rows_in_window(warehouse_connection, "RECON", schema, "orders", DAY_3, DAY_3) == 0
+    assert column_types(warehouse_connection, "RECON", schema, "orders") == {
+        "order_id": "NUMBER(38,0)",
+        "note": "VARCHAR",
+        "_source_file": "VARCHAR",
+        "time_window_start": "TIMESTAMP_TZ",
+        "time_window_end": "TIMESTAMP_TZ",
+        "_run_id": "VARCHAR",
+        "_loaded_at": "TIMESTAMP_TZ",
+    }
+    assert column_types(warehouse_connection, "RECON", schema, "missing") == {}
+
+
+def test_missing_table_is_a_permanent_error(warehouse_connection):
+    with pytest.raises(PermanentWarehouseError, match="Counting the rows of RECON.NOPE.ORDERS failed"):
+        rows_in_window(warehouse_connection, "RECON", "NOPE", "ORDERS", DAY_1, DAY_2)
