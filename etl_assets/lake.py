@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl_assets.config.models import DatasetConfig
 from etl_assets.errors import ScriptError
 from etl_assets.ingest.upload import upload_path
 from etl_assets.paths import ProjectPaths, window_slug
@@ -56,25 +55,3 @@ def stage_paths(paths: ProjectPaths, dataset: str, window_key: str) -> StagePath
         script_pointer=root / "scripts" / f"{slug}.json",
         transformed=root / "transformed" / f"{slug}.parquet",
     )
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    """The strategy and keys a load uses, and why."""
-
-    strategy: str
-    keys: tuple[str, ...]
-    reason: str
-
-
-def load_plan_for(dataset: DatasetConfig) -> LoadPlan:
-    """Configured keys first, then the transform's deduplication keys; without keys a merge replaces the window."""
-    strategy = dataset.load.strategy
-    if dataset.load.keys:
-        return LoadPlan(strategy, tuple(dataset.load.keys), "keys configured in load.keys")
-    dedup = tuple(dataset.transform.deduplicate_on) if dataset.transform else ()
-    if dedup:
-        return LoadPlan(strategy, dedup, "keys taken from transform.deduplicate_on")
-    if strategy == "merge":
-        return LoadPlan("replace_window", (), "merge needs keys and none were configured or detected, so the window is replaced")
-    return LoadPlan(strategy, (), f"{strategy} needs no keys")

@@ -6,14 +6,14 @@ import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs import metadata as md
+from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.ingest.upload import ingest_window
-from etl_assets.lake import load_plan_for, stage_paths
+from etl_assets.lake import stage_paths
 from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
 from etl_assets.scriptgen.generate import generate_script
-from etl_assets.warehouse.loader import LoadRequest, load_window
 
 
 def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
@@ -91,31 +91,12 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
         description=f"{dataset.name} in Snowflake table {target}.",
         # How dagster-snowflake's IO managers select this table's windows for downstream assets.
         metadata={"partition_expr": window_partition_expr(dataset.partitions.timezone)},
+        check_specs=load_check_specs(keys["load"]),
+        retry_policy=retry_policy_for(dataset),
         **common,
     )
     def load(context: dg.AssetExecutionContext, project: ProjectHome, warehouse: SnowflakeWarehouse) -> dg.MaterializeResult:
         """PUT + COPY INTO a staging table, then the load strategy inside one transaction, per window."""
-        connection_name = dataset.warehouse.connection
-        if not warehouse.has_connection(connection_name):
-            context.log.warning(f"No credentials for warehouse connection '{connection_name}'; the load of {dataset.name} was skipped.")
-            return dg.MaterializeResult(metadata={"status": "skipped", "reason": f"no credentials for connection '{connection_name}'"})
-        plan = load_plan_for(dataset)
-        results = {}
-        with warehouse.get_connection(connection_name) as connection:
-            for window in windows_in_run(context):
-                request = LoadRequest(
-                    database=dataset.warehouse.database,
-                    schema=dataset.warehouse.schema_,
-                    table=dataset.load.table,
-                    strategy=plan.strategy,
-                    keys=list(plan.keys),
-                    window_key=window.key,
-                    window_start=window.start,
-                    window_end=window.end,
-                    run_id=context.run_id,
-                    parquet_path=stage_paths(project.paths, dataset.name, window.key).transformed,
-                )
-                results[window.key] = load_window(connection, request)
-        return dg.MaterializeResult(metadata=md.load_metadata(results, target, plan))
+        return load_run(context, dataset, project.paths, warehouse)
 
     return [upload, profile, script, transformed, load]

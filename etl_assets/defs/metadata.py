@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.ingest.upload import UploadResult
-from etl_assets.lake import LoadPlan
 from etl_assets.profiling.profiler import Profile
 from etl_assets.scriptgen.store import SavedScript
+from etl_assets.warehouse.keys import KeyChoice
 from etl_assets.warehouse.loader import LoadResult
 
 PREVIEW_ROWS = 10
@@ -103,18 +103,27 @@ def transform_metadata(counts: Mapping[str, Mapping[str, int]], last_output: Pat
     }
 
 
-def load_metadata(results: Mapping[str, LoadResult], target: str, plan: LoadPlan) -> dict[str, Any]:
-    rows = [(key, r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted, r.rows_in_window) for key, r in results.items()]
+def load_metadata(
+    results: Mapping[str, LoadResult], target: str, choices: Mapping[str, KeyChoice], columns: Mapping[str, str]
+) -> dict[str, Any]:
+    rows = [
+        (key, choices[key].strategy, ", ".join(choices[key].keys) or "(none)", r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted, r.rows_in_window)
+        for key, r in results.items()
+    ]
+    last = choices[list(choices)[-1]]
     return {
         "dagster/row_count": sum(r.rows_in_window for r in results.values()),
         "dagster/table_name": target,
-        "strategy": plan.strategy,
-        "keys": ", ".join(plan.keys) or "(none)",
-        "keys_reason": plan.reason,
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()]),
+        "strategy": last.strategy,
+        "keys": ", ".join(last.keys) or "(none)",
+        "keys_reason": last.reason,
         "rows_inserted": sum(r.rows_inserted for r in results.values()),
         "rows_updated": sum(r.rows_updated for r in results.values()),
         "rows_deleted": sum(r.rows_deleted for r in results.values()),
-        "windows": md_value(markdown_table(["window", "staged", "inserted", "updated", "deleted", "rows in window"], rows)),
+        "windows": md_value(
+            markdown_table(["window", "strategy", "keys", "staged", "inserted", "updated", "deleted", "rows in window"], rows)
+        ),
     }
 
 

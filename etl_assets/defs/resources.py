@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
+from snowflake.connector.errors import Error as SnowflakeError
 
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator
+from etl_assets.warehouse.errors import classify
 
 LOCAL_CONNECTION = "local"
 
@@ -50,5 +52,9 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
             password=args.pop("password"),
             additional_snowflake_connection_args=args,
         )
-        with resource.get_connection() as connection:
+        with ExitStack() as stack:
+            try:
+                connection = stack.enter_context(resource.get_connection())
+            except SnowflakeError as exc:
+                raise classify(exc, f"Connecting to warehouse connection '{name}'", connection_name=name) from exc
             yield connection

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import duckdb
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
 from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
 
+if TYPE_CHECKING:  # the loader imports this module
+    from etl_assets.warehouse.loader import LoadRequest
+
 WINDOW_START = "time_window_start"
 WINDOW_END = "time_window_end"
+RUN_ID = "_run_id"
 
 
 def rows_in_window(
@@ -31,6 +40,58 @@ def rows_in_window(
             raise classify(exc, f"Counting the rows of {database}.{schema}.{table}") from exc
 
 
+def rows_written_by_run(
+    connection, database: str, schema: str, table: str, window_start: dt.datetime, window_end: dt.datetime, run_id: str
+) -> int:
+    """Rows of the window that carry this run's `_run_id`: every row a load inserted or updated."""
+    target = qualified_name(*(object_name(name) for name in (database, schema, table)))
+    sql = (
+        f"SELECT COUNT(*) FROM {target} WHERE {quote_identifier(WINDOW_START)} = %s "
+        f"AND {quote_identifier(WINDOW_END)} = %s AND {quote_identifier(RUN_ID)} = %s"
+    )
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(sql, (as_utc(window_start), as_utc(window_end), run_id))
+            return int(cursor.fetchone()[0])
+        except sf_errors.Error as exc:
+            raise classify(exc, f"Counting the rows of {database}.{schema}.{table}") from exc
+
+
+def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int:
+    """Rows a load of this file must leave in its window: one per key for merge, every row otherwise."""
+    file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
+    source = f"read_parquet({quote_literal(str(parquet_path))})"
+    if strategy == "merge" and file_keys:
+        columns = ", ".join(quote_identifier(key) for key in file_keys)
+        sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM {source})"
+    else:
+        sql = f"SELECT COUNT(*) FROM {source}"
+    with duckdb.connect() as local:
+        return int(local.execute(sql).fetchone()[0])
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Rows the load was handed for a window against the rows the table holds for it."""
+
+    window_key: str
+    expected: int
+    found: int
+
+    @property
+    def matches(self) -> bool:
+        return self.expected == self.found
+
+
+def reconcile_window(connection, request: LoadRequest, keys: Sequence[str]) -> Reconciliation:
+    """Compare the rows of the load file with the rows this run wrote to the window."""
+    expected = expected_rows(request.parquet_path, request.strategy, keys)
+    found = rows_written_by_run(
+        connection, request.database, request.schema, request.table, request.window_start, request.window_end, request.run_id
+    )
+    return Reconciliation(request.window_key, expected, found)
+
+
 def column_types(connection, database: str, schema: str, table: str) -> dict[str, str]:
     """Column name -> Snowflake type (e.g. NUMBER(12,2), VARCHAR), in table order; empty when there is no table."""
     names = [object_name(name) for name in (database, schema, table)]
@@ -44,3 +105,7 @@ def column_types(connection, database: str, schema: str, table: str) -> dict[str
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """A window bound in UTC; a naive one is taken to be UTC already."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -11,7 +11,7 @@ import pytest
 
 from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.loader import LoadRequest, load_window
-from etl_assets.warehouse.reconcile import column_types, rows_in_window
+from etl_assets.warehouse.reconcile import column_types, expected_rows, reconcile_window, rows_in_window
 
 DAY_1 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
@@ -47,3 +47,25 @@ def test_rows_in_window_counts_only_that_window_and_column_types_reads_the_table
 def test_missing_table_is_a_permanent_error(warehouse_connection):
     with pytest.raises(PermanentWarehouseError, match="Counting the rows of RECON.NOPE.ORDERS failed"):
         rows_in_window(warehouse_connection, "RECON", "NOPE", "ORDERS", DAY_1, DAY_2)
+
+
+def test_reconciliation_matches_after_a_merge_and_fails_when_rows_go_missing(warehouse_connection, tmp_path):
+    schema = f"S_{uuid.uuid4().hex[:8].upper()}"
+    path = tmp_path / "orders.parquet"
+    # order 2 twice: the merge keeps one row per key, so 3 rows are expected
+    pq.write_table(pa.table({"order_id": [1, 2, 2, 3], "note": ["a", "b", "c", "d"], "_source_row": [1, 2, 3, 4]}), path)
+    request = LoadRequest(
+        database="RECON", schema=schema, table="orders", strategy="merge", keys=["order_id"],
+        window_key="2026-05-01", window_start=DAY_1, window_end=DAY_2, run_id="run-7", parquet_path=path,
+    )  # fmt: skip
+    load_window(warehouse_connection, request)
+    assert expected_rows(path, "merge", ["time_window_start", "time_window_end", "order_id"]) == 3
+    assert expected_rows(path, "replace_window", []) == 4
+
+    healthy = reconcile_window(warehouse_connection, request, ["order_id"])
+    assert (healthy.expected, healthy.found, healthy.matches) == (3, 3, True)
+
+    with warehouse_connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "RECON"."{schema}"."ORDERS" WHERE "order_id" = 3')
+    broken = reconcile_window(warehouse_connection, request, ["order_id"])
+    assert (broken.expected, broken.found, broken.matches) == (3, 2, False)
