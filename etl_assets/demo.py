@@ -70,7 +70,9 @@ def lay_sample_uploads(dataset: DatasetConfig, windows: list[TimeWindow], now: d
     return len(windows)
 
 
-def run_dataset(defs: dg.Definitions, dataset: DatasetConfig, windows: list[TimeWindow], instance: dg.DagsterInstance) -> None:
+def run_dataset(
+    defs: dg.Definitions, dataset: DatasetConfig, windows: list[TimeWindow], instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
     """One run over the whole range of windows, as a single-run backfill does."""
     tags = {ASSET_PARTITION_RANGE_START_TAG: windows[0].key, ASSET_PARTITION_RANGE_END_TAG: windows[-1].key}
     result = defs.resolve_job_def(job_name_for(dataset)).execute_in_process(
@@ -80,6 +82,13 @@ def run_dataset(defs: dg.Definitions, dataset: DatasetConfig, windows: list[Time
         failures = [event for event in result.all_events if event.is_step_failure]
         message = failures[0].step_failure_data.error.message.strip() if failures else "the run failed"
         raise EtlAssetsError(f"The {dataset.name} chain failed: {message.splitlines()[-1]}")
+    return result
+
+
+def checks_summary(result: dg.ExecuteInProcessResult) -> str:
+    evaluations = result.get_asset_check_evaluations()
+    passed = sum(evaluation.passed for evaluation in evaluations)
+    return f"{passed} passed, {len(evaluations) - passed} failed"
 
 
 def rows_in_warehouse(dataset: DatasetConfig, windows: list[TimeWindow]) -> int:
@@ -116,14 +125,16 @@ def run_demo(days: int = 3) -> int:
             windows = demo_windows(dataset, days, now)
             lay_sample_uploads(dataset, windows, now)
             run_started = time.perf_counter()
-            run_dataset(defs, dataset, windows, instance)
+            result = run_dataset(defs, dataset, windows, instance)
             seconds = time.perf_counter() - run_started
             rows = rows_in_warehouse(dataset, windows)
             target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
-            summary.append((dataset.name, f"{windows[0].key} … {windows[-1].key} ({len(windows)})", rows, target, f"{seconds:.1f}"))
+            summary.append(
+                (dataset.name, f"{windows[0].key} … {windows[-1].key} ({len(windows)})", rows, checks_summary(result), target, f"{seconds:.1f}")
+            )
     if not emulator_was_running:
         emulator.stop()
-    print(markdown_table(["dataset", "windows", "rows loaded", "table", "run seconds"], summary))
+    print(markdown_table(["dataset", "windows", "rows loaded", "checks", "table", "run seconds"], summary))
     print(
         f"\nDone in {time.perf_counter() - started:.1f} s. Runs are in {os.environ['DAGSTER_HOME']} (`make dev` shows them); "
         'query the tables with `etl-assets warehouse sql "SELECT * FROM ANALYTICS.RAW.ORDERS"`.'
