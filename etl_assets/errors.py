@@ -19,3 +19,7 @@ class ScriptError(EtlAssetsError):
 
 class WarehouseError(EtlAssetsError):
     """The warehouse or its local emulator refused or failed an operation."""
+
+
+class CredentialsError(EtlAssetsError):
+    """The credentials vault, its key or a profile in it is missing, wrong or damaged."""

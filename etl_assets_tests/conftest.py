@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,19 +9,7 @@ import pytest
 import snowflake.connector
 
 from etl_assets.paths import ProjectPaths
-from etl_assets.warehouse.emulator import LocalEmulator
-
-
-def process_exists(pid: int) -> bool:
-    """True while `pid` runs; an exited child of ours is reaped first, so it does not count as a zombie."""
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +19,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulator
     info = local.ensure_running()
     yield local
     assert local.stop()
-    assert not process_exists(info.pid)
+    assert not process_is_alive(info.pid)
 
 
 @pytest.fixture(scope="session")

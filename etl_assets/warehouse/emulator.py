@@ -53,7 +53,7 @@ class LocalEmulator:
     def status(self) -> EmulatorInfo | None:
         """The running emulator, or None when none answers for this folder."""
         info = self._read_state()
-        if info and _is_alive(info.pid) and _accepts_connections(info.host, info.port):
+        if info and process_is_alive(info.pid) and _accepts_connections(info.host, info.port):
             return info
         return None
 
@@ -153,7 +153,7 @@ class LocalEmulator:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _is_alive(pid: int) -> bool:
+def process_is_alive(pid: int) -> bool:
     """True while `pid` runs; reaps it first when it is our own exited child."""
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
@@ -178,7 +178,7 @@ def _accepts_connections(host: str, port: int) -> bool:
 def _wait_for_exit(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _is_alive(pid):
+        if not process_is_alive(pid):
             return True
         time.sleep(0.05)
-    return not _is_alive(pid)
+    return not process_is_alive(pid)

@@ -27,34 +27,30 @@ def rows_in_window(
     connection, database: str, schema: str, table: str, window_start: dt.datetime, window_end: dt.datetime
 ) -> int:
     """How many rows of the table carry this window's `time_window_start`/`time_window_end`."""
-    target = qualified_name(*(object_name(name) for name in (database, schema, table)))
-    sql = (
-        f"SELECT COUNT(*) FROM {target} "
-        f"WHERE {quote_identifier(WINDOW_START)} = %s AND {quote_identifier(WINDOW_END)} = %s"
-    )
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(sql, (as_utc(window_start), as_utc(window_end)))
-            return int(cursor.fetchone()[0])
-        except sf_errors.Error as exc:
-            raise classify(exc, f"Counting the rows of {database}.{schema}.{table}") from exc
+    return count_rows(connection, (database, schema, table), {WINDOW_START: as_utc(window_start), WINDOW_END: as_utc(window_end)})
 
 
 def rows_written_by_run(
     connection, database: str, schema: str, table: str, window_start: dt.datetime, window_end: dt.datetime, run_id: str
 ) -> int:
     """Rows of the window that carry this run's `_run_id`: every row a load inserted or updated."""
-    target = qualified_name(*(object_name(name) for name in (database, schema, table)))
-    sql = (
-        f"SELECT COUNT(*) FROM {target} WHERE {quote_identifier(WINDOW_START)} = %s "
-        f"AND {quote_identifier(WINDOW_END)} = %s AND {quote_identifier(RUN_ID)} = %s"
+    return count_rows(
+        connection,
+        (database, schema, table),
+        {WINDOW_START: as_utc(window_start), WINDOW_END: as_utc(window_end), RUN_ID: run_id},
     )
+
+
+def count_rows(connection, table: tuple[str, str, str], equal: dict) -> int:
+    """COUNT(*) of the rows whose columns equal the bound values."""
+    target = qualified_name(*(object_name(name) for name in table))
+    where = " AND ".join(f"{quote_identifier(column)} = %s" for column in equal)
     with connection.cursor() as cursor:
         try:
-            cursor.execute(sql, (as_utc(window_start), as_utc(window_end), run_id))
+            cursor.execute(f"SELECT COUNT(*) FROM {target} WHERE {where}", tuple(equal.values()))
             return int(cursor.fetchone()[0])
         except sf_errors.Error as exc:
-            raise classify(exc, f"Counting the rows of {database}.{schema}.{table}") from exc
+            raise classify(exc, f"Counting the rows of {'.'.join(table)}") from exc
 
 
 def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int:

@@ -16,7 +16,9 @@ DAY1 = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
 DAY2 = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 
 
-def run_chain(chain_project, warehouse_home, dataset: str, first: str, last: str) -> dg.ExecuteInProcessResult:
+def run_chain(
+    chain_project, warehouse_home, dataset: str, first: str, last: str, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
     defs = build_definitions(chain_project.config)
     assets = [a for a in defs.assets if a.group_names_by_key and set(a.group_names_by_key.values()) == {dataset}]
     return dg.materialize(
@@ -28,6 +30,7 @@ def run_chain(chain_project, warehouse_home, dataset: str, first: str, last: str
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
     )
 
 

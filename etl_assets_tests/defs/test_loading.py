@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_assets.defs import build_definitions
-from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.warehouse.skipped_loads import skipped_loads
 from etl_assets_tests.defs.test_chain import DAY1, DAY2, run_chain
 
@@ -97,7 +95,7 @@ def test_a_permanent_error_fails_at_once_without_retries(chain_project, warehous
     cursor = warehouse_connection.cursor()
     cursor.execute('CREATE TABLE "ANALYTICS"."RAW"."ORDERS" ("order_id" DATE)')
     chain_project.land("orders", "orders_day1.csv", DAY1)
-    result = dg_run_without_raising(chain_project, warehouse_home)
+    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19", raise_on_error=False)
     assert not result.success
     assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED]
     (failure,) = [e for e in result.all_events if e.is_step_failure]
@@ -112,18 +110,3 @@ def test_the_retry_policy_comes_from_the_config(chain_project):
     table = build_definitions(chain_project.config).resolve_assets_def(dg.AssetKey(["snowflake", "analytics", "raw", "orders"]))
     policy = table.op.retry_policy
     assert (policy.max_retries, policy.delay, policy.backoff) == (3, 5, dg.Backoff.EXPONENTIAL)
-
-
-def dg_run_without_raising(chain_project, warehouse_home) -> dg.ExecuteInProcessResult:
-    assets = [a for a in build_definitions(chain_project.config).assets if set(a.group_names_by_key.values()) == {"orders"}]
-    return dg.materialize(
-        assets,
-        resources={
-            "project": ProjectHome(home=str(chain_project.paths.home)),
-            "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
-            "pipes_subprocess_client": dg.PipesSubprocessClient(),
-        },
-        tags={ASSET_PARTITION_RANGE_START_TAG: "2026-11-19", ASSET_PARTITION_RANGE_END_TAG: "2026-11-19"},
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )

@@ -12,11 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 import snowflake.connector
 
-from etl_assets.warehouse.emulator import LocalEmulator
+from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
 from etl_assets.warehouse.errors import TransientWarehouseError
 from etl_assets.warehouse.ledger import ABANDONED, LoadLedger
 from etl_assets.warehouse.loader import LoadRequest, load_window
-from etl_assets_tests.conftest import process_exists
 
 DAY_1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -95,7 +94,7 @@ def test_killed_warehouse_before_commit_keeps_old_rows_and_rerun_loads_all(
     assert "the table's rows are unchanged" in str(caught.value)
     assert "127.0.0.1" not in str(caught.value) and "port" not in str(caught.value)
     assert isinstance(caught.value.__cause__, snowflake.connector.errors.OperationalError)
-    assert not process_exists(server_pid)
+    assert not process_is_alive(server_pid)
 
     crash_emulator.ensure_running()
     with connect(crash_emulator) as connection:

@@ -12,8 +12,7 @@ import pytest
 import snowflake.connector
 
 from etl_assets.errors import WarehouseError
-from etl_assets.warehouse.emulator import LocalEmulator
-from etl_assets_tests.conftest import process_exists
+from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def test_start_status_stop(local):
     assert json.loads(local.state_file.read_text())["port"] == info.port
 
     assert local.stop() is True
-    assert not process_exists(info.pid)
+    assert not process_is_alive(info.pid)
     assert local.status() is None
     assert not local.state_file.exists()
     assert local.stop() is False
@@ -41,9 +40,9 @@ def test_sigterm_stops_the_server_and_removes_its_state_file(local):
     info = local.ensure_running()
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while process_exists(info.pid) and time.monotonic() < deadline:
+    while process_is_alive(info.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not process_exists(info.pid)
+    assert not process_is_alive(info.pid)
     assert not local.state_file.exists()
     assert local.stop() is False
 
