@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from etl_assets.credentials.profiles import SnowflakeProfile, build_profile
+from pydantic import ValidationError
+
+from etl_assets.credentials.profiles import SnowflakeProfile, validation_problems
 from etl_assets.errors import CredentialsError
 
 ENV_PROFILE = "env"
@@ -57,11 +59,12 @@ def environment_profile(environ: Mapping[str, str]) -> SnowflakeProfile:
     if key_path:
         fields["private_key"] = _read_private_key(Path(key_path).expanduser())
     try:
-        profile = build_profile("snowflake", fields)
-    except CredentialsError as exc:
-        raise CredentialsError(f"The SNOWFLAKE_* environment variables do not make a profile: {exc}") from None
-    assert isinstance(profile, SnowflakeProfile)
-    return profile
+        return SnowflakeProfile.model_validate(fields)
+    except ValidationError as exc:
+        raise CredentialsError(
+            f"The SNOWFLAKE_* environment variables do not make a valid profile "
+            f"({validation_problems(exc, SnowflakeProfile)}); correct those variables."
+        ) from None
 
 
 def _read_private_key(path: Path) -> str:

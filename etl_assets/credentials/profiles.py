@@ -185,8 +185,13 @@ def build_profile(kind: str, fields: Mapping[str, Any]) -> Profile:
     try:
         return profile_type.model_validate(dict(fields))
     except ValidationError as exc:
-        problems = "; ".join(_problem(error, profile_type) for error in exc.errors(include_input=False))
+        problems = validation_problems(exc, profile_type)
         raise CredentialsError(f"The {kind} profile is not valid ({problems}); correct it and set it again.") from None
+
+
+def validation_problems(exc: ValidationError, profile_type: type[Profile]) -> str:
+    """The problems of a failed validation, by field, without the values."""
+    return "; ".join(_problem(error, profile_type) for error in exc.errors(include_input=False))
 
 
 def _problem(error: Any, profile_type: type[Profile]) -> str:

@@ -1,7 +1,5 @@
 """The asset factory: one dataset's config becomes its chain of five partitioned assets."""
 
-import sys
-
 import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
@@ -14,6 +12,7 @@ from etl_assets.ingest.upload import ingest_window
 from etl_assets.lake import stage_paths
 from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
 from etl_assets.scriptgen.generate import generate_script
+from etl_assets.scriptgen.sandbox import sandbox_command
 
 
 def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
@@ -78,7 +77,8 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
         for window in windows_in_run(context):
             paths = stage_paths(project.paths, dataset.name, window.key)
             paths.transformed.parent.mkdir(parents=True, exist_ok=True)
-            command = [sys.executable, str(paths.read_script_pointer()), "--input", str(paths.upload), "--output", str(paths.transformed)]
+            script_args = ["--input", str(paths.upload), "--output", str(paths.transformed)]
+            command = sandbox_command(str(paths.read_script_pointer()), script_args)
             invocation = pipes_subprocess_client.run(context=context, command=command, extras={"window": window.key})
             counts[window.key] = md.last_row_counts(invocation.get_custom_messages())
         last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
