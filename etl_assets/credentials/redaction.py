@@ -39,10 +39,10 @@ def scrub_exception(exc: BaseException, secrets: Iterable[str]) -> BaseException
     The copy has no cause, context or traceback: they lead back to the original, whose arguments and frames hold
     the secrets. An error that cannot be copied cleanly becomes a CredentialsError with the redacted message.
     """
-    secrets = [secret for secret in secrets if secret]
-    copy = _scrubbed_copy(exc, secrets)
-    if copy is None or _leaks(copy, secrets):
-        return CredentialsError(redact(f"{type(exc).__name__}: {exc}", secrets))
+    present = [secret for secret in secrets if secret]
+    copy = _scrubbed_copy(exc, present)
+    if copy is None or _leaks(copy, present):
+        return CredentialsError(redact(f"{type(exc).__name__}: {exc}", present))
     copy.__suppress_context__ = True
     return copy
 
@@ -59,7 +59,7 @@ def _scrubbed_copy(exc: BaseException, secrets: list[str]) -> BaseException | No
 
 
 def _scrubbed(value: Any, secrets: list[str]) -> Any:
-    """`value` with secrets redacted from its text; objects that are not plain data are dropped, as their repr may leak."""
+    """`value` with secrets redacted from its text; other objects are dropped, as their repr may hold a secret."""
     if isinstance(value, str):
         return redact(value, secrets)
     if isinstance(value, (bool, int, float, enum.Enum)) or value is None:
@@ -86,7 +86,9 @@ class _SecretsScrubbed:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         if not isinstance(exc, Exception):
             return False
         scrubbed = scrub_exception(exc, self._secrets)

@@ -53,7 +53,8 @@ def read_vault(path: Path) -> dict[str, StoredProfile]:
         return {}
     except OSError as exc:
         raise CredentialsError(
-            f"The credentials vault {path} cannot be read ({exc.strerror}); check that it belongs to you."
+            f"The credentials vault {path} cannot be read ({exc.strerror}); check ETL_ASSETS_HOME and that the file is "
+            "yours to read."
         ) from None
     try:
         document = json.loads(raw)

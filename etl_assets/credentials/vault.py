@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.fernet import InvalidToken
+from pydantic import SecretStr
 
-from etl_assets.credentials import keys
 from etl_assets.credentials.environment import (
     ENV_PROFILE,
     environment_clear_fields,
@@ -20,13 +20,13 @@ from etl_assets.credentials.environment import (
     environment_secret_names,
     has_environment_profile,
 )
-from etl_assets.credentials.keys import FERNET_KEY_ENV, KeyRing
+from etl_assets.credentials.keys import FERNET_KEY_ENV, KeyRing, new_key
 from etl_assets.credentials.profiles import Profile, build_profile
 from etl_assets.credentials.storage import StoredProfile, read_vault, vault_lock, write_vault
 from etl_assets.errors import CredentialsError
 
 VAULT_FILE_NAME = "credentials.json"
-PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Vault:
 
     def __init__(self, path: Path, keys: str | None, environ: Mapping[str, str] = os.environ) -> None:
         self.path = path
-        self._keys = keys
+        self._keys = SecretStr(keys or "")
         self._environ = environ
 
     @classmethod
@@ -56,7 +56,7 @@ class Vault:
     @staticmethod
     def new_key() -> str:
         """A fresh key for ETL_ASSETS_FERNET_KEY."""
-        return keys.new_key()
+        return new_key()
 
     def __repr__(self) -> str:
         return f"Vault({str(self.path)!r})"
@@ -85,7 +85,8 @@ class Vault:
             return environment_profile(self._environ)
         stored = self._stored(read_vault(self.path), name)
         self._check_kind(name, stored.kind, kind)
-        self._check_key_id(self._key_ring, stored)
+        if stored.secrets:
+            self._check_key_id(self._key_ring, stored)
         secrets = {secret: self._decrypt(name, secret, token) for secret, token in stored.secrets.items()}
         return build_profile(stored.kind, {**stored.fields, **secrets})
 
@@ -132,7 +133,7 @@ class Vault:
 
     @cached_property
     def _key_ring(self) -> KeyRing:
-        return KeyRing.parse(self._keys)
+        return KeyRing.parse(self._keys.get_secret_value())
 
     def _stored(self, profiles: dict[str, StoredProfile], name: str) -> StoredProfile:
         if name in profiles:
@@ -151,8 +152,8 @@ class Vault:
     def _check_kind(self, name: str, actual: str, wanted: str | None) -> None:
         if wanted is not None and actual != wanted:
             raise CredentialsError(
-                f"The credentials profile '{name}' is a {actual} profile, not a {wanted} one; "
-                f"name a {wanted} profile instead (see `etl-assets credentials list`)."
+                f"The credentials profile '{name}' is of kind '{actual}', not '{wanted}'; "
+                f"name a profile of kind '{wanted}' instead (see `etl-assets credentials list`)."
             )
 
     def _check_key_id(self, ring: KeyRing, stored: StoredProfile) -> None:
@@ -185,7 +186,7 @@ class Vault:
 
     def _check_name(self, name: str) -> None:
         self._refuse_env(name, "store")
-        if not PROFILE_NAME.match(name):
+        if not PROFILE_NAME.fullmatch(name):
             raise CredentialsError(
                 f"The profile name {name!r} is not allowed; use up to 64 letters, digits, '_' and '-'."
             )
