@@ -9,6 +9,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 
+from etl_assets.cli_credentials import add_credentials_commands
 from etl_assets.errors import EtlAssetsError
 
 USAGE_ERROR = 2
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="files waiting, windows processed and rows in the warehouse")
     status.add_argument("--dataset")
     status.set_defaults(handler=_status)
+
+    add_credentials_commands(commands)
 
     warehouse = commands.add_parser("warehouse", help="the local Snowflake emulator")
     actions = warehouse.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -102,11 +102,25 @@ class Interpolator:
         if body.startswith(VARIABLE_PREFIX):
             return self._variable(body.removeprefix(VARIABLE_PREFIX), where)
         if body.startswith(SECRET_PREFIX):
-            raise where.error(
-                f"uses ${{{body}}} but no credentials vault exists yet; create one with "
-                "`etl-assets credentials set` (arrives with the credentials issue)."
-            )
+            return self._secret_reference(body.removeprefix(SECRET_PREFIX), where)
         raise where.error(f"has an unknown placeholder ${{{body}}}; {USAGE}.")
+
+    def _secret_reference(self, reference: str, where: Location) -> str:
+        """Checked against the vault's profile names now, decrypted only at run time by the vault resource."""
+        profile, dot, field = reference.partition(".")
+        if not (dot and profile and field):
+            raise where.error(f"has ${{SECRET:{reference}}}; write ${{SECRET:profile.field}}, e.g. ${{SECRET:prod.password}}.")
+        from etl_assets.credentials import Vault
+        from etl_assets.paths import ProjectPaths
+
+        names = Vault.for_home(ProjectPaths.from_env().home, self._environ).names()
+        if profile not in names:
+            known = ", ".join(names) or "the vault has none"
+            raise where.error(
+                f"uses ${{SECRET:{reference}}} but the credentials vault has no profile '{profile}' (known: {known}); "
+                f"add it with `etl-assets credentials set {profile} ...`."
+            )
+        return f"${{{SECRET_PREFIX}{reference}}}"
 
     def _environment_value(self, spec: str, where: Location) -> str:
         name, has_default, default = spec.partition(":")

@@ -9,8 +9,16 @@ from etl_assets.defs.assets import build_dataset_assets
 from etl_assets.defs.jobs import build_dataset_job
 from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager, build_daily_revenue_mart
 from etl_assets.defs.partitions import partitions_def_for
-from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.credentials import FERNET_KEY_ENV
+from etl_assets.credentials.environment import ENV_PROFILE
+from etl_assets.defs.resources import LOCAL_CONNECTION, CredentialsVault, ProjectHome, SnowflakeWarehouse
 from etl_assets.defs.sensors import build_upload_sensor
+
+
+def vault_for(config: ProjectConfig) -> CredentialsVault:
+    """The vault's key comes from ETL_ASSETS_FERNET_KEY, required only when a dataset loads through a stored profile."""
+    stored = {d.warehouse.connection for d in config.datasets.values()} - {LOCAL_CONNECTION, ENV_PROFILE}
+    return CredentialsVault(fernet_key=dg.EnvVar(FERNET_KEY_ENV)) if stored else CredentialsVault()
 
 
 def build_definitions(config: ProjectConfig) -> dg.Definitions:
@@ -21,7 +29,7 @@ def build_definitions(config: ProjectConfig) -> dg.Definitions:
         job = build_dataset_job(dataset)
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))
-    warehouse = SnowflakeWarehouse()
+    warehouse = SnowflakeWarehouse(vault=vault_for(config))
     resources = {"project": ProjectHome(), "warehouse": warehouse, "pipes_subprocess_client": dg.PipesSubprocessClient()}
     if orders := config.datasets.get("orders"):
         # The sample mart: reads the loaded orders table back as pandas through dagster-snowflake-pandas.

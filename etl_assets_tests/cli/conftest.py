@@ -21,9 +21,10 @@ class Cli:
     home: Path
     env: dict[str, str]
 
-    def run(self, *args: str, command: str = "etl-assets", timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(self, *args: str, command: str = "etl-assets", timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess:
+        stdin = None if input is not None else subprocess.DEVNULL
         return subprocess.run(
-            [str(BIN / command), *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            [str(BIN / command), *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout, stdin=stdin, input=input
         )
 
 
