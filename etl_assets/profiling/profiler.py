@@ -1,19 +1,21 @@
-"""Profile an upload: per column types, nulls, distinct counts and ranges, in one DuckDB query."""
+"""Profile an upload in DuckDB over its Parquet: types, counts, ranges, distributions and candidates, in a few scans."""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import json
-import math
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from etl_assets.profiling import candidates, distributions, semantics
+from etl_assets.profiling.sql import is_text, json_safe, quote, source_view
 
 JsonScalar = str | int | float | bool | None
 
@@ -25,14 +27,20 @@ FLOAT_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
 MAX_DECIMAL_PRECISION = 38
-PLACEHOLDER = re.compile(r"\{([ct])\}")  # {c}: the column, {t}: its trimmed text
+# Above this many rows distinct counts are HyperLogLog estimates: exact ones cost a hash table of every value.
+EXACT_DISTINCT_MAX_ROWS = 1_000_000
+PLACEHOLDER = re.compile(r"\{([ctd])\}")  # {c}: the column, {t}: its trimmed text, {d}: its distinct count
 
 # One aggregate per entry, in this order, for every text column.
 TEXT_AGGREGATES = (
     "count({c})",
-    "count(DISTINCT {c})",
+    "{d}",
     "min({c})",
     "max({c})",
+    "count_if({t} = '')",
+    "min(length({c}))",
+    "avg(length({c}))",
+    "max(length({c}))",
     f"count_if(regexp_full_match({{t}}, '{BOOLEAN_PATTERN}'))",
     f"count_if(regexp_full_match({{t}}, '{INTEGER_PATTERN}') AND TRY_CAST({{t}} AS BIGINT) IS NOT NULL)",
     f"count_if(regexp_full_match({{t}}, '{DECIMAL_PATTERN}'))",
@@ -48,13 +56,13 @@ TEXT_AGGREGATES = (
     "arg_min({t}, TRY_CAST({t} AS TIMESTAMPTZ))",
     "arg_max({t}, TRY_CAST({t} AS TIMESTAMPTZ))",
 )
-TYPED_AGGREGATES = ("count({c})", "count(DISTINCT {c})", "min({c})", "max({c})")
-UNORDERED_AGGREGATES = ("count({c})", "count(DISTINCT {c})", "NULL", "NULL")
+TYPED_AGGREGATES = ("count({c})", "{d}", "min({c})", "max({c})")
+UNORDERED_AGGREGATES = ("count({c})", "{d}", "NULL", "NULL")
 
 
 @dataclass(frozen=True)
 class ColumnProfile:
-    """What one column holds."""
+    """What one column holds; everything after `max` is descriptive and optional in older profiles."""
 
     name: str
     physical_type: str
@@ -63,24 +71,57 @@ class ColumnProfile:
     distinct_count: int
     min: JsonScalar
     max: JsonScalar
+    semantic_type: str | None = None
+    empty_count: int = 0
+    distinct_is_approximate: bool = False
+    mean: float | None = None
+    stddev: float | None = None
+    quantiles: dict[str, JsonScalar] | None = None
+    top_values: list[list[JsonScalar]] = field(default_factory=list)
+    length: dict[str, float] | None = None
+    pattern_sample: list[list[JsonScalar]] = field(default_factory=list)
+    histogram: list[list[float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DateCandidate:
+    """A column that holds dates, with the one format its text parses in (None when stored as a date)."""
+
+    column: str
+    format: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
 class Profile:
-    """What an upload holds, column by column (lineage columns left out)."""
+    """What an upload holds, column by column (lineage columns left out), and which columns look like keys or dates."""
 
     row_count: int
     columns: list[ColumnProfile]
+    duplicate_rows: int = 0
+    key_candidates: list[list[str]] = field(default_factory=list)
+    date_candidates: list[DateCandidate] = field(default_factory=list)
+    rejected_date_columns: list[DateCandidate] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
-        return cls(row_count=data["row_count"], columns=[ColumnProfile(**column) for column in data["columns"]])
+        return cls(
+            row_count=data["row_count"],
+            columns=[ColumnProfile(**column) for column in data["columns"]],
+            duplicate_rows=data.get("duplicate_rows", 0),
+            key_candidates=data.get("key_candidates", []),
+            date_candidates=[DateCandidate(**entry) for entry in data.get("date_candidates", [])],
+            rejected_date_columns=[DateCandidate(**entry) for entry in data.get("rejected_date_columns", [])],
+        )
 
     def inferred_types(self) -> dict[str, str]:
         return {column.name: column.inferred_type for column in self.columns}
+
+    def column(self, name: str) -> ColumnProfile:
+        return next(column for column in self.columns if column.name == name)
 
     def to_markdown(self) -> str:
         """A Markdown table: column, type, nulls, distinct, min, max."""
@@ -93,18 +134,17 @@ class Profile:
 
 def profile_parquet(path: Path) -> Profile:
     """Profile a Parquet file; text columns get the narrowest type all their values fit."""
-    fields = [field for field in pq.read_schema(path) if not field.name.startswith("_")]
-    plans = [_aggregates_for(field) for field in fields]
-    select = ", ".join(["count(*)"] + [aggregate for plan in plans for aggregate in plan])
+    fields = [f for f in pq.read_schema(path) if not f.name.startswith("_")]
+    approximate = pq.ParquetFile(path).metadata.num_rows > EXACT_DISTINCT_MAX_ROWS
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        row = connection.execute(f"SELECT {select} FROM read_parquet($1)", [str(path)]).fetchone()
-    row_count, offset, columns = row[0], 1, []
-    for field, plan in zip(fields, plans):
-        values = row[offset : offset + len(plan)]
-        offset += len(plan)
-        columns.append(_text_profile(field, row_count, values) if _is_text(field.type) else _typed_profile(field, row_count, values))
-    return Profile(row_count=row_count, columns=columns)
+        connection.execute(source_view(path))
+        row_count, columns = _base_profiles(connection, fields, approximate)
+        columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)
+        columns = distributions.add_distributions(connection, columns, fields, dates, row_count)
+        keys = candidates.key_candidates(connection, columns, row_count)
+        duplicates = candidates.duplicate_rows(connection, columns, row_count, has_key=bool(keys))
+    return Profile(row_count, columns, duplicates, keys, dates, rejected)
 
 
 def write_profile(profile: Profile, path: Path) -> None:
@@ -120,22 +160,42 @@ def read_profile(path: Path) -> Profile:
     return Profile.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def _aggregates_for(field: pa.Field) -> list[str]:
-    quoted = '"' + field.name.replace('"', '""') + '"'
-    if _is_text(field.type):
+def _base_profiles(
+    connection: duckdb.DuckDBPyConnection, fields: list[pa.Field], approximate: bool
+) -> tuple[int, list[ColumnProfile]]:
+    plans = [_aggregates_for(f, approximate) for f in fields]
+    select = ", ".join(["count(*)"] + [aggregate for plan in plans for aggregate in plan])
+    row = connection.execute(f"SELECT {select} FROM source").fetchone()
+    row_count, offset, columns = row[0], 1, []
+    for f, plan in zip(fields, plans):
+        values = row[offset : offset + len(plan)]
+        offset += len(plan)
+        column = _text_profile(f, row_count, values) if is_text(f.type) else _typed_profile(f, row_count, values)
+        columns.append(dataclasses.replace(column, distinct_is_approximate=approximate))
+    return row_count, columns
+
+
+def _aggregates_for(arrow_field: pa.Field, approximate: bool) -> list[str]:
+    quoted = quote(arrow_field.name)
+    if is_text(arrow_field.type):
         templates = TEXT_AGGREGATES
-    elif _is_orderable(field.type):
+    elif _is_orderable(arrow_field.type):
         templates = TYPED_AGGREGATES
     else:
         templates = UNORDERED_AGGREGATES
-    substitutes = {"c": quoted, "t": f"trim({quoted})"}
+    distinct = f"approx_count_distinct({quoted})" if approximate else f"count(DISTINCT {quoted})"
+    substitutes = {"c": quoted, "t": f"trim({quoted})", "d": distinct}
     return [PLACEHOLDER.sub(lambda match: substitutes[match[1]], template) for template in templates]
 
 
-def _text_profile(field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:
-    count, distinct, text_min, text_max = values[:4]
-    inferred, low, high = _text_type(count, values[4:]) or ("string", text_min, text_max)
-    return ColumnProfile(field.name, str(field.type), inferred, row_count - count, distinct, low, high)
+def _text_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:
+    count, distinct, text_min, text_max, empty, shortest, mean_length, longest = values[:8]
+    inferred, low, high = _text_type(count, values[8:]) or ("string", text_min, text_max)
+    length = None if count == 0 else {"min": shortest, "mean": round(mean_length, 2), "max": longest}
+    return ColumnProfile(
+        arrow_field.name, str(arrow_field.type), inferred, row_count - count, distinct, low, high,
+        empty_count=empty or 0, length=length,
+    )
 
 
 def _text_type(count: int, values: tuple) -> tuple[str, JsonScalar, JsonScalar] | None:
@@ -160,10 +220,11 @@ def _text_type(count: int, values: tuple) -> tuple[str, JsonScalar, JsonScalar] 
     return None
 
 
-def _typed_profile(field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:
+def _typed_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:
     count, distinct, low, high = values
     return ColumnProfile(
-        field.name, str(field.type), _type_of(field.type), row_count - count, distinct, _json_safe(low), _json_safe(high)
+        arrow_field.name, str(arrow_field.type), _type_of(arrow_field.type), row_count - count, distinct,
+        json_safe(low), json_safe(high),
     )
 
 
@@ -183,22 +244,8 @@ def _type_of(arrow_type: pa.DataType) -> str:
     return "string"
 
 
-def _is_text(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
-
-
 def _is_orderable(arrow_type: pa.DataType) -> bool:
     return _type_of(arrow_type) != "string" or pa.types.is_time(arrow_type)
-
-
-def _json_safe(value: Any) -> JsonScalar:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def _markdown_cell(value: JsonScalar) -> str:

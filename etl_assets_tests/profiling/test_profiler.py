@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import decimal
 import json
@@ -34,6 +35,11 @@ def _profile(tmp_path, table=DIRTY):
     return profile_parquet(path)
 
 
+def _core(column):
+    """The seven facts every profile has had since the first version."""
+    return ColumnProfile(*dataclasses.astuple(column)[:7])
+
+
 def test_types_are_inferred_from_text_values(tmp_path):
     assert _profile(tmp_path).inferred_types() == {
         "order_id": "integer",
@@ -57,13 +63,13 @@ def test_counts_and_typed_ranges_are_json_safe(tmp_path):
     profile = _profile(tmp_path)
     columns = {column.name: column for column in profile.columns}
     assert profile.row_count == 4
-    assert columns["order_id"] == ColumnProfile("order_id", "string", "integer", 1, 3, -30, 2)
+    assert _core(columns["order_id"]) == ColumnProfile("order_id", "string", "integer", 1, 3, -30, 2)
     assert (columns["amount"].min, columns["amount"].max) == (".5", "2")
     assert (columns["ratio"].min, columns["ratio"].max) == (2.5, 1000.0)
     assert (columns["paid"].min, columns["paid"].max, columns["paid"].distinct_count) == (False, True, 2)
     assert (columns["created_at"].min, columns["created_at"].max) == ("2026-01-01 09:00:00+02:00", "2026-01-01T10:00:00Z")
     assert (columns["comment"].min, columns["comment"].max) == ("1e3", "n/a")
-    assert columns["blank"] == ColumnProfile("blank", "string", "string", 4, 0, None, None)
+    assert _core(columns["blank"]) == ColumnProfile("blank", "string", "string", 4, 0, None, None)
     assert (columns["price"].min, columns["price"].max, columns["price"].null_count) == ("1.20", "3.40", 2)
     assert (columns["shipped_on"].min, columns["shipped_on"].physical_type) == ("2026-01-03", "date32[day]")
     assert columns["score"].max == "nan"

@@ -1,0 +1,91 @@
+"""Primary-key candidates (single columns, then pairs) and the count of duplicate rows."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from etl_assets.profiling.sql import quote
+
+if TYPE_CHECKING:
+    from etl_assets.profiling.profiler import ColumnProfile
+
+NEVER_KEYS = ("float", "boolean")
+ID_NAME = re.compile(r"(?i)^id$|_id$|Id$")
+PAIR_POOL = 12
+MAX_PAIRS_CHECKED = 10
+SAMPLE_ROWS = 50_000
+# HyperLogLog estimates are within a few percent; a column this close to unique is counted exactly before it is a key.
+APPROXIMATE_UNIQUE_SHARE = 0.97
+
+
+def key_candidates(connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], row_count: int) -> list[list[str]]:
+    """Columns, then pairs of columns, with no missing values and one distinct value per row, id-like names first."""
+    if row_count == 0:
+        return []
+    eligible = sorted(
+        (c for c in columns if c.null_count == 0 and c.empty_count == 0 and c.inferred_type not in NEVER_KEYS),
+        key=lambda c: (_rank(c), columns.index(c)),
+    )
+    singles = _unique_singles(connection, eligible, row_count)
+    pool = [c for c in eligible if c.name not in singles][:PAIR_POOL]
+    pairs = [
+        (a.name, b.name)
+        for a, b in itertools.combinations(pool, 2)
+        if a.distinct_count * b.distinct_count >= row_count
+    ]
+    return [[name] for name in singles] + [list(pair) for pair in _unique_pairs(connection, pairs, row_count)]
+
+
+def duplicate_rows(connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], row_count: int, *, has_key: bool) -> int:
+    """Rows that repeat an earlier row in every profiled column (lineage columns aside): the extra copies."""
+    if has_key or not columns or row_count < 2:
+        return 0
+    names = ", ".join(quote(c.name) for c in columns)
+    return row_count - connection.execute(f"SELECT count(*) FROM (SELECT DISTINCT {names} FROM source)").fetchone()[0]
+
+
+def _unique_singles(connection: duckdb.DuckDBPyConnection, eligible: list[ColumnProfile], row_count: int) -> list[str]:
+    exact = [c.name for c in eligible if not c.distinct_is_approximate and c.distinct_count == row_count]
+    estimated = [c.name for c in eligible if c.distinct_is_approximate and c.distinct_count >= row_count * APPROXIMATE_UNIQUE_SHARE]
+    if estimated:
+        counts = connection.execute(f"SELECT {', '.join(f'count(DISTINCT {quote(n)})' for n in estimated)} FROM source").fetchone()
+        exact_names = set(exact) | {name for name, count in zip(estimated, counts) if count == row_count}
+        return [c.name for c in eligible if c.name in exact_names]
+    return exact
+
+
+def _unique_pairs(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], row_count: int) -> list[tuple[str, str]]:
+    """Pairs with no repeated combination: first ruled out on a sample (a repeat there is a repeat), then counted in full."""
+    if not pairs:
+        return []
+    names = sorted({name for pair in pairs for name in pair})
+    connection.execute(
+        f"CREATE TEMP TABLE key_sample AS SELECT {', '.join(quote(n) for n in names)} "
+        f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
+    )
+    survivors = _distinct_pairs_equal(connection, "key_sample", pairs, min(row_count, SAMPLE_ROWS))[:MAX_PAIRS_CHECKED]
+    if row_count <= SAMPLE_ROWS:
+        return survivors
+    return _distinct_pairs_equal(connection, "source", survivors, row_count)
+
+
+def _distinct_pairs_equal(
+    connection: duckdb.DuckDBPyConnection, table: str, pairs: list[tuple[str, str]], expected: int
+) -> list[tuple[str, str]]:
+    if not pairs:
+        return []
+    counts = ", ".join(f"count(DISTINCT ({quote(a)}, {quote(b)}))" for a, b in pairs)
+    row = connection.execute(f"SELECT {counts} FROM {table}").fetchone()
+    return [pair for pair, count in zip(pairs, row) if count == expected]
+
+
+def _rank(column: ColumnProfile) -> int:
+    if ID_NAME.search(column.name):
+        return 0
+    if column.inferred_type in ("integer", "string"):
+        return 1
+    return 2

@@ -1,0 +1,139 @@
+"""How each column's values spread: mean, stddev, quantiles, histogram, top values and value shapes, in two scans."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import string
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from etl_assets.profiling.sql import is_text, json_safe, literal, quote, typed_value
+
+if TYPE_CHECKING:
+    from etl_assets.profiling.profiler import ColumnProfile, DateCandidate
+
+QUANTILES = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
+HISTOGRAM_BINS = 10
+TOP_VALUES = 10
+SHAPES = 5
+SHAPE_MAX_LENGTH = 40  # shapes are counted in the semantics sample: translate() costs seconds per million values
+# A column whose estimated distinct count is this close to its value count has no value worth listing as "top".
+NEAR_UNIQUE_SHARE = 0.97
+SHAPE_FROM = string.ascii_lowercase + string.ascii_uppercase + string.digits
+SHAPE_TO = "a" * 26 + "A" * 26 + "9" * 10
+
+
+def add_distributions(
+    connection: duckdb.DuckDBPyConnection,
+    columns: list[ColumnProfile],
+    fields: list[pa.Field],
+    dates: list[DateCandidate],
+    row_count: int,
+) -> list[ColumnProfile]:
+    """The columns with mean, stddev, quantiles, histogram, top values and pattern sample filled in."""
+    date_formats = {d.column: d.format for d in dates if d.format and "%" in d.format}
+    values = {c.name: typed_value(c.name, f.type, c.inferred_type, date_formats.get(c.name)) for c, f in zip(columns, fields)}
+    moments = _moments(connection, values)
+    counted = _counted(connection, columns, fields, values, moments, row_count)
+    return [
+        dataclasses.replace(column, **moments.get(column.name, {}).get("fields", {}), **counted.get(column.name, {}))
+        for column in columns
+    ]
+
+
+def _moments(connection: duckdb.DuckDBPyConnection, values: dict[str, tuple[str, str] | None]) -> dict[str, dict]:
+    """Per number or date column: mean, stddev and quantiles (dates: quantiles only), and the finite bounds."""
+    fractions = "[" + ", ".join(str(q) for q in QUANTILES.values()) + "]"
+    plans = {}
+    for name, typed in values.items():
+        if typed is None:
+            continue
+        kind, value = typed
+        if kind == "number":
+            plans[name] = (kind, [f"avg({value})", f"stddev_samp({value})", f"quantile_cont({value}, {fractions})", f"min({value})", f"max({value})"])
+        else:
+            plans[name] = (kind, [f"quantile_disc({value}, {fractions})"])
+    if not plans:
+        return {}
+    row = connection.execute(f"SELECT {', '.join(a for _, plan in plans.values() for a in plan)} FROM source").fetchone()
+    moments, offset = {}, 0
+    for name, (kind, plan) in plans.items():
+        result = row[offset : offset + len(plan)]
+        offset += len(plan)
+        if kind == "number":
+            mean, stddev, quantiles, low, high = result
+            moments[name] = {"fields": {"mean": _finite(mean), "stddev": _finite(stddev), "quantiles": _quantiles(quantiles)}, "bounds": (low, high)}
+        else:
+            moments[name] = {"fields": {"quantiles": _quantiles(result[0])}}
+    return moments
+
+
+def _counted(
+    connection: duckdb.DuckDBPyConnection,
+    columns: list[ColumnProfile],
+    fields: list[pa.Field],
+    values: dict[str, tuple[str, str] | None],
+    moments: dict[str, dict],
+    row_count: int,
+) -> dict[str, dict]:
+    """Top values and histogram bins of every column, and value shapes in the sample, as one UNION ALL of GROUP BYs."""
+    branches, bins = [], {}
+    for index, (column, arrow_field) in enumerate(zip(columns, fields)):
+        quoted = quote(column.name)
+        if _has_top_values(column, row_count):
+            branches.append(_branch(index, "top", f"CAST({quoted} AS VARCHAR)", f"{quoted} IS NOT NULL", TOP_VALUES))
+        if is_text(arrow_field.type) and column.null_count < row_count:
+            shape = f"translate(left({quoted}, {SHAPE_MAX_LENGTH}), {literal(SHAPE_FROM)}, {literal(SHAPE_TO)})"
+            branches.append(_branch(index, "shape", shape, f"{quoted} IS NOT NULL", SHAPES, table="sample"))
+        low, high = moments.get(column.name, {}).get("bounds", (None, None))
+        if low is not None and high is not None:
+            width = (high - low) / HISTOGRAM_BINS
+            value = values[column.name][1]
+            bin_ = f"least(floor(({value} - {low!r}) / {width!r}), {HISTOGRAM_BINS - 1})" if width else "0"
+            branches.append(_branch(index, "bin", f"CAST(CAST({bin_} AS INTEGER) AS VARCHAR)", f"{value} IS NOT NULL", None))
+            bins[column.name] = (low, high, width)
+    counted: dict[str, dict] = {c.name: {} for c in columns}
+    if not branches:
+        return counted
+    collected: dict[tuple[int, str], list] = {}
+    for index, kind, value, count in connection.execute(" UNION ALL ".join(branches)).fetchall():
+        collected.setdefault((index, kind), []).append([value, count])
+    for index, column in enumerate(columns):
+        entry = counted[column.name]
+        entry["top_values"] = collected.get((index, "top"), [])
+        entry["pattern_sample"] = collected.get((index, "shape"), [])
+        if column.name in bins:
+            entry["histogram"] = _histogram(bins[column.name], collected.get((index, "bin"), []))
+    return counted
+
+
+def _branch(index: int, kind: str, value: str, where: str, limit: int | None, table: str = "source") -> str:
+    limited = f" ORDER BY n DESC, v LIMIT {limit}" if limit else ""
+    return f"(SELECT {index} AS i, '{kind}' AS kind, {value} AS v, count(*) AS n FROM {table} WHERE {where} GROUP BY v{limited})"
+
+
+def _has_top_values(column: ColumnProfile, row_count: int) -> bool:
+    """Unique columns have no top values: every value appears once, so listing ten of them says nothing."""
+    share = NEAR_UNIQUE_SHARE if column.distinct_is_approximate else 1.0
+    return 0 < column.distinct_count < (row_count - column.null_count) * share
+
+
+def _histogram(bounds: tuple[float, float, float], counts: list) -> list[list[float]]:
+    low, high, width = bounds
+    if not width:
+        return [[low, high, sum(count for _, count in counts)]]
+    by_bin = {int(value): count for value, count in counts}
+    return [[low + width * b, high if b == HISTOGRAM_BINS - 1 else low + width * (b + 1), by_bin.get(b, 0)] for b in range(HISTOGRAM_BINS)]
+
+
+def _quantiles(values: list | None) -> dict | None:
+    if values is None or all(v is None for v in values):
+        return None
+    return {name: json_safe(_finite(v) if isinstance(v, float) else v) for name, v in zip(QUANTILES, values)}
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

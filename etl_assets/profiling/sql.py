@@ -1,0 +1,61 @@
+"""SQL pieces the profiling queries share: quoting, the source view and each column's typed value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+NUMBER_TYPES = ("integer", "float")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def source_view(path: Path) -> str:
+    """The statement that names the Parquet file `source`, so every query reads it the same way."""
+    return f"CREATE VIEW source AS SELECT * FROM read_parquet({literal(str(path))})"
+
+
+def is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
+
+
+def is_number(inferred_type: str) -> bool:
+    return inferred_type in NUMBER_TYPES or inferred_type.startswith("decimal")
+
+
+def typed_value(name: str, arrow_type: pa.DataType, inferred_type: str, date_format: str | None) -> tuple[str, str] | None:
+    """('number' | 'moment', an expression of the column's values in their inferred type), or None for other types."""
+    column = quote(name)
+    text = is_text(arrow_type)
+    if is_number(inferred_type):
+        number = f"TRY_CAST(trim({column}) AS DOUBLE)" if text else f"CAST({column} AS DOUBLE)"
+        return "number", f"(CASE WHEN isfinite({number}) THEN {number} END)"
+    if not text and inferred_type in ("date", "timestamp"):
+        return "moment", column
+    if inferred_type == "date":
+        return "moment", f"TRY_CAST(trim({column}) AS DATE)"
+    if inferred_type == "timestamp":
+        return "moment", f"TRY_CAST(trim({column}) AS TIMESTAMPTZ)"
+    if date_format:
+        return "moment", f"try_strptime(trim({column}), {literal(date_format)})"
+    return None
+
+
+def json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,111 @@
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
+
+ROWS = 200
+
+
+def _table():
+    rng = random.Random(5)
+    ids = [str(i) for i in range(1, ROWS + 1)]
+    return pa.table(
+        {
+            "order_id": ids,
+            "nullable_id": [None if i == 7 else i for i in range(ROWS)],
+            "almost_id": [i if i != 9 else 8 for i in range(ROWS)],
+            "line": [i % 2 for i in range(ROWS)],
+            "batch": [i // 2 for i in range(ROWS)],
+            "email": [f"user{i}@example.com" for i in range(ROWS)],
+            "site": [f"https://example.com/p/{i}" for i in range(ROWS)],
+            "token": [f"123e4567-e89b-12d3-a456-{i:012d}" for i in range(ROWS)],
+            "status": [rng.choice(["paid", "shipped", ""]) for _ in range(ROWS)],
+            "amount": [f"{i * 1.5:.2f}" for i in range(ROWS)],
+            "day_first": [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2026" for i in range(ROWS)],
+            "two_formats": [f"2026-01-{1 + i % 28:02d}" if i % 2 else f"{1 + i % 28:02d}.01.2026" for i in range(ROWS)],
+            "stamp": ["20260105"] * ROWS,
+            "note": [f"customer {i} asked for a gift wrap and a call" for i in range(ROWS)],
+            "_source_row": list(range(ROWS)),
+        }
+    )
+
+
+def _profile(tmp_path, table=None):
+    path = tmp_path / "upload.parquet"
+    pq.write_table(_table() if table is None else table, path)
+    return profile_parquet(path)
+
+
+def test_semantic_types(tmp_path):
+    semantic = {c.name: c.semantic_type for c in _profile(tmp_path).columns}
+    assert semantic == {
+        "order_id": "integer_id",
+        "nullable_id": "integer_id",
+        "almost_id": "integer_id",
+        "line": None,
+        "batch": None,
+        "email": "email",
+        "site": "url",
+        "token": "uuid",
+        "status": "category",
+        "amount": None,
+        "day_first": "date",
+        "two_formats": "category",
+        "stamp": "date",
+        "note": "free_text",
+    }
+
+
+def test_key_candidates_skip_nullable_and_duplicated_ids_and_find_pairs(tmp_path):
+    keys = _profile(tmp_path).key_candidates
+    assert keys[0] == ["order_id"]
+    assert ["nullable_id"] not in keys and ["almost_id"] not in keys
+    assert ["line", "batch"] in keys
+    assert [len(key) for key in keys] == sorted(len(key) for key in keys)
+
+
+def test_date_candidates_report_one_format_and_reject_mixed_formats(tmp_path):
+    profile = _profile(tmp_path)
+    formats = {d.column: d.format for d in profile.date_candidates}
+    assert formats == {"day_first": "%d/%m/%Y", "stamp": "%Y%m%d"}
+    rejected = {d.column: d.reason for d in profile.rejected_date_columns}
+    assert "mix the formats" in rejected["two_formats"] and "%d.%m.%Y" in rejected["two_formats"]
+    assert profile.column("day_first").quantiles["p50"].startswith("2026-")
+
+
+def test_numbers_stored_as_text_get_numeric_statistics(tmp_path):
+    amount = _profile(tmp_path).column("amount")
+    assert amount.inferred_type == "decimal(5,2)"
+    assert amount.mean == sum(i * 1.5 for i in range(ROWS)) / ROWS
+    assert amount.quantiles["p50"] == 149.25
+    assert [round(low, 2) for low, _, _ in amount.histogram][:2] == [0.0, 29.85]
+    assert sum(count for _, _, count in amount.histogram) == ROWS
+
+
+def test_counts_top_values_lengths_and_shapes(tmp_path):
+    profile = _profile(tmp_path)
+    status = profile.column("status")
+    assert status.empty_count == sum(1 for value in _table()["status"].to_pylist() if value == "")
+    assert [value for value, _ in status.top_values] and sum(count for _, count in status.top_values) == ROWS
+    assert profile.column("order_id").top_values == []
+    assert profile.column("email").pattern_sample[0] == ["aaaa999@aaaaaaa.aaa", 100]
+    assert profile.column("stamp").length == {"min": 8, "mean": 8.0, "max": 8}
+    assert not profile.column("email").distinct_is_approximate
+
+
+def test_duplicate_rows_count_extra_copies_and_ignore_lineage(tmp_path):
+    table = pa.table({"a": [1, 1, 1, 2], "b": ["x", "x", "x", "y"], "_source_row": [1, 2, 3, 4]})
+    profile = _profile(tmp_path, table)
+    assert profile.duplicate_rows == 2
+    assert profile.key_candidates == []
+
+
+def test_rich_profile_round_trips_and_old_profiles_still_read(tmp_path):
+    profile = _profile(tmp_path)
+    path = tmp_path / "profile.json"
+    write_profile(profile, path)
+    assert read_profile(path) == profile
+    old = {"row_count": 1, "columns": [{"name": "a", "physical_type": "string", "inferred_type": "integer", "null_count": 0, "distinct_count": 1, "min": 1, "max": 1}]}
+    assert Profile.from_dict(old).columns[0].top_values == []
