@@ -19,6 +19,7 @@ from etl_assets.defs.metadata import markdown_table
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.errors import EtlAssetsError
 from etl_assets.ingest.windows import TimeWindow, window_for
+from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.identifiers import object_name, qualified_name
@@ -87,8 +88,9 @@ def run_dataset(
 
 def checks_summary(result: dg.ExecuteInProcessResult) -> str:
     evaluations = result.get_asset_check_evaluations()
-    passed = sum(evaluation.passed for evaluation in evaluations)
-    return f"{passed} passed, {len(evaluations) - passed} failed"
+    failed = sorted({e.check_name for e in evaluations if not e.passed})
+    passed = len(evaluations) - sum(not e.passed for e in evaluations)
+    return f"{passed} passed, {len(evaluations) - passed} failed" + (f" ({', '.join(failed)})" if failed else "")
 
 
 def rows_in_warehouse(dataset: DatasetConfig, windows: list[TimeWindow]) -> int:
@@ -128,13 +130,14 @@ def run_demo(days: int = 3) -> int:
             result = run_dataset(defs, dataset, windows, instance)
             seconds = time.perf_counter() - run_started
             rows = rows_in_warehouse(dataset, windows)
+            quarantined = sum(stage_paths(paths, dataset.name, w.key).read_verdict().quarantined_rows for w in windows)
             target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
             summary.append(
-                (dataset.name, f"{windows[0].key} … {windows[-1].key} ({len(windows)})", rows, checks_summary(result), target, f"{seconds:.1f}")
+                (dataset.name, f"{windows[0].key} … {windows[-1].key} ({len(windows)})", rows, quarantined, checks_summary(result), target, f"{seconds:.1f}")
             )
     if not emulator_was_running:
         emulator.stop()
-    print(markdown_table(["dataset", "windows", "rows loaded", "checks", "table", "run seconds"], summary))
+    print(markdown_table(["dataset", "windows", "rows loaded", "rows quarantined", "checks", "table", "run seconds"], summary))
     print(
         f"\nDone in {time.perf_counter() - started:.1f} s. Runs are in {os.environ['DAGSTER_HOME']} (`make dev` shows them); "
         'query the tables with `etl-assets warehouse sql "SELECT * FROM ANALYTICS.RAW.ORDERS"`.'

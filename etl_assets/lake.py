@@ -14,6 +14,21 @@ from etl_assets.scriptgen.store import SavedScript
 
 
 @dataclass(frozen=True)
+class QualityVerdict:
+    """What the quality rules decided for a window: whether it may load, and from which file."""
+
+    blocked_by: tuple[str, ...]
+    load_path: Path
+    quarantine_path: Path | None = None
+    quarantined_rows: int = 0
+    score: float = 1.0
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_by)
+
+
+@dataclass(frozen=True)
 class StagePaths:
     """The files of one dataset window, one per stage."""
 
@@ -23,13 +38,38 @@ class StagePaths:
     profile: Path
     script_pointer: Path
     transformed: Path
+    report: Path
+    verdict: Path
+    kept: Path
+    quarantine: Path
+
+    def write_verdict(self, verdict: QualityVerdict) -> None:
+        data = {
+            "blocked_by": list(verdict.blocked_by),
+            "load_path": str(verdict.load_path),
+            "quarantine_path": str(verdict.quarantine_path) if verdict.quarantine_path else None,
+            "quarantined_rows": verdict.quarantined_rows,
+            "score": verdict.score,
+        }
+        _write_json(self.verdict, data)
+
+    def read_verdict(self) -> QualityVerdict:
+        """The window's verdict; a window transformed before its rules existed loads its transformed rows."""
+        if not self.verdict.exists():
+            return QualityVerdict(blocked_by=(), load_path=self.transformed)
+        data = json.loads(self.verdict.read_text())
+        quarantine = data["quarantine_path"]
+        return QualityVerdict(
+            blocked_by=tuple(data["blocked_by"]),
+            load_path=Path(data["load_path"]),
+            quarantine_path=Path(quarantine) if quarantine else None,
+            quarantined_rows=data["quarantined_rows"],
+            score=data["score"],
+        )
 
     def write_script_pointer(self, script: SavedScript) -> None:
         """Record which saved script this window runs, so reruns use the same one."""
-        self.script_pointer.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.script_pointer.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"path": str(script.path), "content_hash": script.content_hash}))
-        os.replace(tmp, self.script_pointer)
+        _write_json(self.script_pointer, {"path": str(script.path), "content_hash": script.content_hash})
 
     def read_script_pointer(self) -> Path:
         try:
@@ -54,4 +94,16 @@ def stage_paths(paths: ProjectPaths, dataset: str, window_key: str) -> StagePath
         profile=root / "profiles" / f"{slug}.json",
         script_pointer=root / "scripts" / f"{slug}.json",
         transformed=root / "transformed" / f"{slug}.parquet",
+        report=root / "profile" / f"{slug}.html",
+        verdict=root / "quality" / f"{slug}.json",
+        kept=root / "loadable" / f"{slug}.parquet",
+        quarantine=root / "quarantine" / f"{slug}.parquet",
     )
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write beside the target, then rename, so no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)

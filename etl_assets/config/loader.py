@@ -15,6 +15,7 @@ from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
 from etl_assets.config.models import ColumnPartitioning, ProjectConfig
 from etl_assets.config.problems import ConfigFileError, Location, dataset_location
+from etl_assets.quality.validation import rule_problems
 
 CONFIG_ENV_VAR = "ETL_ASSETS_CONFIG"
 DEFAULT_CONFIG_NAME = "etl_config.yaml"
@@ -58,6 +59,7 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         details = [describe_validation_error(error, file) for error in exc.errors(include_url=False)]
         raise ConfigFileError(details) from exc
     _reject_unimplemented(config, file)
+    _reject_rule_problems(config, file)
     return config
 
 
@@ -167,3 +169,14 @@ def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
                 "partitioning by a column's values is not implemented yet; "
                 "use `arrival` or `{filename: REGEX with (?P<date>...)}` for now."
             )
+
+
+def _reject_rule_problems(config: ProjectConfig, file: str) -> None:
+    names = set(config.datasets)
+    details = [
+        dataset_location(file, name, (field,)).describe(problem)
+        for name, dataset in config.datasets.items()
+        for field, problem in rule_problems(dataset, names)
+    ]
+    if details:
+        raise ConfigFileError(details)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -134,6 +134,17 @@ class SourceConfig(StrictModel):
         return self.path.startswith("s3://")
 
 
+def normalised_type(value: str) -> str:
+    """A column type in canonical spelling: one of SCALAR_TYPES or decimal(p,s)."""
+    normalised = value.strip().lower()
+    if normalised in SCALAR_TYPES:
+        return normalised
+    match = DECIMAL_TYPE.match(normalised)
+    if match and 0 < int(match[1]) <= 38 and int(match[2]) <= int(match[1]):
+        return f"decimal({int(match[1])},{int(match[2])})"
+    raise ValueError(f"unknown type {value!r}; use one of {', '.join(SCALAR_TYPES)} or decimal(p,s) with p<=38")
+
+
 class ColumnSpec(StrictModel):
     """How one target column is produced: copied `from` a source column, or computed by `expr`."""
 
@@ -150,16 +161,7 @@ class ColumnSpec(StrictModel):
             raise ValueError(f'YAML split the type {whole} at its comma inside {{...}}; quote it: type: "{whole}"')
         return data
 
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        normalised = value.strip().lower()
-        if normalised in SCALAR_TYPES:
-            return normalised
-        match = DECIMAL_TYPE.match(normalised)
-        if match and 0 < int(match[1]) <= 38 and int(match[2]) <= int(match[1]):
-            return f"decimal({int(match[1])},{int(match[2])})"
-        raise ValueError(f"unknown type {value!r}; use one of {', '.join(SCALAR_TYPES)} or decimal(p,s) with p<=38")
+    _known_type = field_validator("type")(normalised_type)
 
     @model_validator(mode="after")
     def _from_or_expr(self) -> ColumnSpec:
@@ -182,25 +184,187 @@ class TransformConfig(StrictModel):
         return self
 
 
-class QualityRule(BaseModel):
-    """A quality rule; its checks arrive with the quality issue, so extra keys are kept as given."""
+Severity = Literal["error", "warn"]
+RuleAction = Literal["fail", "quarantine"]
+RuleValue = int | float | dt.datetime | dt.date | str
+DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
-    model_config = ConfigDict(extra="allow", frozen=True)
 
+class RuleBase(StrictModel):
+    """What every quality rule has: how bad a failure is, and what happens to failing rows."""
+
+    # Row-level rules flag individual rows, so only they can quarantine.
+    row_level: ClassVar[bool] = True
+
+    rule: str
+    severity: Severity = "error"
+    action: RuleAction = "fail"
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _quarantine_needs_rows(self) -> RuleBase:
+        if self.action == "quarantine" and not self.row_level:
+            raise ValueError(
+                f"action 'quarantine' needs a row-level rule, and {self.rule} checks the whole window; use action: fail"
+            )
+        return self
+
+
+class NotNullRule(RuleBase):
+    rule: Literal["not_null"]
+    column: str
+    max_null_percent: float = Field(default=0, ge=0, le=100)
+
+
+class UniqueRule(RuleBase):
+    """`unique` and `duplicates` are the same check: rows whose key appears more than once fail."""
+
+    rule: Literal["unique", "duplicates"]
+    column: str | None = None
+    columns: list[str] | None = Field(default=None, min_length=1)
+    max_duplicate_percent: float = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_key_form(self) -> UniqueRule:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("give either 'column: NAME' or 'columns: [NAME, ...]'")
+        return self
+
+    @property
+    def key_columns(self) -> list[str]:
+        return [self.column] if self.column is not None else list(self.columns or [])
+
+
+class RegexRule(RuleBase):
+    rule: Literal["regex"]
+    column: str
+    pattern: str
+
+
+class RangeRule(RuleBase):
+    """Inclusive bounds; either may be left out."""
+
+    rule: Literal["range"]
+    column: str
+    min: RuleValue | None = None
+    max: RuleValue | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> RangeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        return self
+
+
+class AcceptedValuesRule(RuleBase):
+    rule: Literal["accepted_values"]
+    column: str
+    values: list[bool | int | float | str] = Field(min_length=1)
+
+
+class ReferencesRule(RuleBase):
+    """Every non-null value of `column` must exist as `key` in another dataset."""
+
+    rule: Literal["references"]
+    column: str
+    dataset: str
+    key: str
+
+
+class RowCountRule(RuleBase):
+    row_level: ClassVar[bool] = False
+
+    rule: Literal["row_count"]
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _some_bound(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("min") is None and data.get("max") is None:
+            raise ValueError("give 'min', 'max' or both")
+        return data
+
+
+class SchemaRule(RuleBase):
+    """The window's columns and their types, in the vocabulary of transform.columns."""
+
+    row_level: ClassVar[bool] = False
+
+    rule: Literal["schema"]
+    expected: dict[str, str] = Field(min_length=1)
+
+    @field_validator("expected")
+    @classmethod
+    def _known_types(cls, value: dict[str, str]) -> dict[str, str]:
+        return {column: normalised_type(kind) for column, kind in value.items()}
+
+
+class FreshnessRule(RuleBase):
+    """The newest value of `column` is at most `max_age` old (such as 90m, 36h, 2d, 1w)."""
+
+    row_level: ClassVar[bool] = False
+
+    rule: Literal["freshness"]
+    column: str
+    max_age: str
+
+    @field_validator("max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not DURATION.match(value):
+            raise ValueError(f"got {value!r}; use a number and a unit such as 90m, 36h, 2d or 1w")
+        return value.strip()
+
+    @property
+    def max_age_delta(self) -> dt.timedelta:
+        match = DURATION.match(self.max_age)
+        assert match is not None
+        return dt.timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
+
+
+RULE_MODELS: dict[str, type[RuleBase]] = {
+    "not_null": NotNullRule,
+    "unique": UniqueRule,
+    "duplicates": UniqueRule,
+    "regex": RegexRule,
+    "range": RangeRule,
+    "accepted_values": AcceptedValuesRule,
+    "references": ReferencesRule,
+    "row_count": RowCountRule,
+    "schema": SchemaRule,
+    "freshness": FreshnessRule,
+}
+
+
+class _RuleName(StrictModel):
     rule: Literal[
-        "not_null",
-        "unique",
-        "duplicates",
-        "regex",
-        "range",
-        "accepted_values",
-        "references",
-        "row_count",
-        "schema",
-        "freshness",
+        "not_null", "unique", "duplicates", "regex", "range",
+        "accepted_values", "references", "row_count", "schema", "freshness",
     ]
-    severity: Literal["error", "warn"] = "error"
-    action: Literal["fail", "quarantine"] = "fail"
+
+
+def _typed_rule(data: Any) -> Any:
+    """Validate against the model named by `rule`, so errors name that rule's own fields."""
+    if not isinstance(data, dict):
+        return data
+    name = _RuleName.model_validate({key: data[key] for key in ("rule",) if key in data}).rule
+    return RULE_MODELS[name].model_validate(data)
+
+
+AnyRule = (
+    NotNullRule
+    | UniqueRule
+    | RegexRule
+    | RangeRule
+    | AcceptedValuesRule
+    | ReferencesRule
+    | RowCountRule
+    | SchemaRule
+    | FreshnessRule
+)
+QualityRule = Annotated[AnyRule, BeforeValidator(_typed_rule)]
 
 
 class RetryConfig(StrictModel):

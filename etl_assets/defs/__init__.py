@@ -25,7 +25,7 @@ def build_definitions(config: ProjectConfig) -> dg.Definitions:
     """Every dataset's chain, job and upload sensor, with the embedded-default resources."""
     assets, jobs, sensors = [], [], []
     for dataset in config.datasets.values():
-        assets += build_dataset_assets(dataset)
+        assets += build_dataset_assets(dataset, config)
         job = build_dataset_job(dataset)
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))

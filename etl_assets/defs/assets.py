@@ -1,16 +1,23 @@
 """The asset factory: one dataset's config becomes its chain of five partitioned assets."""
 
+import datetime as dt
+
 import dagster as dg
 
-from etl_assets.config.models import DatasetConfig
+from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs import metadata as md
 from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
+from etl_assets.defs.quality_checks import check_results, judge_window, quality_check_specs, quality_metadata, reference_data
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.ingest.upload import ingest_window
-from etl_assets.lake import stage_paths
+from etl_assets.ingest.windows import TimeWindow, window_for
+from etl_assets.lake import QualityVerdict, stage_paths
+from etl_assets.paths import ProjectPaths
+from etl_assets.profiling.drift import Drift, compare_profiles
 from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
+from etl_assets.profiling.report import render_report, write_report
 from etl_assets.scriptgen.generate import generate_script
 from etl_assets.scriptgen.sandbox import sandbox_command
 
@@ -26,7 +33,19 @@ def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
     }
 
 
-def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
+DRIFT_CHECK = "profile_drift"
+
+
+def previous_profile(paths: ProjectPaths, dataset: DatasetConfig, window: TimeWindow, this_run: dict[str, Profile]) -> Profile | None:
+    """The profile of the window before, from this run or from disk; None when there is none."""
+    previous_key = window_for(window.start - dt.timedelta(microseconds=1), dataset.partitions).key
+    if previous_key in this_run:
+        return this_run[previous_key]
+    path = stage_paths(paths, dataset.name, previous_key).profile
+    return read_profile(path) if path.exists() else None
+
+
+def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[dg.AssetsDefinition]:
     """uploads -> profiles -> scripts -> transformed -> snowflake, each window idempotent."""
     keys = asset_keys_for(dataset)
     common = {
@@ -47,15 +66,28 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
             )
         return dg.MaterializeResult(metadata=md.upload_metadata(results))
 
-    @dg.asset(key=keys["profile"], deps=[keys["upload"]], kinds={"python"}, description=f"Column profile of {dataset.name}'s uploads.", **common)
+    @dg.asset(
+        key=keys["profile"],
+        deps=[keys["upload"]],
+        kinds={"python", "html"},
+        description=f"Column profile of {dataset.name}'s uploads, with an HTML report and drift from the previous window.",
+        check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset=keys["profile"], description="Warns when a window's profile drifts from the previous window's.")],
+        **common,
+    )
     def profile(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
-        """Types, nulls, distinct counts, min and max of every column, per window."""
+        """Types, semantics, distributions and candidates per window, compared with the window before."""
         profiles: dict[str, Profile] = {}
+        drifts: dict[str, Drift] = {}
         for window in windows_in_run(context):
             paths = stage_paths(project.paths, dataset.name, window.key)
             profiles[window.key] = profile_parquet(paths.upload)
             write_profile(profiles[window.key], paths.profile)
-        return dg.MaterializeResult(metadata=md.profile_metadata(profiles))
+            previous = previous_profile(project.paths, dataset, window, profiles)
+            drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None
+            html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
+            write_report(html, paths.report)
+        report = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).report
+        return dg.MaterializeResult(metadata=md.profile_metadata(profiles, report), check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
     def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
@@ -68,12 +100,23 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
             paths.write_script_pointer(scripts[window.key])
         return dg.MaterializeResult(metadata=md.script_metadata(scripts))
 
-    @dg.asset(key=keys["transform"], deps=[keys["script"]], kinds={"python", "parquet"}, description=f"{dataset.name} transformed by its script in a Pipes subprocess.", **common)
+    @dg.asset(
+        key=keys["transform"],
+        deps=[keys["script"]],
+        kinds={"python", "parquet"},
+        description=f"{dataset.name} transformed by its script in a Pipes subprocess, then checked by its quality rules.",
+        check_specs=quality_check_specs(dataset, keys["transform"]),
+        **common,
+    )
     def transformed(
-        context: dg.AssetExecutionContext, project: ProjectHome, pipes_subprocess_client: dg.PipesSubprocessClient
+        context: dg.AssetExecutionContext,
+        project: ProjectHome,
+        pipes_subprocess_client: dg.PipesSubprocessClient,
+        warehouse: SnowflakeWarehouse,
     ) -> dg.MaterializeResult:
-        """Run the window's script on its upload, Parquet in and Parquet out, reporting counts through Pipes."""
-        counts = {}
+        """Run the window's script on its upload, then its quality rules: quarantine rows, hold back failing windows."""
+        counts, qualities, verdicts = {}, {}, {}
+        references = reference_data(dataset, config, project.paths, warehouse) if dataset.quality else {}
         for window in windows_in_run(context):
             paths = stage_paths(project.paths, dataset.name, window.key)
             paths.transformed.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +124,13 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
             command = sandbox_command(str(paths.read_script_pointer()), script_args)
             invocation = pipes_subprocess_client.run(context=context, command=command, extras={"window": window.key})
             counts[window.key] = md.last_row_counts(invocation.get_custom_messages())
+            if dataset.quality:
+                qualities[window.key], verdicts[window.key] = judge_window(dataset, paths, references)
+            else:
+                paths.write_verdict(QualityVerdict(blocked_by=(), load_path=paths.transformed))
         last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
-        return dg.MaterializeResult(metadata=md.transform_metadata(counts, last))
+        metadata = md.transform_metadata(counts, last) | (quality_metadata(qualities, verdicts) if qualities else {})
+        return dg.MaterializeResult(metadata=metadata, check_results=check_results(dataset, qualities) if qualities else [])
 
     @dg.asset(
         key=keys["load"],
@@ -93,10 +141,12 @@ def build_dataset_assets(dataset: DatasetConfig) -> list[dg.AssetsDefinition]:
         metadata={"partition_expr": window_partition_expr(dataset.partitions.timezone)},
         check_specs=load_check_specs(keys["load"]),
         retry_policy=retry_policy_for(dataset),
+        # Only the windows really loaded are materialized (each logged on its own), so a held-back window shows.
+        output_required=False,
         **common,
     )
-    def load(context: dg.AssetExecutionContext, project: ProjectHome, warehouse: SnowflakeWarehouse) -> dg.MaterializeResult:
+    def load(context: dg.AssetExecutionContext, project: ProjectHome, warehouse: SnowflakeWarehouse):
         """PUT + COPY INTO a staging table, then the load strategy inside one transaction, per window."""
-        return load_run(context, dataset, project.paths, warehouse)
+        yield from load_run(context, dataset, project.paths, warehouse)
 
     return [upload, profile, script, transformed, load]

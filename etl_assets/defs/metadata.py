@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.ingest.upload import UploadResult
+from etl_assets.lake import QualityVerdict
+from etl_assets.profiling.drift import Drift
 from etl_assets.profiling.profiler import Profile
 from etl_assets.scriptgen.store import SavedScript
 from etl_assets.warehouse.keys import KeyChoice
@@ -55,17 +57,37 @@ def upload_metadata(results: Sequence[UploadResult]) -> dict[str, Any]:
     }
 
 
-def profile_metadata(profiles: Mapping[str, Profile]) -> dict[str, Any]:
+def profile_metadata(profiles: Mapping[str, Profile], report: Path) -> dict[str, Any]:
     last_key = list(profiles)[-1]
     last = profiles[last_key]
+    candidates = ", ".join("+".join(columns) for columns in last.key_candidates) or "(none)"
+    dates = ", ".join(f"{c.column} ({c.format})" for c in last.date_candidates) or "(none)"
     return {
         "dagster/row_count": sum(p.row_count for p in profiles.values()),
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(c.name, c.inferred_type, description=f"stored as {c.physical_type}") for c in last.columns]
+            columns=[
+                dg.TableColumn(c.name, c.inferred_type, description=f"{c.semantic_type or 'no semantic type'}; stored as {c.physical_type}")
+                for c in last.columns
+            ]
         ),
-        "profile": md_value(f"Window {last_key}, {last.row_count} rows\n\n{last.to_markdown()}"),
-        "windows": md_value(markdown_table(["window", "rows", "columns"], [(k, p.row_count, len(p.columns)) for k, p in profiles.items()])),
+        "profile": md_value(f"Window {last_key}, {last.row_count} rows, {last.duplicate_rows} duplicate rows\n\n{last.to_markdown()}"),
+        "key_candidates": candidates,
+        "date_candidates": dates,
+        "report": dg.MetadataValue.path(str(report)),
+        "windows": md_value(markdown_table(["window", "rows", "columns", "duplicates"], [(k, p.row_count, len(p.columns), p.duplicate_rows) for k, p in profiles.items()])),
     }
+
+
+def drift_result(check_name: str, drifts: Mapping[str, Drift | None]) -> dg.AssetCheckResult:
+    """Drift is worth a look, never a stop: a WARN check listing each window's findings."""
+    drifting = {key: drift for key, drift in drifts.items() if drift is not None and drift.has_drift}
+    text = "\n\n".join(f"**{key}**\n\n{drift.to_markdown()}" for key, drift in drifting.items()) or "No drift."
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not drifting,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"drifting_windows": ", ".join(drifting) or "(none)", "findings": md_value(text)},
+    )
 
 
 def script_metadata(scripts: Mapping[str, SavedScript]) -> dict[str, Any]:
@@ -103,27 +125,40 @@ def transform_metadata(counts: Mapping[str, Mapping[str, int]], last_output: Pat
     }
 
 
-def load_metadata(
-    results: Mapping[str, LoadResult], target: str, choices: Mapping[str, KeyChoice], columns: Mapping[str, str]
+def window_load_metadata(result: LoadResult, choice: KeyChoice, verdict: QualityVerdict, target: str) -> dict[str, Any]:
+    """What one window's materialization of the table says."""
+    return {
+        "dagster/row_count": result.rows_in_window,
+        "dagster/table_name": target,
+        "strategy": choice.strategy,
+        "keys": ", ".join(choice.keys) or "(none)",
+        "keys_reason": choice.reason,
+        "rows_inserted": result.rows_inserted,
+        "rows_updated": result.rows_updated,
+        "rows_deleted": result.rows_deleted,
+        "rows_quarantined": verdict.quarantined_rows,
+        "quality_score": verdict.score,
+    }
+
+
+def windows_load_metadata(
+    results: Mapping[str, LoadResult], choices: Mapping[str, KeyChoice], verdicts: Mapping[str, QualityVerdict], target: str
 ) -> dict[str, Any]:
+    """One materialization's metadata for a run whose every window loaded: totals and a row per window."""
+    last = list(results)[-1]
     rows = [
-        (key, choices[key].strategy, ", ".join(choices[key].keys) or "(none)", r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted, r.rows_in_window)
+        (key, choices[key].strategy, ", ".join(choices[key].keys) or "(none)", r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted, verdicts[key].quarantined_rows, r.rows_in_window)
         for key, r in results.items()
     ]
-    last = choices[list(choices)[-1]]
+    header = ["window", "strategy", "keys", "staged", "inserted", "updated", "deleted", "quarantined", "rows in window"]
     return {
+        **window_load_metadata(results[last], choices[last], verdicts[last], target),
         "dagster/row_count": sum(r.rows_in_window for r in results.values()),
-        "dagster/table_name": target,
-        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()]),
-        "strategy": last.strategy,
-        "keys": ", ".join(last.keys) or "(none)",
-        "keys_reason": last.reason,
         "rows_inserted": sum(r.rows_inserted for r in results.values()),
         "rows_updated": sum(r.rows_updated for r in results.values()),
         "rows_deleted": sum(r.rows_deleted for r in results.values()),
-        "windows": md_value(
-            markdown_table(["window", "strategy", "keys", "staged", "inserted", "updated", "deleted", "rows in window"], rows)
-        ),
+        "rows_quarantined": sum(v.quarantined_rows for v in verdicts.values()),
+        "windows": md_value(markdown_table(header, rows)),
     }
 
 

@@ -36,6 +36,9 @@ datasets:
         order_id: {from: Order ID, type: integer}
         email: {from: Email, type: string, apply: [trim, lower]}
         order_date: {from: Order Date, type: date}
+        # DESIGN §2's example leaves these two out although its rules use them; validation now requires them
+        status: {from: Status}
+        customer_id: {from: Customer ID, type: integer}
         net_amount: {expr: "gross_amount - discount", type: "decimal(12, 2)"}
       deduplicate_on: [order_id]
     quality:
@@ -50,6 +53,9 @@ datasets:
       table: ORDERS
       strategy: merge
       keys: [order_id]
+  customers:
+    source: {path: /landing/customers}
+    load: {table: CUSTOMERS}
 """
 
 MINIMAL = """

@@ -1,0 +1,148 @@
+"""Quality rules as asset checks on `transformed/<dataset>`: evaluated per window, quarantine applied, verdict kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl_assets.config.models import DatasetConfig, ProjectConfig
+from etl_assets.defs.metadata import markdown_table
+from etl_assets.defs.resources import SnowflakeWarehouse
+from etl_assets.lake import QualityVerdict, StagePaths
+from etl_assets.paths import ProjectPaths
+from etl_assets.quality.evaluate import (
+    FAILED_RULES_COLUMN,
+    RuleOutcome,
+    WindowQuality,
+    evaluate_window,
+    quarantine_window,
+    write_parquet_atomically,
+)
+from etl_assets.quality.rules import check_names, describe
+from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
+
+EXAMPLE_ROWS = 20
+
+
+def quality_check_specs(dataset: DatasetConfig, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """One check per rule, named `<rule>_<column>`; error rules hold back their window's load (see loading.py)."""
+    return [
+        dg.AssetCheckSpec(name, asset=asset_key, description=describe(rule))
+        for name, rule in zip(check_names(dataset.quality), dataset.quality, strict=True)
+    ]
+
+
+def judge_window(
+    dataset: DatasetConfig, stage: StagePaths, references: Mapping[tuple[str, str], object]
+) -> tuple[WindowQuality, QualityVerdict]:
+    """Evaluate every rule on the window, take quarantined rows out, and decide whether the window may load."""
+    rules = dataset.quality
+    names = check_names(rules)
+    quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=dt.datetime.now(dt.UTC))
+    blocked_by = tuple(o.name for o in quality.outcomes if not o.passed and o.severity == "error" and o.action != "quarantine")
+    if any(rule.action == "quarantine" for rule in rules):
+        split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)
+        if not split.quarantined_rows:
+            # An empty file still replaces the window in <TABLE>_QUARANTINE, clearing rows an earlier run put there.
+            write_empty_quarantine(stage)
+        verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score)
+    else:
+        verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
+    stage.write_verdict(verdict)
+    return quality, verdict
+
+
+def write_empty_quarantine(stage: StagePaths) -> None:
+    schema = pq.read_schema(stage.kept).append(pa.field(FAILED_RULES_COLUMN, pa.string()))
+    write_parquet_atomically(schema.empty_table(), stage.quarantine)
+
+
+def check_results(dataset: DatasetConfig, qualities: Mapping[str, WindowQuality]) -> list[dg.AssetCheckResult]:
+    """Each rule's outcome over the run's windows; the failing windows are listed, so a backfill shows which."""
+    results = []
+    for index, name in enumerate(check_names(dataset.quality)):
+        per_window = {key: quality.outcomes[index] for key, quality in qualities.items()}
+        results.append(rule_result(name, per_window, sum(q.rows_total for q in qualities.values())))
+    return results
+
+
+def rule_result(name: str, per_window: Mapping[str, RuleOutcome], rows_total: int) -> dg.AssetCheckResult:
+    outcomes = list(per_window.values())
+    failing_windows = [key for key, outcome in per_window.items() if not outcome.passed]
+    failing = sum(outcome.failing_count for outcome in outcomes)
+    examples = [example for outcome in outcomes for example in outcome.examples][:EXAMPLE_ROWS]
+    first = outcomes[0]
+    # A quarantine rule has done its job when it fails: the rows are out, so it only warns.
+    severity = dg.AssetCheckSeverity.ERROR if first.severity == "error" and first.action != "quarantine" else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not failing_windows,
+        severity=severity,
+        description=first.description,
+        metadata={
+            "failing_count": failing,
+            "failing_percent": round(100.0 * failing / rows_total, 3) if rows_total else 0.0,
+            "failing_windows": ", ".join(failing_windows) or "(none)",
+            "action": first.action,
+            "examples": dg.MetadataValue.md(examples_table(examples)),
+            "detail": "; ".join(f"{key}: {o.detail}" for key, o in per_window.items() if o.detail) or "(none)",
+        },
+    )
+
+
+def examples_table(examples: Sequence[dict]) -> str:
+    if not examples:
+        return "(no failing rows)"
+    header = list(dict.fromkeys(key for example in examples for key in example))
+    return markdown_table(header, [[example.get(key) for key in header] for example in examples])
+
+
+def reference_data(
+    dataset: DatasetConfig, config: ProjectConfig, paths: ProjectPaths, warehouse: SnowflakeWarehouse
+) -> dict[tuple[str, str], object]:
+    """For each `references` rule: the other dataset's loaded keys, or its transformed files when it has no warehouse."""
+    references: dict[tuple[str, str], object] = {}
+    for rule in dataset.quality:
+        if rule.rule != "references":
+            continue
+        other = config.datasets[rule.dataset]
+        loaded = loaded_keys(other, rule.key, warehouse)
+        transformed = sorted((paths.dataset_lake(other.name) / "transformed").glob("*.parquet"))
+        references[(rule.dataset, rule.key)] = loaded if loaded is not None else transformed
+    return references
+
+
+def loaded_keys(other: DatasetConfig, key: str, warehouse: SnowflakeWarehouse) -> pa.Table | None:
+    """The distinct keys of the other dataset's table, or None when it has no reachable, existing table."""
+    if not warehouse.has_connection(other.warehouse.connection):
+        return None
+    names = [object_name(n) for n in (other.warehouse.database, other.warehouse.schema_, other.load.table)]
+    with warehouse.get_connection(other.warehouse.connection) as connection:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_catalog = %s AND table_schema = %s AND table_name = %s",
+            tuple(names),
+        )
+        if not cursor.fetchone()[0]:
+            return None
+        cursor.execute(f"SELECT DISTINCT {quote_identifier(key)} FROM {qualified_name(*names)}")
+        rows = cursor.fetchall()
+    return pa.table({key: [row[0] for row in rows]})
+
+
+def quality_metadata(qualities: Mapping[str, WindowQuality], verdicts: Mapping[str, QualityVerdict]) -> dict[str, object]:
+    rows = [
+        (key, q.rows_total, verdicts[key].quarantined_rows, f"{q.score:.3f}", ", ".join(verdicts[key].blocked_by) or "loads")
+        for key, q in qualities.items()
+    ]
+    total = sum(q.rows_total for q in qualities.values())
+    passing = sum(q.rows_passing_all for q in qualities.values())
+    return {
+        "quality_score": round(passing / total, 4) if total else 1.0,
+        "rows_quarantined": sum(v.quarantined_rows for v in verdicts.values()),
+        "quality": dg.MetadataValue.md(markdown_table(["window", "rows", "quarantined", "score", "load"], rows)),
+    }
