@@ -87,7 +87,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
             html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
             write_report(html, paths.report)
         report = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).report
-        return dg.MaterializeResult(metadata=md.profile_metadata(profiles, report), check_results=[md.drift_result(DRIFT_CHECK, drifts)])
+        return dg.MaterializeResult(metadata=md.profile_metadata(profiles, report, drifts), check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
     def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:

@@ -57,7 +57,7 @@ def upload_metadata(results: Sequence[UploadResult]) -> dict[str, Any]:
     }
 
 
-def profile_metadata(profiles: Mapping[str, Profile], report: Path) -> dict[str, Any]:
+def profile_metadata(profiles: Mapping[str, Profile], report: Path, drifts: Mapping[str, Drift | None]) -> dict[str, Any]:
     last_key = list(profiles)[-1]
     last = profiles[last_key]
     candidates = ", ".join("+".join(columns) for columns in last.key_candidates) or "(none)"
@@ -74,14 +74,20 @@ def profile_metadata(profiles: Mapping[str, Profile], report: Path) -> dict[str,
         "key_candidates": candidates,
         "date_candidates": dates,
         "report": dg.MetadataValue.path(str(report)),
+        "drift": md_value(drift_markdown(drifts)),
         "windows": md_value(markdown_table(["window", "rows", "columns", "duplicates"], [(k, p.row_count, len(p.columns), p.duplicate_rows) for k, p in profiles.items()])),
     }
+
+
+def drift_markdown(drifts: Mapping[str, Drift | None]) -> str:
+    drifting = {key: drift for key, drift in drifts.items() if drift is not None and drift.has_drift}
+    return "\n\n".join(f"**{key}**\n\n{drift.to_markdown()}" for key, drift in drifting.items()) or "No drift from the previous windows."
 
 
 def drift_result(check_name: str, drifts: Mapping[str, Drift | None]) -> dg.AssetCheckResult:
     """Drift is worth a look, never a stop: a WARN check listing each window's findings."""
     drifting = {key: drift for key, drift in drifts.items() if drift is not None and drift.has_drift}
-    text = "\n\n".join(f"**{key}**\n\n{drift.to_markdown()}" for key, drift in drifting.items()) or "No drift."
+    text = drift_markdown(drifts)
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=not drifting,

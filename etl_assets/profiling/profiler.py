@@ -14,24 +14,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl_assets.profiling import candidates, distributions, semantics
-from etl_assets.profiling.sql import is_text, json_safe, quote, source_view
+from etl_assets.profiling import candidates, distributions, semantics, text_types
+from etl_assets.profiling.sql import create_sample, is_text, json_safe, quote, source_view
 
 JsonScalar = str | int | float | bool | None
 
-# Each pattern is checked on the trimmed text; DuckDB's own casts alone are too lenient ('1.5' casts to BIGINT 2).
-BOOLEAN_PATTERN = r"(?i)true|false"
-INTEGER_PATTERN = r"[+-]?\d+"
-DECIMAL_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)"
-FLOAT_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
-DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
-MAX_DECIMAL_PRECISION = 38
 # Above this many rows distinct counts are HyperLogLog estimates: exact ones cost a hash table of every value.
 EXACT_DISTINCT_MAX_ROWS = 1_000_000
 PLACEHOLDER = re.compile(r"\{([ctd])\}")  # {c}: the column, {t}: its trimmed text, {d}: its distinct count
 
-# One aggregate per entry, in this order, for every text column.
+# One aggregate per entry, in this order, for every text column; text_types.templates follow them.
 TEXT_AGGREGATES = (
     "count({c})",
     "{d}",
@@ -41,20 +33,6 @@ TEXT_AGGREGATES = (
     "min(length({c}))",
     "avg(length({c}))",
     "max(length({c}))",
-    f"count_if(regexp_full_match({{t}}, '{BOOLEAN_PATTERN}'))",
-    f"count_if(regexp_full_match({{t}}, '{INTEGER_PATTERN}') AND TRY_CAST({{t}} AS BIGINT) IS NOT NULL)",
-    f"count_if(regexp_full_match({{t}}, '{DECIMAL_PATTERN}'))",
-    f"count_if(regexp_full_match({{t}}, '{FLOAT_PATTERN}') AND TRY_CAST({{t}} AS DOUBLE) IS NOT NULL)",
-    f"count_if(regexp_full_match({{t}}, '{DATE_PATTERN}') AND TRY_CAST({{t}} AS DATE) IS NOT NULL)",
-    f"count_if(regexp_full_match({{t}}, '{TIMESTAMP_PATTERN}') AND TRY_CAST({{t}} AS TIMESTAMPTZ) IS NOT NULL)",
-    r"max(length(regexp_extract({t}, '^[+-]?(\d*)', 1)))",
-    r"max(length(regexp_extract({t}, '\.(\d*)$', 1)))",
-    "bool_and(lower({t}) = 'true')",
-    "bool_or(lower({t}) = 'true')",
-    "arg_min({t}, TRY_CAST({t} AS DOUBLE))",
-    "arg_max({t}, TRY_CAST({t} AS DOUBLE))",
-    "arg_min({t}, TRY_CAST({t} AS TIMESTAMPTZ))",
-    "arg_max({t}, TRY_CAST({t} AS TIMESTAMPTZ))",
 )
 TYPED_AGGREGATES = ("count({c})", "{d}", "min({c})", "max({c})")
 UNORDERED_AGGREGATES = ("count({c})", "{d}", "NULL", "NULL")
@@ -139,6 +117,7 @@ def profile_parquet(path: Path) -> Profile:
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute(source_view(path))
+        create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)
         columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)
         columns = distributions.add_distributions(connection, columns, fields, dates, row_count)
@@ -163,61 +142,69 @@ def read_profile(path: Path) -> Profile:
 def _base_profiles(
     connection: duckdb.DuckDBPyConnection, fields: list[pa.Field], approximate: bool
 ) -> tuple[int, list[ColumnProfile]]:
-    plans = [_aggregates_for(f, approximate) for f in fields]
+    guesses = text_types.guesses(connection, [f.name for f in fields if is_text(f.type)])
+    plans = [_aggregates_for(f, approximate, guesses.get(f.name)) for f in fields]
     select = ", ".join(["count(*)"] + [aggregate for plan in plans for aggregate in plan])
     row = connection.execute(f"SELECT {select} FROM source").fetchone()
-    row_count, offset, columns = row[0], 1, []
+    row_count, offset, columns, unproved = row[0], 1, [], {}
     for f, plan in zip(fields, plans):
         values = row[offset : offset + len(plan)]
         offset += len(plan)
-        column = _text_profile(f, row_count, values) if is_text(f.type) else _typed_profile(f, row_count, values)
-        columns.append(dataclasses.replace(column, distinct_is_approximate=approximate))
-    return row_count, columns
+        if not is_text(f.type):
+            column = _typed_profile(f, row_count, values)
+        elif text_types.proved(guesses[f.name], text_types.narrowest(values[0], values[len(TEXT_AGGREGATES) :])):
+            column = _text_profile(f, row_count, values)
+        else:
+            column, unproved[len(columns)] = None, values[: len(TEXT_AGGREGATES)]
+        columns.append(column)
+    columns = _retyped(connection, fields, columns, unproved, row_count)
+    return row_count, [dataclasses.replace(column, distinct_is_approximate=approximate) for column in columns]
 
 
-def _aggregates_for(arrow_field: pa.Field, approximate: bool) -> list[str]:
+def _retyped(
+    connection: duckdb.DuckDBPyConnection,
+    fields: list[pa.Field],
+    columns: list[ColumnProfile | None],
+    unproved: dict[int, tuple],
+    row_count: int,
+) -> list[ColumnProfile]:
+    """Fills in the text columns whose sampled type failed on some row, typed again with every check on every row."""
+    if not unproved:
+        return columns
+    width = len(text_types.TEMPLATES)
+    aggregates = [a for index in unproved for a in _substituted(fields[index].name, text_types.templates(None), "NULL")]
+    row = connection.execute(f"SELECT {', '.join(aggregates)} FROM source").fetchone()
+    filled = list(columns)
+    for position, (index, base) in enumerate(unproved.items()):
+        filled[index] = _text_profile(fields[index], row_count, base + row[position * width : (position + 1) * width])
+    return filled
+
+
+def _aggregates_for(arrow_field: pa.Field, approximate: bool, guess: str | None) -> list[str]:
     quoted = quote(arrow_field.name)
     if is_text(arrow_field.type):
-        templates = TEXT_AGGREGATES
+        templates = [*TEXT_AGGREGATES, *text_types.templates(guess)]
     elif _is_orderable(arrow_field.type):
         templates = TYPED_AGGREGATES
     else:
         templates = UNORDERED_AGGREGATES
     distinct = f"approx_count_distinct({quoted})" if approximate else f"count(DISTINCT {quoted})"
-    substitutes = {"c": quoted, "t": f"trim({quoted})", "d": distinct}
+    return _substituted(arrow_field.name, templates, distinct)
+
+
+def _substituted(name: str, templates: list[str] | tuple[str, ...], distinct: str) -> list[str]:
+    substitutes = {"c": quote(name), "t": f"trim({quote(name)})", "d": distinct}
     return [PLACEHOLDER.sub(lambda match: substitutes[match[1]], template) for template in templates]
 
 
 def _text_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:
-    count, distinct, text_min, text_max, empty, shortest, mean_length, longest = values[:8]
-    inferred, low, high = _text_type(count, values[8:]) or ("string", text_min, text_max)
+    count, distinct, text_min, text_max, empty, shortest, mean_length, longest = values[: len(TEXT_AGGREGATES)]
+    inferred, low, high = text_types.narrowest(count, values[len(TEXT_AGGREGATES) :]) or ("string", text_min, text_max)
     length = None if count == 0 else {"min": shortest, "mean": round(mean_length, 2), "max": longest}
     return ColumnProfile(
         arrow_field.name, str(arrow_field.type), inferred, row_count - count, distinct, low, high,
         empty_count=empty or 0, length=length,
     )
-
-
-def _text_type(count: int, values: tuple) -> tuple[str, JsonScalar, JsonScalar] | None:
-    """The narrowest type every non-null value fits, with the typed min and max; None when text is all they are."""
-    booleans, integers, decimals, floats, dates, timestamps = values[:6]
-    integer_digits, scale, all_true, any_true, number_min, number_max, moment_min, moment_max = values[6:]
-    precision = max(integer_digits or 0, 1) + (scale or 0)
-    if count == 0:
-        return None
-    if booleans == count:
-        return "boolean", all_true, any_true
-    if integers == count:
-        return "integer", int(number_min), int(number_max)
-    if decimals == count and precision <= MAX_DECIMAL_PRECISION:
-        return f"decimal({precision},{scale or 0})", number_min, number_max
-    if floats == count:
-        return "float", float(number_min), float(number_max)
-    if dates == count:
-        return "date", moment_min, moment_max
-    if timestamps == count:
-        return "timestamp", moment_min, moment_max
-    return None
 
 
 def _typed_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:

@@ -14,7 +14,6 @@ from etl_assets.profiling.sql import is_text, literal, quote
 if TYPE_CHECKING:
     from etl_assets.profiling.profiler import ColumnProfile, DateCandidate
 
-SAMPLE_ROWS = 20_000
 SHAPE_PATTERNS = {
     "email": r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     "url": r"(?i)(https?|ftp)://[^\s/?#]+[^\s]*",
@@ -76,20 +75,19 @@ def _may_be_date_text(column: ColumnProfile) -> bool:
 def _sample_counts(
     connection: duckdb.DuckDBPyConnection, text: list[ColumnProfile]
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Per text column, in a sample: how many values look like each shape, and parse in each date format."""
+    """Per text column, in the sample: how many values look like each shape, and parse in each date format."""
     if not text:
         return {}, {}
-    names = ", ".join(quote(c.name) for c in text)
-    connection.execute(
-        f"CREATE TEMP TABLE sample AS SELECT {names} FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
-    )
     aggregates = []
     for column in text:
         trimmed = f"trim({quote(column.name)})"
+        # every format starts with a digit, and a failed try_strptime costs a microsecond per format: skip the hopeless
+        dated = rf"CASE WHEN regexp_matches({trimmed}, '^\s*[0-9]') THEN {trimmed} END"
+        shaped, date_like = column.inferred_type == "string", _may_be_date_text(column)
         aggregates.append(f"count_if({trimmed} <> '')")
-        aggregates += [f"count_if(regexp_full_match({trimmed}, {literal(p)}))" for p in SHAPE_PATTERNS.values()]
-        aggregates += [f"count_if(try_strptime({trimmed}, {literal(f)}) IS NOT NULL)" for f in DATE_FORMATS]
-        aggregates.append(f"count_if(try_strptime({trimmed}, {_format_list()}) IS NOT NULL)")
+        aggregates += [f"count_if(regexp_full_match({trimmed}, {literal(p)}))" if shaped else "NULL" for p in SHAPE_PATTERNS.values()]
+        aggregates += [f"count_if(try_strptime({dated}, {literal(f)}) IS NOT NULL)" if date_like else "NULL" for f in DATE_FORMATS]
+        aggregates.append(f"count_if(try_strptime({dated}, {_format_list()}) IS NOT NULL)" if date_like else "NULL")
     row = connection.execute(f"SELECT {', '.join(aggregates)} FROM sample").fetchone()
     width = 2 + len(SHAPE_PATTERNS) + len(DATE_FORMATS)
     shapes, formats = {}, {}

@@ -7,9 +7,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 NUMBER_TYPES = ("integer", "float")
+SAMPLE_ROWS = 20_000
 
 
 def quote(name: str) -> str:
@@ -23,6 +25,15 @@ def literal(text: str) -> str:
 def source_view(path: Path) -> str:
     """The statement that names the Parquet file `source`, so every query reads it the same way."""
     return f"CREATE VIEW source AS SELECT * FROM read_parquet({literal(str(path))})"
+
+
+def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """Keep SAMPLE_ROWS random rows of the named columns as the temp table `sample`, for checks too costly on every row."""
+    if names:
+        connection.execute(
+            f"CREATE TEMP TABLE sample AS SELECT {', '.join(quote(n) for n in names)} "
+            f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
+        )
 
 
 def is_text(arrow_type: pa.DataType) -> bool:
