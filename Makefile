@@ -26,6 +26,11 @@ test: $(VENV)/.installed
 dev: $(VENV)/.installed dagster-home
 	$(BIN)/dagster dev -w workspace.yaml
 
+# Peers measured in the same run: ydata-profiling (minimal) in its own venv, then a 10M-row load.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/profile_vs_ydata.py --install
+	$(BIN)/python benchmarks/load_big_window.py --rows 10000000
+
 stop: $(VENV)/.installed
 	$(BIN)/etl-assets warehouse stop
 

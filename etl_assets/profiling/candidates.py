@@ -76,11 +76,18 @@ def _unique_pairs(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, 
 def _distinct_pairs_equal(
     connection: duckdb.DuckDBPyConnection, table: str, pairs: list[tuple[str, str]], expected: int
 ) -> list[tuple[str, str]]:
+    """Pairs whose combinations are all distinct: as many distinct hashes proves it, fewer may be a hash collision."""
     if not pairs:
         return []
-    counts = ", ".join(f"count(DISTINCT ({quote(a)}, {quote(b)}))" for a, b in pairs)
-    row = connection.execute(f"SELECT {counts} FROM {table}").fetchone()
-    return [pair for pair, count in zip(pairs, row) if count == expected]
+    hashes = ", ".join(f"count(DISTINCT hash({quote(a)}, {quote(b)}))" for a, b in pairs)
+    row = connection.execute(f"SELECT {hashes} FROM {table}").fetchone()
+    unsure = [pair for pair, count in zip(pairs, row) if count < expected]
+    if unsure:
+        counts = ", ".join(f"count(DISTINCT ({quote(a)}, {quote(b)}))" for a, b in unsure)
+        distinct = dict(zip(unsure, connection.execute(f"SELECT {counts} FROM {table}").fetchone()))
+    else:
+        distinct = {}
+    return [pair for pair in pairs if distinct.get(pair, expected) == expected]
 
 
 def _rank(column: ColumnProfile) -> int:

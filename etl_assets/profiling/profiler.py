@@ -29,7 +29,8 @@ TEXT_AGGREGATES = (
     "{d}",
     "min({c})",
     "max({c})",
-    "count_if({t} = '')",
+    # printable ASCII other than a space never trims away: only the other first characters pay for trim()
+    "count_if(CASE WHEN {c} = '' THEN true WHEN ord({c}) BETWEEN 33 AND 126 THEN false ELSE {t} = '' END)",
     "min(length({c}))",
     "avg(length({c}))",
     "max(length({c}))",
