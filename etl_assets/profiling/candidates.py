@@ -79,15 +79,18 @@ def _distinct_pairs_equal(
     """Pairs whose combinations are all distinct: as many distinct hashes proves it, fewer may be a hash collision."""
     if not pairs:
         return []
-    hashes = ", ".join(f"count(DISTINCT hash({quote(a)}, {quote(b)}))" for a, b in pairs)
-    row = connection.execute(f"SELECT {hashes} FROM {table}").fetchone()
-    unsure = [pair for pair, count in zip(pairs, row) if count < expected]
-    if unsure:
-        counts = ", ".join(f"count(DISTINCT ({quote(a)}, {quote(b)}))" for a, b in unsure)
-        distinct = dict(zip(unsure, connection.execute(f"SELECT {counts} FROM {table}").fetchone()))
-    else:
-        distinct = {}
-    return [pair for pair in pairs if distinct.get(pair, expected) == expected]
+    hashed = _distinct_counts(connection, table, [f"hash({quote(a)}, {quote(b)})" for a, b in pairs])
+    unsure = [pair for pair, count in zip(pairs, hashed) if count < expected]
+    exact = dict(zip(unsure, _distinct_counts(connection, table, [f"{quote(a)}, {quote(b)}" for a, b in unsure])))
+    return [pair for pair in pairs if exact.get(pair, expected) == expected]
+
+
+def _distinct_counts(connection: duckdb.DuckDBPyConnection, table: str, groupings: list[str]) -> list[int]:
+    """How many groups each GROUP BY list makes; a GROUP BY apiece runs faster than count(DISTINCT ...)s in one query."""
+    if not groupings:
+        return []
+    branches = [f"(SELECT {index} AS i, count(*) AS n FROM (SELECT 1 FROM {table} GROUP BY {g}))" for index, g in enumerate(groupings)]
+    return [count for _, count in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall())]
 
 
 def _rank(column: ColumnProfile) -> int:

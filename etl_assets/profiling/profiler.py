@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.profiling import candidates, distributions, semantics, text_types
-from etl_assets.profiling.sql import create_sample, is_text, json_safe, quote, source_view
+from etl_assets.profiling.sql import create_sample, is_text, json_safe, quote, source_table
 
 JsonScalar = str | int | float | bool | None
 
@@ -117,7 +117,7 @@ def profile_parquet(path: Path) -> Profile:
     approximate = pq.ParquetFile(path).metadata.num_rows > EXACT_DISTINCT_MAX_ROWS
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        connection.execute(source_view(path))
+        connection.execute(source_table(path))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)
         columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)
@@ -159,6 +159,8 @@ def _base_profiles(
             column, unproved[len(columns)] = None, values[: len(TEXT_AGGREGATES)]
         columns.append(column)
     columns = _retyped(connection, fields, columns, unproved, row_count)
+    if not approximate:
+        columns = distributions.add_value_counts(connection, columns, row_count)
     return row_count, [dataclasses.replace(column, distinct_is_approximate=approximate) for column in columns]
 
 
@@ -189,7 +191,8 @@ def _aggregates_for(arrow_field: pa.Field, approximate: bool, guess: str | None)
         templates = TYPED_AGGREGATES
     else:
         templates = UNORDERED_AGGREGATES
-    distinct = f"approx_count_distinct({quoted})" if approximate else f"count(DISTINCT {quoted})"
+    # exact distinct counts come with the top values, from the one GROUP BY that both need
+    distinct = f"approx_count_distinct({quoted})" if approximate else "NULL"
     return _substituted(arrow_field.name, templates, distinct)
 
 

@@ -78,21 +78,21 @@ def _sample_counts(
     """Per text column, in the sample: how many values look like each shape, and parse in each date format."""
     if not text:
         return {}, {}
-    aggregates = []
-    for column in text:
+    branches = []
+    for index, column in enumerate(text):
         trimmed = f"trim({quote(column.name)})"
         # every format starts with a digit, and a failed try_strptime costs a microsecond per format: skip the hopeless
         dated = rf"CASE WHEN regexp_matches({trimmed}, '^\s*[0-9]') THEN {trimmed} END"
         shaped, date_like = column.inferred_type == "string", _may_be_date_text(column)
-        aggregates.append(f"count_if({trimmed} <> '')")
+        aggregates = [f"count_if({trimmed} <> '')"]
         aggregates += [f"count_if(regexp_full_match({trimmed}, {literal(p)}))" if shaped else "NULL" for p in SHAPE_PATTERNS.values()]
         aggregates += [f"count_if(try_strptime({dated}, {literal(f)}) IS NOT NULL)" if date_like else "NULL" for f in DATE_FORMATS]
         aggregates.append(f"count_if(try_strptime({dated}, {_format_list()}) IS NOT NULL)" if date_like else "NULL")
-    row = connection.execute(f"SELECT {', '.join(aggregates)} FROM sample").fetchone()
-    width = 2 + len(SHAPE_PATTERNS) + len(DATE_FORMATS)
+        # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
+        branches.append(f"(SELECT {index} AS i, {', '.join(aggregates)} FROM sample)")
+    rows = sorted(connection.execute(" UNION ALL ".join(branches)).fetchall())
     shapes, formats = {}, {}
-    for index, column in enumerate(text):
-        values = row[index * width : (index + 1) * width]
+    for (_, *values), column in zip(rows, text):
         filled = values[0]
         shapes[column.name] = {"filled": filled, **dict(zip(SHAPE_PATTERNS, values[1 : 1 + len(SHAPE_PATTERNS)]))}
         formats[column.name] = {"filled": filled, "any": values[-1], **dict(zip(DATE_FORMATS, values[1 + len(SHAPE_PATTERNS) : -1]))}

@@ -1,4 +1,4 @@
-"""SQL pieces the profiling queries share: quoting, the source view and each column's typed value."""
+"""SQL pieces the profiling queries share: quoting, the source table and each column's typed value."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def source_view(path: Path) -> str:
-    """The statement that names the Parquet file `source`, so every query reads it the same way."""
-    return f"CREATE VIEW source AS SELECT * FROM read_parquet({literal(str(path))})"
+def source_table(path: Path) -> str:
+    """The statement that loads the Parquet file into the temp table `source` once; later scans skip decoding Parquet again."""
+    return f"CREATE TEMP TABLE source AS SELECT * FROM read_parquet({literal(str(path))})"
 
 
 def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:

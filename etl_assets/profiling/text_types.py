@@ -52,15 +52,14 @@ def guesses(connection: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str
     """Per text column, the first type all its values in `sample` fit ('string' if none); None when the sample has no value."""
     if not names:
         return {}
-    aggregates = []
-    for name in names:
-        trimmed = f"trim({quote(name)})"
-        aggregates += [f"count({quote(name)})"] + [check.replace("{t}", trimmed) for check in CHECKS]
-    row = connection.execute(f"SELECT {', '.join(aggregates)} FROM sample").fetchone()
-    found = {}
+    # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
+    branches = []
     for index, name in enumerate(names):
-        count, *fits = row[index * (1 + len(CHECKS)) : (index + 1) * (1 + len(CHECKS))]
-        found[name] = None if count == 0 else next((t for t, fit in zip(TYPES, fits) if fit == count), "string")
+        checks = [check.replace("{t}", f"trim({quote(name)})") for check in CHECKS]
+        branches.append(f"(SELECT {index} AS i, count({quote(name)}), {', '.join(checks)} FROM sample)")
+    found = {}
+    for index, count, *fits in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall()):
+        found[names[index]] = None if count == 0 else next((t for t, fit in zip(TYPES, fits) if fit == count), "string")
     return found
 
 

@@ -102,3 +102,34 @@ def test_odd_column_names_and_pipes_are_quoted(tmp_path):
     profile = _profile(tmp_path, table)
     assert profile.columns[0].max == "c" and profile.columns[0].min == "a|b"
     assert "a\\|b" in profile.to_markdown()
+
+
+def test_one_bad_value_late_in_a_big_column_demotes_its_type(tmp_path):
+    rows = 200_000
+    late = rows - 7
+
+    def with_one(good, bad):
+        return [bad if index == late else good(index) for index in range(rows)]
+
+    table = pa.table(
+        {
+            "whole": with_one(str, "12x"),
+            "money": with_one(str, "2.5"),
+            "day": with_one(lambda i: f"2026-01-{i % 28 + 1:02d}", "2026-02-30"),
+            "flag": with_one(lambda i: "true" if i % 2 else "false", "maybe"),
+            "mostly_null": [None] * late + ["5"] + [None] * (rows - late - 1),
+            "blanks": ["", " ", "\u3000", "\t", "x"] * (rows // 5),
+        }
+    )
+    profile = _profile(tmp_path, table)
+    assert profile.inferred_types() == {
+        "whole": "string",
+        "money": "decimal(7,1)",
+        "day": "string",
+        "flag": "string",
+        "mostly_null": "integer",
+        "blanks": "string",
+    }
+    assert (profile.column("money").min, profile.column("money").max) == ("0", "199999")
+    assert (profile.column("mostly_null").min, profile.column("mostly_null").max) == (5, 5)
+    assert profile.column("blanks").empty_count == rows // 5 * 3
