@@ -128,7 +128,8 @@ def load_request(
     context: dg.AssetExecutionContext, dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow, load_path: Path
 ) -> tuple[LoadRequest, KeyChoice]:
     """The window's load, keyed by configured keys or, failing those, keys detected in the rows to load."""
-    choice = choose_keys(dataset.load.keys or [], dataset.load.strategy, facts_from_profile(profile_parquet(load_path)))
+    profile = profile_parquet(load_path)
+    choice = choose_keys(dataset.load.keys or [], dataset.load.strategy, facts_from_profile(profile), profile.key_candidates)
     request = LoadRequest(
         database=dataset.warehouse.database,
         schema=dataset.warehouse.schema_,

@@ -44,8 +44,16 @@ def facts_from_profile(profile: Profile) -> list[ColumnFacts]:
     ]
 
 
-def choose_keys(configured_keys: Sequence[str], strategy: str, columns: Sequence[ColumnFacts]) -> KeyChoice:
-    """Configured keys win; a merge without them uses the detected keys, or replaces the window when there are none."""
+def choose_keys(
+    configured_keys: Sequence[str],
+    strategy: str,
+    columns: Sequence[ColumnFacts],
+    candidates: Sequence[Sequence[str]] = (),
+) -> KeyChoice:
+    """Configured keys win; a merge without them uses the detected keys, or replaces the window when there are none.
+
+    `candidates` are the profile's primary-key candidates: a unique pair of columns serves when no single one does.
+    """
     if configured_keys:
         return KeyChoice(strategy, list(configured_keys), f"keys {', '.join(configured_keys)} are set in load.keys")
     if strategy != "merge":
@@ -57,6 +65,14 @@ def choose_keys(configured_keys: Sequence[str], strategy: str, columns: Sequence
             [*WINDOW_KEYS, primary.name],
             f"no load.keys are set and {primary.name} is unique and never empty in the window, "
             f"so rows merge on the window and {primary.name}",
+        )
+    pair = next((list(c) for c in candidates if len(c) == 2 and not any(n.startswith("_") or n in WINDOW_KEYS for n in c)), None)
+    if pair:
+        return KeyChoice(
+            "merge",
+            [*WINDOW_KEYS, *pair],
+            f"no load.keys are set and no single column is unique, but {pair[0]} + {pair[1]} is, "
+            f"so rows merge on the window and that pair",
         )
     period = next((c for c in columns if c.name == WEEK_START), None) or next(
         (c for c in columns if c.inferred_type in DATE_TYPES), None

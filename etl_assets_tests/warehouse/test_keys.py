@@ -74,3 +74,23 @@ def test_facts_from_a_real_profile_find_the_key(tmp_path):
 
     assert [f.name for f in facts] == ["status", "order_id"]
     assert choose_keys([], "merge", facts).keys == ["time_window_start", "time_window_end", "order_id"]
+
+
+def test_a_unique_pair_from_the_profile_serves_when_no_single_column_does(tmp_path):
+    path = tmp_path / "lines.parquet"
+    # order_id repeats and line_no repeats, but together they are unique; shipped_on is a date that repeats
+    pq.write_table(
+        pa.table(
+            {
+                "order_id": [1, 1, 2, 2],
+                "line_no": [1, 2, 1, 2],
+                "shipped_on": pa.array([None] * 4, pa.date32()),
+            }
+        ),
+        path,
+    )
+    profile = profile_parquet(path)
+    assert ["order_id", "line_no"] in profile.key_candidates
+    choice = choose_keys([], "merge", facts_from_profile(profile), profile.key_candidates)
+    assert (choice.strategy, choice.keys) == ("merge", ["time_window_start", "time_window_end", "order_id", "line_no"])
+    assert "order_id + line_no" in choice.reason
