@@ -1,0 +1,1 @@
+"""Landing zones, readers, window assignment and the content-hash archive: the upload stage."""

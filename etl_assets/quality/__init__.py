@@ -1,0 +1,1 @@
+"""Quality rules: evaluated per window in DuckDB, quarantine, and validation of the rules themselves."""

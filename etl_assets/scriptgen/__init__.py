@@ -1,0 +1,1 @@
+"""Generated ETL scripts: the template generator, the script store, expression policy and the sandbox launcher."""
