@@ -128,8 +128,13 @@ def load_request(
     context: dg.AssetExecutionContext, dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow, load_path: Path
 ) -> tuple[LoadRequest, KeyChoice]:
     """The window's load, keyed by configured keys or, failing those, keys detected in the rows to load."""
-    profile = profile_parquet(load_path)
-    choice = choose_keys(dataset.load.keys or [], dataset.load.strategy, facts_from_profile(profile), profile.key_candidates)
+    configured, strategy = dataset.load.keys or [], dataset.load.strategy
+    if configured or strategy != "merge":
+        # choose_keys looks at no column then; profiling a big window only to ignore it would cost seconds
+        choice = choose_keys(configured, strategy, [])
+    else:
+        profile = profile_parquet(load_path)
+        choice = choose_keys(configured, strategy, facts_from_profile(profile), profile.key_candidates)
     request = LoadRequest(
         database=dataset.warehouse.database,
         schema=dataset.warehouse.schema_,
