@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from pathlib import Path
@@ -126,8 +127,24 @@ class SourceConfig(StrictModel):
     pattern: str = "*"
     format: SourceFormat = "auto"
     partition_by: PartitionBy = "arrival"
+    # None: detected from the file's bytes, Western code pages preferred when detection is unsure
+    encoding: str | None = None
+    # a window whose unreadable rows exceed this share of its rows fails instead of loading
+    max_reject_percent: float = Field(default=5.0, ge=0, le=100)
+    # a landed file is taken only once its size and mtime have not changed for this long
+    settle_seconds: float = Field(default=10.0, ge=0)
 
     _one_partitioning_form = field_validator("partition_by", mode="before")(_partitioning_form)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use a name such as utf-8, cp1252 or latin-1") from None
 
     @property
     def is_s3(self) -> bool:
@@ -378,6 +395,8 @@ class LoadConfig(StrictModel):
     table: Identifier
     strategy: LoadStrategy = "merge"
     keys: list[Identifier] | None = None
+    # merge: a row replaces the table's row of the same keys only when this column is at least as high
+    sequence_by: Identifier | None = None
     retry: RetryConfig = Field(default_factory=RetryConfig)
 
 
