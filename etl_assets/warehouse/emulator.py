@@ -37,10 +37,22 @@ class EmulatorInfo:
 
 
 class LocalEmulator:
-    """The fakesnow server that keeps its databases and stages under `warehouse_dir`."""
+    """The fakesnow server that keeps its databases and stages under `warehouse_dir`.
 
-    def __init__(self, warehouse_dir: Path):
+    `idle_abort_seconds` and `query_in_progress_seconds` apply to a server this object starts (the server's own
+    defaults otherwise); an emulator already running for the folder keeps the values it was started with.
+    """
+
+    def __init__(
+        self,
+        warehouse_dir: Path,
+        *,
+        idle_abort_seconds: float | None = None,
+        query_in_progress_seconds: float | None = None,
+    ):
         self.warehouse_dir = Path(warehouse_dir).resolve()
+        self.idle_abort_seconds = idle_abort_seconds
+        self.query_in_progress_seconds = query_in_progress_seconds
 
     @property
     def state_file(self) -> Path:
@@ -105,6 +117,10 @@ class LocalEmulator:
             "--state-file",
             str(self.state_file),
         ]
+        if self.idle_abort_seconds is not None:
+            command += ["--idle-abort-seconds", str(self.idle_abort_seconds)]
+        if self.query_in_progress_seconds is not None:
+            command += ["--query-in-progress-seconds", str(self.query_in_progress_seconds)]
         with self.log_file.open("ab") as log:
             # a new session, so the server outlives the run that started it and is shared by later runs
             process = subprocess.Popen(

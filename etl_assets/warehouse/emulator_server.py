@@ -28,10 +28,14 @@ from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import FakeSnow
 from sqlglot import Expr
 
+from etl_assets.warehouse.emulator_sessions import DEFAULT_QUERY_IN_PROGRESS_SECONDS, EmulatorSessions
+from etl_assets.warehouse.emulator_transactions import DEFAULT_IDLE_ABORT_SECONDS, TransactionRegistry
+
 HOST = "127.0.0.1"
 DATABASES_DIR = "databases"
 STAGES_DIR = "stages"
 LOG_FILE = "emulator.log"
+IDLE_ABORT_ENV = "ETL_ASSETS_EMULATOR_IDLE_ABORT_SECONDS"
 
 
 def free_port(host: str = HOST) -> int:
@@ -97,8 +101,8 @@ def _errors_as_sql_errors(original):
     return execute
 
 
-def configure_fakesnow(data_dir: Path) -> None:
-    """Point fakesnow's stages and databases at `data_dir` and patch its upstream bugs."""
+def configure_fakesnow(data_dir: Path, sessions: EmulatorSessions) -> None:
+    """Point fakesnow's stages and databases at `data_dir`, give it Snowflake's transactions and patch its bugs."""
     # fakesnow creates a temp dir at import; remove it first, so nothing is left outside our home
     shutil.rmtree(fakesnow.transforms.stage.LOCAL_BUCKET_PATH, ignore_errors=True)
     stages = data_dir / STAGES_DIR
@@ -109,6 +113,7 @@ def configure_fakesnow(data_dir: Path) -> None:
     fakesnow.cursor.transforms.extract_comment_on_table = _comment_free_create(
         fakesnow.transforms.extract_comment_on_table
     )
+    sessions.install()
     FakeSnowflakeCursor.execute = _errors_as_sql_errors(FakeSnowflakeCursor.execute)
     fakesnow.arrow.timestamp_to_sf_struct = _null_preserving_timestamps(fakesnow.arrow.timestamp_to_sf_struct)
     shared = FakeSnow(db_path=databases)
@@ -143,18 +148,20 @@ def _configure_logging(data_dir: Path) -> dict:
             "uvicorn.access": {"handlers": ["file"], "level": "WARNING", "propagate": False},
             "fakesnow": {"handlers": ["file"], "level": "WARNING", "propagate": False},
             "fakesnow.server": {"handlers": ["file"], "level": "WARNING", "propagate": False},
+            # transactions the emulator aborts
+            "etl_assets": {"handlers": ["file"], "level": "INFO", "propagate": False},
             # fakesnow parses some statements (e.g. REMOVE) by falling back, and sqlglot warns for each
             "sqlglot": {"handlers": ["file"], "level": "ERROR", "propagate": False},
         },
     }
 
 
-def serve(data_dir: Path, state_file: Path, port: int) -> None:
+def serve(data_dir: Path, state_file: Path, port: int, sessions: EmulatorSessions) -> None:
     """Run the emulator until SIGTERM or SIGINT; the state file exists exactly while it serves."""
-    configure_fakesnow(data_dir)
+    configure_fakesnow(data_dir, sessions)
     port = port or free_port()
     config = uvicorn.Config(
-        fakesnow.server.app, host=HOST, port=port, log_level="warning", log_config=_configure_logging(data_dir)
+        sessions.app(), host=HOST, port=port, log_level="warning", log_config=_configure_logging(data_dir)
     )
     server = uvicorn.Server(config)
     # fakesnow's own choice of DuckDB API, reported once per start; nothing a user can act on
@@ -195,9 +202,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True, help="folder for databases, stages and the log")
     parser.add_argument("--state-file", type=Path, required=True, help="JSON file written once the server listens")
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
+    parser.add_argument(
+        "--idle-abort-seconds",
+        type=_seconds,
+        default=os.environ.get(IDLE_ABORT_ENV) or str(DEFAULT_IDLE_ABORT_SECONDS),
+        help=f"abort a transaction idle this long that blocks another (Snowflake: 300); default ${IDLE_ABORT_ENV}",
+    )
+    parser.add_argument(
+        "--query-in-progress-seconds",
+        type=_seconds,
+        default=str(DEFAULT_QUERY_IN_PROGRESS_SECONDS),
+        help="answer a statement still running after this long 'in progress', for the client to poll",
+    )
     args = parser.parse_args(argv)
-    serve(args.data_dir.resolve(), args.state_file.resolve(), args.port)
+    registry = TransactionRegistry(idle_abort_seconds=args.idle_abort_seconds)
+    sessions = EmulatorSessions(registry, query_in_progress_seconds=args.query_in_progress_seconds)
+    serve(args.data_dir.resolve(), args.state_file.resolve(), args.port, sessions)
     return 0
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of seconds above 0; correct --idle-abort-seconds, "
+            f"--query-in-progress-seconds or ${IDLE_ABORT_ENV}"
+        )
+    return seconds
 
 
 if __name__ == "__main__":
