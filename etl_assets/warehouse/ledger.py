@@ -1,23 +1,31 @@
-"""The load ledger: one row per window per attempt in ETL_ASSETS_LOADS, written outside the load's transaction."""
+"""The load ledger: one row per window per attempt in ETL_ASSETS_LOADS.
+
+An attempt's row is written when it starts, outside the load's transaction, with the session it runs in; its outcome
+(`uploaded` and the counts) is written inside the load's transaction, so the ledger and the rows commit together.
+A row left `pending` or `uploading` therefore belongs to an attempt that changed nothing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, get_args
 
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.errors import WarehouseError
+from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
 from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
 from etl_assets.warehouse.reconcile import as_utc
+from etl_assets.warehouse.sessions import abort_transactions_of, current_session
 
 LEDGER_TABLE = "ETL_ASSETS_LOADS"
 Status = Literal["pending", "uploading", "uploaded", "failed", "skipped", "blocked"]
 STATUSES: tuple[str, ...] = get_args(Status)
 UNFINISHED = ("pending", "uploading")
+T = TypeVar("T")
 # upper-case names, so people can query the ledger without quoting its columns
 COLUMNS = {
     "LOAD_ID": "VARCHAR",
@@ -38,16 +46,20 @@ COLUMNS = {
     "ERROR": "VARCHAR",
     "STARTED_AT": "TIMESTAMP_TZ",
     "FINISHED_AT": "TIMESTAMP_TZ",
+    # added later: a ledger created before them gets them on first use
+    "SESSION_ID": "VARCHAR",
+    "CONTENT_HASH": "VARCHAR",
+    "ROWS_SUPERSEDED": "NUMBER(38,0)",
 }
-UPDATABLE = {"rows_staged", "rows_inserted", "rows_updated", "rows_deleted", "error"}
+UPDATABLE = {"rows_staged", "rows_inserted", "rows_updated", "rows_deleted", "rows_superseded", "content_hash", "error"}
 ABANDONED = (
     "This attempt stopped before it finished (its process or the warehouse went away) and changed nothing; "
-    "a later attempt took over the window."
+    "a later attempt aborted what it left open and took over the window."
 )
 
 
 class LoadLedger:
-    """ETL_ASSETS_LOADS in one database and schema; every call is its own autocommitted statement."""
+    """ETL_ASSETS_LOADS in one database and schema; a call joins the connection's transaction when one is open."""
 
     def __init__(self, connection, database: str, schema: str):
         self.connection = connection
@@ -67,16 +79,16 @@ class LoadLedger:
         strategy: str,
         keys: Sequence[str] = (),
     ) -> str:
-        """Record a new attempt as `pending` and return its load_id; earlier unfinished attempts become `failed`."""
+        """Record a new attempt as `pending` and return its load_id.
+
+        Earlier unfinished attempts of the window get their open transactions aborted (a dead client's transaction
+        would hold its locks) and become `failed`: their outcome would have committed with their rows.
+        """
         load_id = str(uuid.uuid4())
-        now = _now()
         window = {"DATASET": dataset, "TABLE_NAME": table_name, "WINDOW_KEY": window_key}
-        match = " AND ".join(f"{quote_identifier(name)} = %s" for name in window)
-        self._execute(
-            f"UPDATE {self.table} SET {_column('STATUS')} = 'failed', {_column('ERROR')} = %s, "
-            f"{_column('FINISHED_AT')} = %s WHERE {match} AND {_column('STATUS')} IN ('pending', 'uploading')",
-            (ABANDONED, now, *window.values()),
-        )
+        session = self._call(current_session)
+        self._take_over_unfinished(window, session)
+        now = _now()
         earlier = self._execute(
             f"SELECT COUNT(*) FROM {self.table} WHERE {_column('DATASET')} = %s AND {_column('WINDOW_KEY')} = %s "
             f"AND {_column('RUN_ID')} = %s",
@@ -93,12 +105,26 @@ class LoadLedger:
             "ATTEMPT": int(earlier) + 1,
             "STATUS": "pending",
             "STARTED_AT": now,
+            "SESSION_ID": session,
         }
         columns = ", ".join(_column(name) for name in row)
         self._execute(
             f"INSERT INTO {self.table} ({columns}) VALUES ({', '.join(['%s'] * len(row))})", tuple(row.values())
         )
         return load_id
+
+    def _take_over_unfinished(self, window: dict[str, str], session: str) -> None:
+        """Abort what earlier unfinished attempts of the window left open, then mark them `failed`."""
+        unfinished = " AND ".join(f"{_column(name)} = %s" for name in window)
+        unfinished += f" AND {_column('STATUS')} IN ({', '.join(['%s'] * len(UNFINISHED))})"
+        params = (*window.values(), *UNFINISHED)
+        found = self._execute(f"SELECT {_column('SESSION_ID')} FROM {self.table} WHERE {unfinished}", params)
+        self._call(abort_transactions_of, {row[0] for row in found.fetchall()} - {session})
+        self._execute(
+            f"UPDATE {self.table} SET {_column('STATUS')} = 'failed', {_column('ERROR')} = %s, "
+            f"{_column('FINISHED_AT')} = %s WHERE {unfinished}",
+            (ABANDONED, _now(), *params),
+        )
 
     def update(self, load_id: str, status: Status, **fields: Any) -> None:
         """Set the attempt's status and any of rows_staged, rows_inserted, rows_updated, rows_deleted, error."""
@@ -107,6 +133,19 @@ class LoadLedger:
     def finish(self, load_id: str, status: Status, **fields: Any) -> None:
         """Like `update`, and stamp finished_at: for uploaded, failed, skipped or blocked."""
         self._set(load_id, status, {**fields, "finished_at": _now()})
+
+    def uploaded(self, dataset: str, table_name: str, window_key: str, **match: str) -> dict[str, Any] | None:
+        """The newest `uploaded` attempt of the window whose columns equal `match` (e.g. run_id, content_hash)."""
+        conditions = {"DATASET": dataset, "TABLE_NAME": table_name, "WINDOW_KEY": window_key, "STATUS": "uploaded"}
+        conditions |= {name.upper(): value for name, value in match.items()}
+        where = " AND ".join(f"{_column(name)} = %s" for name in conditions)
+        cursor = self._execute(
+            f"SELECT {', '.join(map(_column, COLUMNS))} FROM {self.table} WHERE {where} "
+            f"ORDER BY {_column('FINISHED_AT')} DESC LIMIT 1",
+            tuple(conditions.values()),
+        )
+        row = cursor.fetchone()
+        return dict(zip((name.lower() for name in COLUMNS), row, strict=True)) if row else None
 
     def recent(self, dataset: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first, as dicts with lower-case keys, optionally of one dataset."""
@@ -131,9 +170,14 @@ class LoadLedger:
         )
 
     def _execute(self, sql: str, params: tuple = ()):
+        return self._call(lambda cursor: cursor.execute(sql, params))
+
+    def _call(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(cursor, *args)` with the ledger table in place, its warehouse errors made one sentence."""
         try:
+            # DDL commits an open transaction in Snowflake, so the table is made ready before any load begins one
             self._ensure_table()
-            return self.connection.cursor().execute(sql, params)
+            return work(self.connection.cursor(), *args)
         except sf_errors.Error as exc:
             raise classify(exc, f"Using the load ledger {self.database}.{self.schema}.{LEDGER_TABLE}") from exc
 
@@ -145,6 +189,10 @@ class LoadLedger:
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified_name(self.database, self.schema)}")
         columns = ", ".join(f"{_column(name)} {sf_type}" for name, sf_type in COLUMNS.items())
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({columns})")
+        present = existing_columns(cursor, self.database, self.schema, LEDGER_TABLE)
+        for name, sf_type in COLUMNS.items():
+            if name not in present:
+                cursor.execute(f"ALTER TABLE {self.table} ADD COLUMN {_column(name)} {sf_type}")
         self._ready = True
 
 

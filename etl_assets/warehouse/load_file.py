@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -22,11 +23,16 @@ ROWS_PER_PART = 2_000_000
 
 @dataclass(frozen=True)
 class LoadFiles:
-    """The part files of one load, their total rows and their common schema."""
+    """The part files of one load, their total rows and their common schema.
+
+    `schema` keeps JSON columns typed as JSON (the table stores them as VARIANT) while the part files hold them as
+    plain text; `json_columns` names them.
+    """
 
     parts: list[Path]
     rows: int
     schema: pa.Schema
+    json_columns: frozenset[str] = field(default_factory=frozenset)
 
 
 def write_load_files(
@@ -44,6 +50,7 @@ def write_load_files(
     parquet = pq.ParquetFile(source, pre_buffer=False)
     kept = [f for f in parquet.schema_arrow if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]
     lineage = [] if SOURCE_FILE in parquet.schema_arrow.names else [pa.field(SOURCE_FILE, pa.string())]
+    json_columns = frozenset(f.name for f in kept if isinstance(f.type, pa.JsonType))
     schema = pa.schema(
         [
             *kept,
@@ -62,6 +69,8 @@ def write_load_files(
         pa.scalar(run_id, pa.string()),
         pa.scalar(dt.datetime.now(dt.UTC), UTC_TIMESTAMP),
     ]
+    # Snowflake has no JSON logical type for Parquet: the text is staged as VARCHAR and parsed into VARIANT
+    file_schema = pa.schema([pa.field(f.name, pa.string()) if f.name in json_columns else f for f in schema])
     parts: list[Path] = []
     writer: pq.ParquetWriter | None = None
     rows = 0
@@ -71,13 +80,27 @@ def write_load_files(
                 if writer is not None:
                     writer.close()
                 parts.append(folder / f"part-{len(parts):05d}.parquet")
-                writer = pq.ParquetWriter(parts[-1], schema)
+                writer = pq.ParquetWriter(parts[-1], file_schema)
             size = batch.num_rows
+            values = [c.storage if isinstance(c, pa.ExtensionArray) else c for c in batch.columns]
             added = [pa.repeat(value, size) for value in constants]
             positions = pa.array(range(rows, rows + size), pa.int64())
-            writer.write_batch(pa.RecordBatch.from_arrays([*batch.columns, *added, positions], schema=schema))
+            writer.write_batch(pa.RecordBatch.from_arrays([*values, *added, positions], schema=file_schema))
             rows += size
     finally:
         if writer is not None:
             writer.close()
-    return LoadFiles(parts=parts, rows=rows, schema=schema)
+    return LoadFiles(parts=parts, rows=rows, schema=schema, json_columns=json_columns)
+
+
+def content_fingerprint(source: Path) -> str:
+    """The row count and an order-free sum of row hashes: the same rows give the same value however they are stored."""
+    names = [f.name for f in pq.read_schema(source) if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]
+    if not names:
+        return "0:0"
+    hashed = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
+    with duckdb.connect() as local:
+        rows, total = local.execute(
+            f"SELECT count(*), sum(hash({hashed})::HUGEINT) FROM read_parquet(?)", [str(source)]
+        ).fetchone()
+    return f"{rows}:{total or 0}"

@@ -7,23 +7,25 @@ import datetime as dt
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+import duckdb
 import pyarrow as pa
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.errors import WarehouseError
-from etl_assets.warehouse.ddl import SchemaChanges, ensure_target
+from etl_assets.warehouse.ddl import SchemaChanges, column_definitions, ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
 from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
 from etl_assets.warehouse.ledger import LoadLedger
-from etl_assets.warehouse.load_file import LoadFiles, write_load_files
-from etl_assets.warehouse.reconcile import as_utc
+from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write_load_files
+from etl_assets.warehouse.reconcile import as_utc, rows_in_window
 from etl_assets.warehouse.strategies import (
     STAGED_ROW,
     Progress,
+    StrategyCounts,
     StrategyPlan,
     apply_in_transaction,
     count,
@@ -51,11 +53,15 @@ class LoadRequest:
     run_id: str
     parquet_path: Path
     dataset: str = ""
+    # merge: the column whose higher value marks the newer version of a row
+    sequence_by: str | None = None
+    # run the strategy even without rows (replace_window then empties the window); otherwise nothing is loaded
+    load_empty: bool = False
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What a load did to the target table."""
+    """What a load did to the target table; `skipped` says why nothing was loaded, when nothing was."""
 
     rows_staged: int
     rows_inserted: int
@@ -66,8 +72,13 @@ class LoadResult:
     keys: list[str] = field(default_factory=list)
     schema_changes: SchemaChanges = field(default_factory=SchemaChanges)
     load_id: str | None = None
-    # the rows are committed, but the ledger could not be told; the next attempt marks that row failed
-    ledger_error: str | None = None
+    # merge: staged rows left as they were because the table holds a newer version of them
+    rows_superseded: int = 0
+    # merge: rows this window took over from other windows, by their window start
+    rows_taken_from: dict[dt.datetime, int] = field(default_factory=dict)
+    skipped: str | None = None
+    # True when this run had already loaded the window (a retry of the same run), so nothing was done again
+    already_loaded: bool = False
 
 
 def load_window(
@@ -76,50 +87,32 @@ def load_window(
     """Load `request.parquet_path` into its table with its strategy; on failure the table's rows are unchanged.
 
     Raises TransientWarehouseError (retry) or PermanentWarehouseError (fix something). `ledger` records the
-    attempt (pending -> uploading -> uploaded | failed); `progress` hears each step's name as it starts:
-    ensure_target, put, copy, begin, strategy, verify, commit, cleanup. The connection's current schema is set
-    to the target schema, which COPY INTO needs on the emulator.
+    attempt: `pending` when it starts, `uploading` before the rows are staged, and its outcome (`uploaded` with the
+    counts) inside the load's own transaction, so the ledger never says more or less than what committed. With a
+    ledger, a window this run already loaded is not loaded again, and an `append` of rows already appended is
+    skipped. `progress` hears each step's name as it starts: ensure_target, put, copy, begin, strategy, verify,
+    commit, committed, cleanup. The connection's current schema is set to the target schema, which COPY INTO
+    needs on the emulator.
     """
-    load = _WindowLoad(connection.cursor(), request, progress or (lambda step: None))
-    if ledger is None:
-        return load.run()
-    load_id = ledger.start(
-        dataset=request.dataset or load.table.lower(),
-        table_name=load.table,
-        window_key=request.window_key,
-        window_start=request.window_start,
-        window_end=request.window_end,
-        run_id=request.run_id,
-        strategy=request.strategy,
-        keys=request.keys,
-    )
-    load.before_upload = lambda: ledger.update(load_id, "uploading")
-    try:
-        result = load.run()
-    except WarehouseError as error:
-        if not (load.unreachable or is_unreachable(error.__cause__)):
-            with contextlib.suppress(WarehouseError):
-                ledger.finish(load_id, "failed", error=str(error))
-        raise
-    counts = {name: getattr(result, name) for name in ("rows_staged", "rows_inserted", "rows_updated", "rows_deleted")}
-    try:
-        ledger.finish(load_id, "uploaded", **counts)
-    except WarehouseError as error:
-        return replace(result, load_id=load_id, ledger_error=str(error))
-    return replace(result, load_id=load_id)
+    load = _WindowLoad(connection, request, ledger, progress or (lambda step: None))
+    if ledger is not None and (earlier := load.earlier_load_of_this_run()):
+        return earlier
+    return load.run()
 
 
 class _WindowLoad:
-    """One load's names and progress, so a failure can say where it stopped and clean up after itself."""
+    """One load's names, ledger row and progress, so a failure can say where it stopped and clean up after itself."""
 
-    def __init__(self, cursor, request: LoadRequest, progress: Progress):
-        self.cursor = cursor
+    def __init__(self, connection, request: LoadRequest, ledger: LoadLedger | None, progress: Progress):
+        self.connection = connection
+        self.cursor = None
         self.request = request
+        self.ledger = ledger
         self.progress = progress
-        self.before_upload: Callable[[], None] = lambda: None
         self.database, self.schema, self.table = (
             object_name(name) for name in (request.database, request.schema, request.table)
         )
+        self.dataset = request.dataset or self.table.lower()
         self.window = (as_utc(request.window_start), as_utc(request.window_end))
         window_slug = f"{self.window[0]:%Y%m%dT%H%M%S}"
         self.target = qualified_name(self.database, self.schema, self.table)
@@ -129,42 +122,122 @@ class _WindowLoad:
         # a folder per attempt, so COPY never sees files a crashed attempt left (the emulator has no REMOVE)
         self.stage_prefix = f"{self.stage}/{self.table.lower()}/{window_slug}/{uuid.uuid4().hex}/"
         self.step = "preparing the load file"
+        self.load_id: str | None = None
+        self.content_hash: str | None = None
         self.files_left = False
+        self.staged = False
         self.unreachable = False
 
+    def earlier_load_of_this_run(self) -> LoadResult | None:
+        """What this run already committed for the window, so that a retry of the run does not load it again."""
+        assert self.ledger is not None
+        row = self.ledger.uploaded(self.dataset, self.table, self.request.window_key, run_id=self.request.run_id)
+        if row is None:
+            return None
+        in_window = rows_in_window(self.connection, self.database, self.schema, self.table, *self.window)
+        return LoadResult(
+            rows_staged=row["rows_staged"] or 0,
+            rows_inserted=row["rows_inserted"] or 0,
+            rows_updated=row["rows_updated"] or 0,
+            rows_deleted=row["rows_deleted"] or 0,
+            rows_in_window=in_window,
+            strategy=row["strategy"],
+            keys=[key for key in (row["keys"] or "").split(", ") if key],
+            load_id=row["load_id"],
+            rows_superseded=row["rows_superseded"] or 0,
+            already_loaded=True,
+        )
+
     def run(self) -> LoadResult:
-        request = self.request
-        if request.strategy not in STRATEGIES:
+        self.cursor = self.connection.cursor()
+        try:
+            with tempfile.TemporaryDirectory(prefix=".load-", dir=self.request.parquet_path.parent) as tmp:
+                self._start_ledger()
+                self._refuse_unusable_request()
+                files = _prepare(self.request, Path(tmp), self.window)
+                self._fingerprint_appended_rows()
+                if files.rows == 0 and not self.request.load_empty:
+                    return self._skip(files, "the window has no rows, so nothing was loaded and the table is unchanged")
+                if earlier := self._same_rows_already_appended():
+                    return self._skip(
+                        files,
+                        f"run {earlier['run_id']} already appended these same rows to the window, so they were not "
+                        f"appended again",
+                    )
+                return self._load(files)
+        except WarehouseError as error:
+            self._record_failure(error)
+            raise
+        finally:
+            self._clean_up()
+            self.cursor.close()
+
+    def _refuse_unusable_request(self) -> None:
+        if self.request.strategy not in STRATEGIES:
             raise PermanentWarehouseError(
-                f"Unknown load strategy {request.strategy!r} for {self.table}; use one of {', '.join(STRATEGIES)}."
+                f"Unknown load strategy {self.request.strategy!r} for {self.table}; use one of {', '.join(STRATEGIES)}."
             )
-        if request.strategy == "merge" and not request.keys:
+        if self.request.strategy == "merge" and not self.request.keys:
             raise PermanentWarehouseError(
                 f"The merge load of {self.table} needs keys; set load.keys or use strategy replace_window."
             )
+
+    def _start_ledger(self) -> None:
+        if self.ledger is None:
+            return
+        request = self.request
+        self.load_id = self.ledger.start(
+            dataset=self.dataset, table_name=self.table, window_key=request.window_key,
+            window_start=request.window_start, window_end=request.window_end, run_id=request.run_id,
+            strategy=request.strategy, keys=request.keys,
+        )  # fmt: skip
+
+    def _fingerprint_appended_rows(self) -> None:
+        """Appends alone need to know whether the same rows went in before; hashing a big window costs seconds."""
+        if self.ledger is None or self.request.strategy != "append":
+            return
         try:
-            with tempfile.TemporaryDirectory(prefix=".load-", dir=request.parquet_path.parent) as tmp:
-                files = _prepare(request, Path(tmp), self.window)
-                target_schema = files.schema.remove(files.schema.get_field_index(STAGED_ROW))
-                missing = [key for key in request.keys if key not in target_schema.names]
-                if missing:
-                    raise PermanentWarehouseError(
-                        f"Load keys {missing} of {self.table} are not columns of {request.parquet_path.name}; "
-                        f"fix load.keys."
-                    )
-                self._step("ensure_target", "syncing the table schema")
-                changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema)
-                self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
-                self.before_upload()
-                self._stage_rows(files)
-                plan = StrategyPlan(
-                    self.target, self.staging, target_schema.names, list(request.keys), self.window,
-                    request.run_id, files.rows,
-                )  # fmt: skip
-                if request.strategy == "merge":
-                    refuse_null_keys(self.cursor, plan, self.table)
-                self.step = f"applying the {request.strategy} strategy"
-                counts = apply_in_transaction(self.cursor, plan, request.strategy, self.progress)
+            self.content_hash = content_fingerprint(self.request.parquet_path)
+        except duckdb.Error as exc:
+            raise PermanentWarehouseError(
+                f"Cannot read {self.request.parquet_path} to load window {self.request.window_key} ({exc}); "
+                f"rerun its transform."
+            ) from exc
+        self.ledger.update(self.load_id, "pending", content_hash=self.content_hash)
+
+    def _same_rows_already_appended(self) -> dict | None:
+        if self.ledger is None or self.request.strategy != "append":
+            return None
+        return self.ledger.uploaded(self.dataset, self.table, self.request.window_key, content_hash=self.content_hash)
+
+    def _skip(self, files: LoadFiles, reason: str) -> LoadResult:
+        if self.ledger is not None:
+            self.ledger.finish(self.load_id, "skipped", rows_staged=files.rows, error=reason)
+        return LoadResult(0, 0, 0, 0, 0, self.request.strategy, list(self.request.keys), load_id=self.load_id, skipped=reason)
+
+    def _load(self, files: LoadFiles) -> LoadResult:
+        request = self.request
+        target_schema = files.schema.remove(files.schema.get_field_index(STAGED_ROW))
+        missing = [key for key in request.keys if key not in target_schema.names]
+        if missing:
+            raise PermanentWarehouseError(
+                f"Load keys {missing} of {self.table} are not columns of {request.parquet_path.name}; fix load.keys."
+            )
+        try:
+            self._step("ensure_target", "syncing the table schema")
+            changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema)
+            self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
+            if self.ledger is not None:
+                self.ledger.update(self.load_id, "uploading")
+            self._stage_rows(files, target_schema)
+            plan = StrategyPlan(
+                self.target, self.staging, target_schema.names, list(request.keys), self.window, request.run_id,
+                files.rows, files.json_columns, request.sequence_by,
+            )  # fmt: skip
+            if request.strategy == "merge":
+                refuse_null_keys(self.cursor, plan, self.table)
+            self.step = f"applying the {request.strategy} strategy"
+            counts = apply_in_transaction(self.cursor, plan, request.strategy, self.progress, self._record_outcome(files))
         except (sf_errors.Error, OSError) as exc:
             self.unreachable = is_unreachable(exc)
             raise classify(
@@ -173,9 +246,6 @@ class _WindowLoad:
                 during=self.step,
                 outcome=UNCHANGED,
             ) from exc
-        finally:
-            self._clean_up()
-            self.cursor.close()
         return LoadResult(
             rows_staged=files.rows,
             rows_inserted=counts.inserted,
@@ -185,19 +255,45 @@ class _WindowLoad:
             strategy=request.strategy,
             keys=list(request.keys),
             schema_changes=changes,
+            load_id=self.load_id,
+            rows_superseded=counts.superseded,
+            rows_taken_from=counts.taken_from,
         )
+
+    def _record_outcome(self, files: LoadFiles) -> Callable[[StrategyCounts], None]:
+        """The ledger's `uploaded` row, written inside the load's transaction so it commits with the rows."""
+
+        def record(counts: StrategyCounts) -> None:
+            if self.ledger is not None:
+                self.ledger.finish(
+                    self.load_id, "uploaded", rows_staged=files.rows, rows_inserted=counts.inserted,
+                    rows_updated=counts.updated, rows_deleted=counts.deleted, rows_superseded=counts.superseded,
+                )  # fmt: skip
+
+        return record
+
+    def _record_failure(self, error: WarehouseError) -> None:
+        if self.ledger is None or self.load_id is None or self.unreachable or is_unreachable(error.__cause__):
+            return
+        with contextlib.suppress(WarehouseError):
+            self.ledger.finish(self.load_id, "failed", error=str(error))
 
     def _step(self, name: str, description: str) -> None:
         self.step = description
         self.progress(name)
 
-    def _stage_rows(self, files: LoadFiles) -> None:
-        """PUT the part files and COPY them into a fresh staging table shaped like the target."""
+    def _stage_rows(self, files: LoadFiles, target_schema: pa.Schema) -> None:
+        """PUT the part files and COPY them into a fresh staging table shaped like the load files."""
         self.step = "staging the rows"
-        self.cursor.execute(f"CREATE OR REPLACE TABLE {self.staging} LIKE {self.target}")
-        self.cursor.execute(f"ALTER TABLE {self.staging} ADD COLUMN {quote_identifier(STAGED_ROW)} NUMBER(38,0)")
+        self.staged = True
+        columns = column_definitions(target_schema)
+        # JSON arrives as text and is parsed into VARIANT by the strategy
+        columns |= {name: "VARCHAR" for name in files.json_columns}
+        definitions = ", ".join(f"{quote_identifier(name)} {sf_type}" for name, sf_type in columns.items())
+        self.cursor.execute(
+            f"CREATE OR REPLACE TABLE {self.staging} ({definitions}, {quote_identifier(STAGED_ROW)} NUMBER(38,0))"
+        )
         if files.rows == 0:
-            # nothing to copy; the strategy still runs, so replace_window empties the window
             return
         self.cursor.execute(f"CREATE STAGE IF NOT EXISTS {self.stage}")
         self._step("put", "uploading the rows to the stage")
@@ -223,7 +319,7 @@ class _WindowLoad:
 
     def _clean_up(self) -> None:
         """Drop the staging table, and the staged files a failed COPY left (PURGE removes loaded ones)."""
-        if self.unreachable:
+        if self.unreachable or not self.staged:
             # the next attempt of this window replaces the staging table; waiting on a dead connection helps nobody
             return
         self.progress("cleanup")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,7 @@ from etl_assets.warehouse.errors import classify
 from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
 
 if TYPE_CHECKING:  # the loader imports this module
-    from etl_assets.warehouse.loader import LoadRequest
+    from etl_assets.warehouse.loader import LoadRequest, LoadResult
 
 WINDOW_START = "time_window_start"
 WINDOW_END = "time_window_end"
@@ -68,24 +68,32 @@ def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """Rows the load was handed for a window against the rows the table holds for it."""
+    """Rows the load was handed for a window against the rows the table holds for it.
+
+    A merge leaves out staged rows whose newer version the table already holds (`superseded`); a window whose rows
+    were taken over by an older window (`taken_from_newer`, by window start) has lost rows it loaded.
+    """
 
     window_key: str
     expected: int
     found: int
+    superseded: int = 0
+    taken_from_newer: dict[str, int] = field(default_factory=dict)
 
     @property
     def matches(self) -> bool:
-        return self.expected == self.found
+        return self.expected == self.found + self.superseded and not self.taken_from_newer
 
 
-def reconcile_window(connection, request: LoadRequest, keys: Sequence[str]) -> Reconciliation:
-    """Compare the rows of the load file with the rows this run wrote to the window."""
+def reconcile_window(connection, request: LoadRequest, keys: Sequence[str], result: LoadResult) -> Reconciliation:
+    """Compare the rows of the load file with the rows this run wrote to the window and those kept newer elsewhere."""
     expected = expected_rows(request.parquet_path, request.strategy, keys)
     found = rows_written_by_run(
         connection, request.database, request.schema, request.table, request.window_start, request.window_end, request.run_id
     )
-    return Reconciliation(request.window_key, expected, found)
+    start = as_utc(request.window_start)
+    newer = {f"{as_utc(moment):%Y-%m-%d %H:%M}": rows for moment, rows in result.rows_taken_from.items() if as_utc(moment) > start}
+    return Reconciliation(request.window_key, expected, found, result.rows_superseded, newer)
 
 
 def column_types(connection, database: str, schema: str, table: str) -> dict[str, str]:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.warehouse.errors import PermanentWarehouseError, TransientWarehouseError, is_unreachable
 from etl_assets.warehouse.identifiers import quote_identifier
+from etl_assets.warehouse.sessions import current_transaction
 
 WINDOW_START = "time_window_start"
 WINDOW_END = "time_window_end"
 RUN_ID = "_run_id"
+ARRIVED_AT = "_arrived_at"
 # staging only: the row's position in the file, so the latest of duplicate keys wins a merge
 STAGED_ROW = "_staged_row"
-LINEAGE_ORDER = ("_arrived_at", "_source_file", "_source_row")
+LINEAGE_ORDER = (ARRIVED_AT, "_source_file", "_source_row")
 IN_WINDOW = f'"{WINDOW_START}" = %s AND "{WINDOW_END}" = %s'
 
 Progress = Callable[[str], None]
@@ -34,6 +36,16 @@ class StrategyPlan:
     window: tuple[dt.datetime, dt.datetime]
     run_id: str
     rows_staged: int
+    # staged as JSON text, stored as VARIANT
+    json_columns: frozenset[str] = frozenset()
+    # merge: the column whose higher value wins over the window and arrival order
+    sequence_by: str | None = None
+
+    @property
+    def recency(self) -> list[str]:
+        """Columns that say which of two versions of a row is newer, most significant first."""
+        order = [self.sequence_by] if self.sequence_by else []
+        return [*order, WINDOW_START, *([ARRIVED_AT] if ARRIVED_AT in self.columns else [])]
 
 
 @dataclass(frozen=True)
@@ -44,19 +56,45 @@ class StrategyCounts:
     updated: int
     deleted: int
     in_window: int
+    # merge: staged rows left out because the table holds a newer version of them
+    superseded: int = 0
+    # merge: rows this window took over from other windows, by their window start
+    taken_from: dict[dt.datetime, int] = field(default_factory=dict)
 
 
-def apply_in_transaction(cursor, plan: StrategyPlan, strategy: str, progress: Progress) -> StrategyCounts:
-    """Run the strategy and verify its counts inside BEGIN/COMMIT; roll back on any error."""
+@dataclass(frozen=True)
+class _Applied:
+    inserted: int
+    updated: int = 0
+    deleted: int = 0
+    superseded: int = 0
+    taken_from: dict[dt.datetime, int] = field(default_factory=dict)
+
+
+def apply_in_transaction(
+    cursor,
+    plan: StrategyPlan,
+    strategy: str,
+    progress: Progress,
+    before_commit: Callable[[StrategyCounts], None] = lambda counts: None,
+) -> StrategyCounts:
+    """Run the strategy, verify its counts and `before_commit` (the ledger's outcome) inside BEGIN/COMMIT."""
     progress("begin")
     cursor.execute("BEGIN")
     try:
+        transaction = current_transaction(cursor)
         window_before = rows_in_window(cursor, plan)
         progress("strategy")
-        inserted, updated, deleted = STRATEGY_SQL[strategy](cursor, plan)
+        applied = STRATEGY_SQL[strategy](cursor, plan)
         progress("verify")
         window_after = rows_in_window(cursor, plan)
-        _verify(cursor, plan, strategy, (inserted, updated, deleted, window_before, window_after))
+        _verify(cursor, plan, strategy, applied, window_before, window_after)
+        counts = StrategyCounts(
+            applied.inserted, applied.updated, applied.deleted, window_after, applied.superseded, applied.taken_from
+        )
+        _refuse_if_aborted(cursor, transaction, strategy)
+        before_commit(counts)
+        _refuse_if_aborted(cursor, transaction, strategy)
         progress("commit")
         cursor.execute("COMMIT")
     except BaseException as exc:
@@ -66,7 +104,18 @@ def apply_in_transaction(cursor, plan: StrategyPlan, strategy: str, progress: Pr
             with contextlib.suppress(sf_errors.Error):
                 cursor.execute("ROLLBACK")
         raise
-    return StrategyCounts(inserted, updated, deleted, window_after)
+    progress("committed")
+    return counts
+
+
+def _refuse_if_aborted(cursor, transaction: str | None, strategy: str) -> None:
+    """Snowflake may run a session's statements outside any transaction once SYSTEM$ABORT_TRANSACTION ended its own."""
+    if current_transaction(cursor) != transaction:
+        raise TransientWarehouseError(
+            f"The transaction of the {strategy} load was aborted before it committed (by SYSTEM$ABORT_TRANSACTION, "
+            f"or by a newer attempt of the same window); it changed nothing, so rerun the window if no newer attempt "
+            f"loaded it."
+        )
 
 
 def refuse_null_keys(cursor, plan: StrategyPlan, table: str) -> None:
@@ -80,44 +129,81 @@ def refuse_null_keys(cursor, plan: StrategyPlan, table: str) -> None:
         )
 
 
-def _append(cursor, plan: StrategyPlan) -> tuple[int, int, int]:
+def _append(cursor, plan: StrategyPlan) -> _Applied:
     # a retry of the same run replaces its own earlier rows of the window, so only a new run adds rows
     cursor.execute(f'DELETE FROM {plan.target} WHERE {IN_WINDOW} AND "{RUN_ID}" = %s', (*plan.window, plan.run_id))
     deleted = cursor.rowcount or 0
-    return _insert_from_staging(cursor, plan), 0, deleted
+    return _Applied(_insert_from_staging(cursor, plan), deleted=deleted)
 
 
-def _replace_window(cursor, plan: StrategyPlan) -> tuple[int, int, int]:
+def _replace_window(cursor, plan: StrategyPlan) -> _Applied:
     cursor.execute(f"DELETE FROM {plan.target} WHERE {IN_WINDOW}", plan.window)
     deleted = cursor.rowcount or 0
-    return _insert_from_staging(cursor, plan), 0, deleted
+    return _Applied(_insert_from_staging(cursor, plan), deleted=deleted)
 
 
-def _truncate_insert(cursor, plan: StrategyPlan) -> tuple[int, int, int]:
+def _truncate_insert(cursor, plan: StrategyPlan) -> _Applied:
     # DELETE, not TRUNCATE: it is transactional everywhere and reports the rows it removed
     cursor.execute(f"DELETE FROM {plan.target}")
     deleted = cursor.rowcount or 0
-    return _insert_from_staging(cursor, plan), 0, deleted
+    return _Applied(_insert_from_staging(cursor, plan), deleted=deleted)
 
 
-def _merge(cursor, plan: StrategyPlan) -> tuple[int, int, int]:
+def _merge(cursor, plan: StrategyPlan) -> _Applied:
+    """MERGE the newest staged row of each key; a table row of the same key that is newer is left as it is.
+
+    Without this guard a late file rerunning an old window would put old values back over a newer window's rows.
+    """
     keys = [quote_identifier(key) for key in plan.keys]
-    order = [f"{quote_identifier(c)} DESC" for c in (*LINEAGE_ORDER, STAGED_ROW) if c in (*plan.columns, STAGED_ROW)]
     columns = [quote_identifier(c) for c in plan.columns]
     updates = [quote_identifier(c) for c in plan.columns if c not in plan.keys]
+    source = f"({_newest_staged_per_key(plan)}) AS s"
+    matches = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    not_older = _not_older(plan.recency)
+    superseded, taken_from = _matches_by_recency(cursor, plan, source, matches, not_older)
     cursor.execute(
-        f"MERGE INTO {plan.target} AS t USING ("
-        f"SELECT {', '.join(columns)} FROM {plan.staging} "
-        f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {', '.join(keys)} ORDER BY {', '.join(order)}) = 1"
-        f") AS s ON {' AND '.join(f't.{k} = s.{k}' for k in keys)} "
-        f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.{c} = s.{c}' for c in updates)} "
+        f"MERGE INTO {plan.target} AS t USING {source} ON {matches} "
+        f"WHEN MATCHED AND {not_older} THEN UPDATE SET {', '.join(f't.{c} = s.{c}' for c in updates)} "
         f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({', '.join('s.' + c for c in columns)})"
     )
     inserted, updated = cursor.fetchone()[:2]
-    return int(inserted), int(updated), 0
+    return _Applied(int(inserted), int(updated), superseded=superseded, taken_from=taken_from)
 
 
-STRATEGY_SQL: dict[str, Callable[..., tuple[int, int, int]]] = {
+def _newest_staged_per_key(plan: StrategyPlan) -> str:
+    keys = ", ".join(quote_identifier(key) for key in plan.keys)
+    newest_first = [c for c in (*LINEAGE_ORDER, STAGED_ROW) if c in (*plan.columns, STAGED_ROW)]
+    if plan.sequence_by:
+        newest_first.insert(0, plan.sequence_by)
+    # NULLS LAST spelled out: Snowflake sorts NULLs first in descending order, DuckDB last
+    order = ", ".join(f"{quote_identifier(c)} DESC NULLS LAST" for c in newest_first)
+    return (
+        f"SELECT {_staged_values(plan)} FROM {plan.staging} "
+        f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
+    )
+
+
+def _not_older(columns: list[str]) -> str:
+    """SQL true when staged row `s` is at least as new as table row `t`: compared column by column, NULL oldest."""
+    if not columns:
+        return "TRUE"
+    c = quote_identifier(columns[0])
+    newer = f"COALESCE(s.{c} > t.{c}, t.{c} IS NULL AND s.{c} IS NOT NULL)"
+    return f"({newer} OR (s.{c} IS NOT DISTINCT FROM t.{c} AND {_not_older(columns[1:])}))"
+
+
+def _matches_by_recency(cursor, plan: StrategyPlan, source: str, matches: str, not_older: str) -> tuple[int, dict]:
+    """Staged keys whose table row is newer, and per other window the rows this merge takes over from it."""
+    start = quote_identifier(WINDOW_START)
+    cursor.execute(
+        f"SELECT t.{start}, COUNT_IF(NOT {not_older}), COUNT_IF({not_older} AND t.{start} <> s.{start}) "
+        f"FROM {source} JOIN {plan.target} AS t ON {matches} GROUP BY t.{start}"
+    )
+    rows = cursor.fetchall()
+    return sum(int(kept) for _, kept, _ in rows), {moment: int(taken) for moment, _, taken in rows if taken}
+
+
+STRATEGY_SQL: dict[str, Callable[..., _Applied]] = {
     "append": _append,
     "merge": _merge,
     "truncate_insert": _truncate_insert,
@@ -125,30 +211,38 @@ STRATEGY_SQL: dict[str, Callable[..., tuple[int, int, int]]] = {
 }
 
 
+def _staged_values(plan: StrategyPlan) -> str:
+    """The staged columns as the target stores them: JSON text parsed into VARIANT."""
+    values = []
+    for name in plan.columns:
+        column = quote_identifier(name)
+        values.append(f"PARSE_JSON({column}) AS {column}" if name in plan.json_columns else column)
+    return ", ".join(values)
+
+
 def _insert_from_staging(cursor, plan: StrategyPlan) -> int:
     columns = ", ".join(quote_identifier(c) for c in plan.columns)
-    cursor.execute(f"INSERT INTO {plan.target} ({columns}) SELECT {columns} FROM {plan.staging}")
+    cursor.execute(f"INSERT INTO {plan.target} ({columns}) SELECT {_staged_values(plan)} FROM {plan.staging}")
     return cursor.rowcount or 0
 
 
-def _verify(cursor, plan: StrategyPlan, strategy: str, counts: tuple[int, int, int, int, int]) -> None:
+def _verify(cursor, plan: StrategyPlan, strategy: str, applied: _Applied, window_before: int, window_after: int) -> None:
     """Refuse to commit when the table does not hold what the strategy implies."""
-    inserted, updated, deleted, window_before, window_after = counts
     if strategy == "merge":
         keys = ", ".join(quote_identifier(key) for key in plan.keys)
         expected = count(cursor, f"SELECT COUNT(*) FROM (SELECT 1 FROM {plan.staging} GROUP BY {keys})")
-        actual, what = inserted + updated, "rows merged"
+        actual, what = applied.inserted + applied.updated + applied.superseded, "keys merged or kept newer"
     elif strategy == "truncate_insert":
         actual = count(cursor, f"SELECT COUNT(*) FROM {plan.target}")
         expected, what = plan.rows_staged, "rows in the table"
     elif strategy == "append":
-        expected, actual, what = window_before - deleted + plan.rows_staged, window_after, "rows in the window"
+        expected, actual, what = window_before - applied.deleted + plan.rows_staged, window_after, "rows in the window"
     else:
         expected, actual, what = plan.rows_staged, window_after, "rows in the window"
-    if actual != expected or (strategy != "merge" and inserted != plan.rows_staged):
+    if actual != expected or (strategy != "merge" and applied.inserted != plan.rows_staged):
         raise TransientWarehouseError(
-            f"The {strategy} load expected {expected} {what} but found {actual} ({inserted} inserted), perhaps "
-            f"because another load wrote the table at the same time; it was rolled back, so rerun the window."
+            f"The {strategy} load expected {expected} {what} but found {actual} ({applied.inserted} inserted), "
+            f"perhaps because another load wrote the table at the same time; it was rolled back, so rerun the window."
         )
 
 

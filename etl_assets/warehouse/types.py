@@ -8,7 +8,11 @@ from etl_assets.warehouse.errors import PermanentWarehouseError
 
 
 def snowflake_type(arrow_type: pa.DataType, column: str = "") -> str:
-    """The Snowflake column type that holds values of `arrow_type` without loss."""
+    """The Snowflake column type that holds values of `arrow_type` without loss; JSON text is stored as VARIANT."""
+    if isinstance(arrow_type, pa.JsonType):
+        return "VARIANT"
+    if isinstance(arrow_type, pa.ExtensionType):
+        return snowflake_type(arrow_type.storage_type, column)
     if pa.types.is_dictionary(arrow_type):
         return snowflake_type(arrow_type.value_type, column)
     if pa.types.is_integer(arrow_type):

@@ -49,7 +49,7 @@ def test_successful_load_moves_pending_to_uploading_to_uploaded_with_counts(ware
     result = load_window(warehouse_connection, request(path, ledger), ledger, status_at)
     [row] = ledger.recent("orders")
 
-    assert (seen["ensure_target"], seen["put"], seen["cleanup"]) == ("pending", "uploading", "uploading")
+    assert (seen["ensure_target"], seen["put"], seen["verify"], seen["cleanup"]) == ("pending", "uploading", "uploading", "uploaded")
     assert row["load_id"] == result.load_id
     assert (row["status"], row["attempt"], row["error"]) == ("uploaded", 1, None)
     assert (row["rows_staged"], row["rows_inserted"], row["rows_updated"], row["rows_deleted"]) == (3, 2, 0, 0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import uuid
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.errors import WarehouseError
+from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.load_file import write_load_files
 from etl_assets.warehouse.loader import LoadRequest, load_window
 
@@ -125,23 +128,38 @@ def test_replace_window_replaces_only_its_window(warehouse_connection, schema_na
     assert table_rows(warehouse_connection, schema_name) == [(3, 3.0), (4, 4.0)]
 
 
-def test_replace_window_with_an_empty_file_empties_the_window(warehouse_connection, schema_name, tmp_path):
+def test_an_empty_quarantine_file_empties_its_window(warehouse_connection, schema_name, tmp_path):
     full = write_parquet(tmp_path / "full.parquet", {"order_id": [1, 2], "amount": [1.0, 2.0]})
     empty = write_parquet(
         tmp_path / "empty.parquet", {"order_id": pa.array([], pa.int64()), "amount": pa.array([], pa.float64())}
     )
     load_window(warehouse_connection, request_for(full, schema_name, "replace_window"))
-    result = load_window(warehouse_connection, request_for(empty, schema_name, "replace_window"))
+    emptying = dataclasses.replace(request_for(empty, schema_name, "replace_window"), load_empty=True)
+    result = load_window(warehouse_connection, emptying)
 
-    assert (result.rows_staged, result.rows_deleted, result.rows_in_window) == (0, 2, 0)
+    assert (result.rows_staged, result.rows_deleted, result.rows_in_window, result.skipped) == (0, 2, 0, None)
     assert table_rows(warehouse_connection, schema_name) == []
 
 
-def test_empty_file_still_creates_the_table(warehouse_connection, schema_name, tmp_path):
-    empty = write_parquet(tmp_path / "empty.parquet", {"order_id": pa.array([], pa.int64())})
-    result = load_window(warehouse_connection, request_for(empty, schema_name, "merge", ["order_id"]))
-    assert (result.rows_inserted, result.rows_updated) == (0, 0)
-    assert table_rows(warehouse_connection, schema_name, '"order_id", "_run_id"') == []
+@pytest.mark.parametrize("strategy", ["merge", "replace_window", "append", "truncate_insert"])
+def test_an_empty_window_loads_nothing_says_so_and_leaves_the_table(warehouse_connection, schema_name, tmp_path, strategy):
+    full = write_parquet(tmp_path / "full.parquet", {"id": [1, 2], "amount": [1.0, 2.0]})
+    # an upload of a window whose files held no rows: lineage columns only, no `id` to merge on
+    empty = write_parquet(
+        tmp_path / "empty.parquet",
+        {"_source_file": pa.array([], pa.string()), "_source_row": pa.array([], pa.int64())},
+    )
+    load_window(warehouse_connection, request_for(full, schema_name, "append"))
+    keys = ["id"] if strategy == "merge" else []
+    ledger = LoadLedger(warehouse_connection, "LOADS", schema_name)
+
+    result = load_window(warehouse_connection, request_for(empty, schema_name, strategy, keys, run_id="run-2"), ledger)
+
+    assert result.skipped == "the window has no rows, so nothing was loaded and the table is unchanged"
+    assert (result.rows_inserted, result.rows_deleted) == (0, 0)
+    assert table_rows(warehouse_connection, schema_name, '"id", "amount"') == [(1, 1.0), (2, 2.0)]
+    [entry] = ledger.recent()
+    assert (entry["status"], entry["error"]) == ("skipped", result.skipped)
 
 
 def test_append_twice_doubles_the_rows(warehouse_connection, schema_name, tmp_path):
@@ -263,3 +281,27 @@ def test_null_merge_keys_are_refused(warehouse_connection, schema_name, tmp_path
     with pytest.raises(WarehouseError, match=r"1 rows of ORDERS have no value in merge keys \['order_id'\]"):
         load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]))
     assert stray_tables(warehouse_connection, schema_name) == []
+
+
+@pytest.mark.parametrize("strategy", ["merge", "replace_window"])
+def test_json_columns_load_as_variant_that_queries_as_json(warehouse_connection, schema_name, tmp_path, strategy):
+    documents = ['{"a": [1, 2], "b": "x"}', '[1, {"b": null}]', None]
+    payload = pa.ExtensionArray.from_storage(pa.json_(), pa.array(documents, pa.string()))
+    path = tmp_path / "json.parquet"
+    pq.write_table(pa.table({"order_id": [1, 2, 3], "payload": payload}), path)
+    keys = ["order_id"] if strategy == "merge" else []
+    for run_id in ("run-1", "run-2"):
+        load_window(warehouse_connection, request_for(path, schema_name, strategy, keys, run_id=run_id))
+
+    cursor = warehouse_connection.cursor()
+    column_type = cursor.execute(
+        "SELECT data_type FROM \"LOADS\".information_schema.columns WHERE table_schema = %s AND column_name = 'payload'",
+        (schema_name,),
+    ).fetchone()[0]
+    rows = cursor.execute(f'SELECT "order_id", "payload", "payload":a[1]::NUMBER FROM "LOADS"."{schema_name}"."ORDERS" ORDER BY 1').fetchall()
+    assert column_type == "VARIANT"
+    assert [(row[0], None if row[1] is None else json.loads(row[1]), row[2]) for row in rows] == [
+        (1, {"a": [1, 2], "b": "x"}, 2),
+        (2, [1, {"b": None}], None),
+        (3, None, None),
+    ]

@@ -58,14 +58,14 @@ def test_reconciliation_matches_after_a_merge_and_fails_when_rows_go_missing(war
         database="RECON", schema=schema, table="orders", strategy="merge", keys=["order_id"],
         window_key="2026-05-01", window_start=DAY_1, window_end=DAY_2, run_id="run-7", parquet_path=path,
     )  # fmt: skip
-    load_window(warehouse_connection, request)
+    result = load_window(warehouse_connection, request)
     assert expected_rows(path, "merge", ["time_window_start", "time_window_end", "order_id"]) == 3
     assert expected_rows(path, "replace_window", []) == 4
 
-    healthy = reconcile_window(warehouse_connection, request, ["order_id"])
+    healthy = reconcile_window(warehouse_connection, request, ["order_id"], result)
     assert (healthy.expected, healthy.found, healthy.matches) == (3, 3, True)
 
     with warehouse_connection.cursor() as cursor:
         cursor.execute(f'DELETE FROM "RECON"."{schema}"."ORDERS" WHERE "order_id" = 3')
-    broken = reconcile_window(warehouse_connection, request, ["order_id"])
+    broken = reconcile_window(warehouse_connection, request, ["order_id"], result)
     assert (broken.expected, broken.found, broken.matches) == (3, 2, False)
