@@ -8,6 +8,9 @@ from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.partitions import partitions_def_for
 
 
+DATASET_TAG = "etl_assets/dataset"
+
+
 def job_name_for(dataset: DatasetConfig) -> str:
     return f"{dataset.name}_chain"
 
@@ -18,5 +21,7 @@ def build_dataset_job(dataset: DatasetConfig):
         name=job_name_for(dataset),
         selection=dg.AssetSelection.groups(dataset.name),
         partitions_def=partitions_def_for(dataset.partitions),
+        # the run queue runs one run per dataset at a time (dagster.yaml)
+        tags={DATASET_TAG: dataset.name},
         description=f"uploads -> profiles -> scripts -> transformed -> Snowflake for {dataset.name}.",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import dagster as dg
@@ -13,8 +13,9 @@ from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.metadata import markdown_table, window_load_metadata, windows_load_metadata
 from etl_assets.defs.partitions import windows_in_run
 from etl_assets.defs.resources import SnowflakeWarehouse
+from etl_assets.errors import CredentialsError
 from etl_assets.ingest.windows import TimeWindow
-from etl_assets.lake import QualityVerdict, stage_paths
+from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets.profiling.profiler import profile_parquet
 from etl_assets.warehouse.errors import PermanentWarehouseError
@@ -50,60 +51,93 @@ def retry_policy_for(dataset: DatasetConfig) -> dg.RetryPolicy:
     )
 
 
+@dataclass
+class RunLoads:
+    """What one run of the load step did, window by window, for its checks."""
+
+    results: dict[str, LoadResult] = field(default_factory=dict)
+    reconciliations: list[Reconciliation] = field(default_factory=list)
+    held_back: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the materialization metadata of each window loaded by this attempt
+    metadata: dict[str, dict] = field(default_factory=dict)
+
+
 def load_run(
     context: dg.AssetExecutionContext, dataset: DatasetConfig, paths: ProjectPaths, warehouse: SnowflakeWarehouse
-) -> Iterator[dg.AssetCheckResult]:
-    """Load every window the quality rules let through; each loaded window is logged as its own materialization.
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult | dg.MaterializeResult]:
+    """Load every window the quality rules let through, recording each window as materialized once it commits.
 
     A window held back by an error rule is not loaded (ledger status `blocked`) while the others load, so a
-    backfill gives each window its own outcome. A permanent error stops the run without retries.
+    backfill gives each window its own outcome. Every window but the run's last is materialized as soon as its
+    transaction commits, so when a later window fails, the windows before it stay recorded; a retry of the same run
+    does not load them again. A run whose every window loaded ends with one result for its whole range, which lets
+    downstream assets of the same run go on (Dagster cannot yet take one output per partition of a ranged run).
+    A permanent error (credentials included) stops the run without retries.
     """
     windows = windows_in_run(context)
     connection_name = dataset.warehouse.connection
     if not warehouse.has_connection(connection_name):
         yield from skipped(context, dataset, paths, windows, f"no credentials for warehouse connection '{connection_name}'")
         return
-    results: dict[str, LoadResult] = {}
-    choices: dict[str, KeyChoice] = {}
-    reconciliations: list[Reconciliation] = []
-    held_back: dict[str, tuple[str, ...]] = {}
-    verdicts: dict[str, QualityVerdict] = {}
+    run = RunLoads()
+    window = None
     try:
         with warehouse.get_connection(connection_name) as connection:
             ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
             for window in windows:
-                stage = stage_paths(paths, dataset.name, window.key)
-                verdict = stage.read_verdict()
-                if verdict.blocked:
-                    held_back[window.key] = verdict.blocked_by
-                    record_blocked(ledger, dataset, context.run_id, window, verdict.blocked_by)
-                    context.log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
-                    continue
-                request, choices[window.key] = load_request(context, dataset, paths, window, verdict.load_path)
-                context.log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choices[window.key].reason}")
-                results[window.key] = load_window(
-                    connection, request, ledger=ledger, progress=lambda step, key=window.key: context.log.debug(f"{key}: {step}")
-                )
-                if results[window.key].ledger_error:
-                    context.log.warning(results[window.key].ledger_error)
-                if verdict.quarantine_path:
-                    load_window(connection, quarantine_request(request, verdict.quarantine_path))
-                reconciliations.append(reconcile_window(connection, request, choices[window.key].keys))
-                verdicts[window.key] = verdict
-            columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
-    except PermanentWarehouseError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
-    checks = [reconciliation_result(reconciliations), schema_change_result(results), quality_gate_result(held_back)]
-    if not held_back:
-        # Every window loaded: one result for the run, so downstream assets (the marts) run on it.
-        summary = windows_load_metadata(results, choices, verdicts, target_name(dataset))
-        yield dg.MaterializeResult(metadata={**summary, "dagster/column_schema": schema}, check_results=checks)
+                load_one_window(context, dataset, paths, (connection, ledger), window, run)
+                if window is not windows[-1] and window.key in run.metadata:
+                    # yielded, not logged: a logged event waits for the step's next yield, which a failure never makes
+                    yield window_materialization(context, window.key, run.metadata[window.key])
+    except (PermanentWarehouseError, CredentialsError) as exc:
+        where = f"window {window.key} of {dataset.name}" if window else dataset.name
+        loaded = "; the windows before it are loaded and recorded" if run.results else ""
+        raise dg.Failure(description=f"Loading {where} failed{loaded}: {exc}", allow_retries=False) from None
+    checks = [reconciliation_result(run), schema_change_result(run.results), quality_gate_result(run.held_back)]
+    if not run.held_back:
+        yield dg.MaterializeResult(metadata=windows_load_metadata(run.results, run.metadata), check_results=checks)
         return
-    for key, result in results.items():
-        metadata = window_load_metadata(result, choices[key], verdicts[key], target_name(dataset))
-        context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=key, metadata={**metadata, "dagster/column_schema": schema}))
+    if windows[-1].key in run.metadata:
+        yield window_materialization(context, windows[-1].key, run.metadata[windows[-1].key])
     yield from checks
+
+
+def window_materialization(context: dg.AssetExecutionContext, window_key: str, metadata: dict) -> dg.AssetMaterialization:
+    return dg.AssetMaterialization(asset_key=context.asset_key, partition=window_key, metadata=metadata)
+
+
+def load_one_window(
+    context: dg.AssetExecutionContext,
+    dataset: DatasetConfig,
+    paths: ProjectPaths,
+    warehouse: tuple[object, LoadLedger],
+    window: TimeWindow,
+    run: RunLoads,
+) -> None:
+    """Load one window (and its quarantined rows), keeping in `run` what its checks and materialization need."""
+    connection, ledger = warehouse
+    verdict = stage_paths(paths, dataset.name, window.key).read_verdict()
+    if verdict.blocked:
+        run.held_back[window.key] = verdict.blocked_by
+        record_blocked(ledger, dataset, context.run_id, window, verdict.blocked_by)
+        context.log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
+        return
+    request, choice = load_request(context, dataset, paths, window, verdict.load_path)
+    context.log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
+    progress = lambda step: context.log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
+    result = run.results[window.key] = load_window(connection, request, ledger, progress)
+    if verdict.quarantine_path:
+        load_window(connection, quarantine_request(request, verdict.quarantine_path), ledger, progress)
+    if result.skipped:
+        context.log.warning(f"{dataset.name} {window.key}: {result.skipped}.")
+    else:
+        run.reconciliations.append(reconcile_window(connection, request, choice.keys, result))
+    if result.already_loaded:
+        context.log.info(f"{dataset.name} {window.key} was loaded by an earlier attempt of this run; it is not loaded again.")
+        return
+    columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
+    run.metadata[window.key] = {**window_load_metadata(result, choice, verdict, target_name(dataset)), "dagster/column_schema": schema}
 
 
 def record_blocked(ledger: LoadLedger, dataset: DatasetConfig, run_id: str, window: TimeWindow, rules: Sequence[str]) -> None:
@@ -120,8 +154,11 @@ def record_blocked(ledger: LoadLedger, dataset: DatasetConfig, run_id: str, wind
 
 
 def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadRequest:
-    """The window's quarantined rows go to <TABLE>_QUARANTINE, replacing that window's earlier ones."""
-    return replace(request, table=f"{request.table}_QUARANTINE", strategy="replace_window", keys=[], parquet_path=quarantine_path)
+    """The window's quarantined rows go to <TABLE>_QUARANTINE, replacing that window's earlier ones (even with none)."""
+    return replace(
+        request, table=f"{request.table}_QUARANTINE", strategy="replace_window", keys=[], parquet_path=quarantine_path,
+        sequence_by=None, load_empty=True,
+    )  # fmt: skip
 
 
 def load_request(
@@ -147,6 +184,7 @@ def load_request(
         run_id=context.run_id,
         parquet_path=load_path,
         dataset=dataset.name,
+        sequence_by=dataset.load.sequence_by,
     )
     return request, choice
 
@@ -185,16 +223,32 @@ def quality_gate_result(held_back: dict[str, tuple[str, ...]]) -> dg.AssetCheckR
     )
 
 
-def reconciliation_result(reconciliations: list[Reconciliation]) -> dg.AssetCheckResult:
+def reconciliation_result(run: RunLoads) -> dg.AssetCheckResult:
+    reconciliations = run.reconciliations
     failing = [r.window_key for r in reconciliations if not r.matches]
-    rows = [(r.window_key, r.expected, r.found, "ok" if r.matches else "MISMATCH") for r in reconciliations]
+    rows = [
+        (
+            r.window_key, r.expected, r.found, r.superseded,
+            ", ".join(f"{start} ({rows})" for start, rows in r.taken_from_newer.items()) or "",
+            "ok" if r.matches else "MISMATCH",
+        )
+        for r in reconciliations
+    ]  # fmt: skip
+    skipped_windows = [(key, result.skipped) for key, result in run.results.items() if result.skipped]
+    header = ["window", "rows handed to the load", "rows it holds", "kept newer elsewhere", "rows taken from newer windows", "result"]
     return dg.AssetCheckResult(
         check_name=RECONCILIATION_CHECK,
         passed=not failing,
         metadata={
             "failing_windows": ", ".join(failing) or "(none)",
-            "windows": dg.MetadataValue.md(markdown_table(["window", "rows handed to the load", "rows in the table", "result"], rows)),
+            "windows": dg.MetadataValue.md(markdown_table(header, rows)),
+            "skipped_windows": dg.MetadataValue.md(markdown_table(["window", "why nothing was loaded"], skipped_windows)),
         },
+        description=(
+            "Each window holds the rows its load was handed, less the rows a newer version holds elsewhere."
+            if not failing
+            else f"Windows {', '.join(failing)} do not hold the rows their load was handed, or lost rows to an older window."
+        ),
     )
 
 

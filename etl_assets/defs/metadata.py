@@ -133,7 +133,7 @@ def transform_metadata(counts: Mapping[str, Mapping[str, int]], last_output: Pat
 
 def window_load_metadata(result: LoadResult, choice: KeyChoice, verdict: QualityVerdict, target: str) -> dict[str, Any]:
     """What one window's materialization of the table says."""
-    return {
+    metadata: dict[str, Any] = {
         "dagster/row_count": result.rows_in_window,
         "dagster/table_name": target,
         "strategy": choice.strategy,
@@ -142,28 +142,31 @@ def window_load_metadata(result: LoadResult, choice: KeyChoice, verdict: Quality
         "rows_inserted": result.rows_inserted,
         "rows_updated": result.rows_updated,
         "rows_deleted": result.rows_deleted,
+        "rows_kept_newer_elsewhere": result.rows_superseded,
         "rows_quarantined": verdict.quarantined_rows,
         "quality_score": verdict.score,
     }
+    if result.skipped:
+        metadata["not_loaded"] = result.skipped
+    return metadata
 
 
-def windows_load_metadata(
-    results: Mapping[str, LoadResult], choices: Mapping[str, KeyChoice], verdicts: Mapping[str, QualityVerdict], target: str
-) -> dict[str, Any]:
-    """One materialization's metadata for a run whose every window loaded: totals and a row per window."""
-    last = list(results)[-1]
+def windows_load_metadata(results: Mapping[str, LoadResult], metadata: Mapping[str, dict]) -> dict[str, Any]:
+    """The metadata of a run whose every window loaded: the last window's own, with totals and a row per window."""
     rows = [
-        (key, choices[key].strategy, ", ".join(choices[key].keys) or "(none)", r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted, verdicts[key].quarantined_rows, r.rows_in_window)
+        (key, r.strategy, ", ".join(r.keys) or "(none)", r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted,
+         r.rows_superseded, r.rows_in_window, r.skipped or "loaded")
         for key, r in results.items()
-    ]
-    header = ["window", "strategy", "keys", "staged", "inserted", "updated", "deleted", "quarantined", "rows in window"]
+    ]  # fmt: skip
+    header = ["window", "strategy", "keys", "staged", "inserted", "updated", "deleted", "kept newer elsewhere", "rows in window", "outcome"]
     return {
-        **window_load_metadata(results[last], choices[last], verdicts[last], target),
+        **(list(metadata.values())[-1] if metadata else {}),
         "dagster/row_count": sum(r.rows_in_window for r in results.values()),
         "rows_inserted": sum(r.rows_inserted for r in results.values()),
         "rows_updated": sum(r.rows_updated for r in results.values()),
         "rows_deleted": sum(r.rows_deleted for r in results.values()),
-        "rows_quarantined": sum(v.quarantined_rows for v in verdicts.values()),
+        "rows_kept_newer_elsewhere": sum(r.rows_superseded for r in results.values()),
+        "rows_quarantined": sum(m.get("rows_quarantined", 0) for m in metadata.values()),
         "windows": md_value(markdown_table(header, rows)),
     }
 
