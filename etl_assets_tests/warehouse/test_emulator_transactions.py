@@ -131,7 +131,8 @@ def show_transactions(connection) -> list[dict]:
 def merge_into(table: str) -> str:
     return (
         f"MERGE INTO {table} t USING (SELECT 2 AS \"id\", 'merged' AS \"v\" UNION ALL SELECT 4, 'new') s "
-        f'ON t."id" = s."id" WHEN MATCHED THEN UPDATE SET "v" = s."v" WHEN NOT MATCHED THEN INSERT VALUES (s."id", s."v")'
+        'ON t."id" = s."id" WHEN MATCHED THEN UPDATE SET "v" = s."v" '
+        'WHEN NOT MATCHED THEN INSERT VALUES (s."id", s."v")'
     )
 
 
