@@ -395,3 +395,17 @@ def test_invalid_idle_abort_seconds_stops_the_emulator_at_start(tmp_path, monkey
         LocalEmulator(tmp_path / "warehouse").ensure_running()
     assert f"'{value}' is not a number of seconds above 0; correct --idle-abort-seconds" in str(caught.value)
     assert IDLE_ABORT_ENV in str(caught.value)
+
+
+def test_a_wait_longer_than_the_clients_socket_timeout_ends_with_the_statements_result(patient, connect):
+    holder, waiter = connect(patient), connect(patient, socket_timeout=2)
+    table = make_table(holder, "LONG_WAIT")
+    holder.cursor().execute("BEGIN")
+    holder.cursor().execute(f'DELETE FROM {table} WHERE "id" = 1')
+    thread, outcome = in_thread(lambda: waiter.cursor().execute(f'DELETE FROM {table} WHERE "id" = 2').rowcount)
+    time.sleep(4)  # twice the socket timeout: the client keeps polling for the result meanwhile
+    holder.cursor().execute("COMMIT")
+    thread.join(timeout=30)
+
+    assert "error" not in outcome and outcome["result"] == 1
+    assert rows_of(holder, table) == [(3, "c")]
