@@ -391,8 +391,12 @@ def test_reads_and_other_tables_do_not_wait(patient, connect):
 @pytest.mark.parametrize("value", ["soon", "nan", "0"])
 def test_invalid_idle_abort_seconds_stops_the_emulator_at_start(tmp_path, monkeypatch, value):
     monkeypatch.setenv(IDLE_ABORT_ENV, value)
-    with pytest.raises(WarehouseError, match="stopped at start") as caught:
-        LocalEmulator(tmp_path / "warehouse").ensure_running()
+    local = LocalEmulator(tmp_path / "warehouse")
+    try:
+        with pytest.raises(WarehouseError, match="stopped at start") as caught:
+            local.ensure_running()
+    finally:
+        local.stop()  # should it have started after all
     assert f"'{value}' is not a number of seconds above 0; correct --idle-abort-seconds" in str(caught.value)
     assert IDLE_ABORT_ENV in str(caught.value)
 
