@@ -226,7 +226,7 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
-    if seconds <= 0:
+    if not seconds > 0:  # NaN too
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a number of seconds above 0; correct --idle-abort-seconds, "
             f"--query-in-progress-seconds or ${IDLE_ABORT_ENV}"

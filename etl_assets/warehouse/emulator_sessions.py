@@ -45,7 +45,9 @@ DESCRIBED = "_etl_assets_described"
 class EmulatorSessions:
     """fakesnow's sessions as `TransactionRegistry` sessions; `install` patches fakesnow, `app` serves it."""
 
-    def __init__(self, registry: TransactionRegistry, query_in_progress_seconds: float = DEFAULT_QUERY_IN_PROGRESS_SECONDS):
+    def __init__(
+        self, registry: TransactionRegistry, query_in_progress_seconds: float = DEFAULT_QUERY_IN_PROGRESS_SECONDS
+    ):
         self.registry = registry
         self.query_in_progress_seconds = query_in_progress_seconds
         self._by_token: dict[str, Session] = {}

@@ -3,7 +3,8 @@
 - `read_statement`: the statement's `Kind` and, for DML (INSERT, UPDATE, DELETE, MERGE, COPY INTO, TRUNCATE), the
   tables it writes, which Snowflake locks until the transaction ends.
 - `answer_sql`: SQL that fakesnow can run in place of what Snowflake answers itself, or None to run the statement:
-  - BEGIN / START TRANSACTION [NAME n]: a BEGIN inside a transaction is ignored, as Snowflake does;
+  - BEGIN [WORK | TRANSACTION] [NAME n] and START TRANSACTION: a BEGIN inside a transaction is ignored, as
+    Snowflake does (fakesnow's server refuses START TRANSACTION NAME n before the emulator sees it);
   - SHOW TRANSACTIONS [IN ACCOUNT]: the running transactions, with Snowflake's columns;
   - CURRENT_SESSION(), CURRENT_TRANSACTION() (text, NULL outside a transaction) and
     SYSTEM$ABORT_TRANSACTION(id), which answers 'Aborted transaction id: <id>';
@@ -221,7 +222,8 @@ def _transaction_id(
     try:
         return sign * int(str(value).strip())
     except ValueError:
-        raise ProgrammingError(msg=f"Numeric value '{value}' is not recognized", errno=100038, sqlstate="22018") from None
+        message = f"Numeric value '{value}' is not recognized"
+        raise ProgrammingError(msg=message, errno=100038, sqlstate="22018") from None
 
 
 def _argument_value(

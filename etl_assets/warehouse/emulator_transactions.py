@@ -12,11 +12,14 @@ Which Snowflake behaviour each piece reproduces (Snowflake's "Transactions" page
 - `TransactionRegistry.statement`, resource locking: a DML statement locks its target table until its transaction
   ends; a DML statement of another session on that table waits for the lock, up to the session's LOCK_TIMEOUT
   (43200 s unless set), and a wait that would close a cycle fails at once, as Snowflake's deadlock detection fails
-  the most recent statement and leaves its transaction open. Reads never wait.
+  the most recent statement and leaves its transaction open. Reads never wait. Snowflake often lets INSERT and COPY
+  run beside other writers; here every DML statement locks, the stricter of its cases, which DuckDB needs.
 - Aborting transactions: a transaction that blocks another and has been idle (no statement running) for the
   idle-abort time (5 minutes on Snowflake) is aborted and rolled back by the waiting statement;
   `TransactionRegistry.abort` is SYSTEM$ABORT_TRANSACTION: it rolls back a running transaction of any session,
-  alive or detached, and a statement it cuts short fails, as a cancelled query does.
+  alive or detached, and a statement it cuts short fails, as a cancelled query does; so does the next statement of
+  a live session whose transaction another session aborted, so that it cannot go on as if it would commit.
+  Not reproduced: the abort of a transaction older than 4 hours that blocks nobody.
 
 The registry knows nothing of fakesnow: a session brings the callables that roll back or interrupt its DuckDB work,
 and a lock that one thread at a time holds while it uses the session's DuckDB cursor.
@@ -144,6 +147,7 @@ class TransactionRegistry:
         session.lock_timeout = DEFAULT_LOCK_TIMEOUT_SECONDS if seconds is None else seconds
 
     def in_transaction(self, session: Session) -> bool:
+        """True while the session has a multi-statement transaction open, in which BEGIN is ignored."""
         with self._changed:
             transaction = session.transaction
             return transaction is not None and transaction.multi_statement
@@ -178,7 +182,8 @@ class TransactionRegistry:
             succeeded = True
         finally:
             self._finish(session, statement, autocommit, single, succeeded)
-        self._settle_abort(session, statement.kind)
+            # an abort during the statement is its outcome, whatever the statement did or raised
+            self._settle_abort(session, statement.kind)
 
     def abort(self, transaction_id: int, by: Session) -> str:
         """SYSTEM$ABORT_TRANSACTION: roll back a running transaction of any session and say so."""
@@ -348,7 +353,7 @@ class TransactionRegistry:
             if transaction.aborted_by not in (None, transaction.session):
                 transaction.session.aborted_notice = (
                     f"Transaction {transaction.id} was aborted ({transaction.abort_reason}) and its changes were "
-                    f"rolled back, so this statement was cancelled; run the work again in a new transaction."
+                    "rolled back, so this statement was cancelled; run the work again in a new transaction."
                 )
             self._end(transaction, outcome)
 

@@ -131,7 +131,8 @@ def show_transactions(connection) -> list[dict]:
 def merge_into(table: str) -> str:
     return (
         f"MERGE INTO {table} t USING (SELECT 2 AS \"id\", 'merged' AS \"v\" UNION ALL SELECT 4, 'new') s "
-        f'ON t."id" = s."id" WHEN MATCHED THEN UPDATE SET "v" = s."v" WHEN NOT MATCHED THEN INSERT VALUES (s."id", s."v")'
+        'ON t."id" = s."id" WHEN MATCHED THEN UPDATE SET "v" = s."v" '
+        'WHEN NOT MATCHED THEN INSERT VALUES (s."id", s."v")'
     )
 
 
@@ -358,8 +359,8 @@ def test_closing_a_session_rolls_back_its_transaction(patient, connect):
     owner.close()
 
     assert rows_of(other, table) == ROWS
-    other.cursor().execute(f'DELETE FROM {table} WHERE "id" = 2')
-    assert rows_of(other, table) == [(1, "a"), (3, "c")]
+    other.cursor().execute(f'DELETE FROM {table} WHERE "id" = 1')  # the row the closed session had deleted
+    assert rows_of(other, table) == ROWS[1:]
 
 
 def test_autocommit_off_dml_opens_a_transaction_until_commit(patient, connect):
@@ -387,9 +388,28 @@ def test_reads_and_other_tables_do_not_wait(patient, connect):
     holder.cursor().execute("ROLLBACK")
 
 
-def test_invalid_idle_abort_seconds_stops_the_emulator_at_start(tmp_path, monkeypatch):
-    monkeypatch.setenv(IDLE_ABORT_ENV, "soon")
-    with pytest.raises(WarehouseError, match="stopped at start") as caught:
-        LocalEmulator(tmp_path / "warehouse").ensure_running()
-    assert "'soon' is not a number of seconds above 0; correct --idle-abort-seconds" in str(caught.value)
+@pytest.mark.parametrize("value", ["soon", "nan", "0"])
+def test_invalid_idle_abort_seconds_stops_the_emulator_at_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv(IDLE_ABORT_ENV, value)
+    local = LocalEmulator(tmp_path / "warehouse")
+    try:
+        with pytest.raises(WarehouseError, match="stopped at start") as caught:
+            local.ensure_running()
+    finally:
+        local.stop()  # should it have started after all
+    assert f"'{value}' is not a number of seconds above 0; correct --idle-abort-seconds" in str(caught.value)
     assert IDLE_ABORT_ENV in str(caught.value)
+
+
+def test_a_wait_longer_than_the_clients_socket_timeout_ends_with_the_statements_result(patient, connect):
+    holder, waiter = connect(patient), connect(patient, socket_timeout=2)
+    table = make_table(holder, "LONG_WAIT")
+    holder.cursor().execute("BEGIN")
+    holder.cursor().execute(f'DELETE FROM {table} WHERE "id" = 1')
+    thread, outcome = in_thread(lambda: waiter.cursor().execute(f'DELETE FROM {table} WHERE "id" = 2').rowcount)
+    time.sleep(4)  # twice the socket timeout: the client keeps polling for the result meanwhile
+    holder.cursor().execute("COMMIT")
+    thread.join(timeout=30)
+
+    assert "error" not in outcome and outcome["result"] == 1
+    assert rows_of(holder, table) == [(3, "c")]
