@@ -42,8 +42,6 @@ class IgnoredName(NamedTuple):
 class LandingZone(Protocol):
     """Somewhere files land; local folders today, S3 prefixes later."""
 
-    settle_seconds: float
-
     def scan(self, now: datetime | None = None) -> LandingScan: ...
 
     def list_files(self) -> list[LandedFile]: ...
