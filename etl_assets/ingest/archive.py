@@ -86,15 +86,14 @@ def archive_file(
         return ArchiveOutcome("changed")
     try:
         arrival = Arrival(file.name, file.arrived_at, file.size, copy.sha256, datetime.now(UTC))
-        firsts, laters = _stored_first_arrivals(window_folder), _later_arrivals(window_folder)
-        same_bytes = [first for first in firsts if first.sha256 == arrival.sha256]
-        if any(arrival.same_landing(known) for known in firsts + laters):
+        stored = [first for first in _stored_first_arrivals(window_folder) if first.sha256 == arrival.sha256]
+        if not stored:
+            result = read(copy.path)
+            return ArchiveOutcome("new", _keep_new(copy, arrival, file, window_folder), result)
+        if any(arrival.same_landing(known) for known in stored + _later_arrivals(window_folder)):
             _take_out_of_landing(file, copy, window_folder)
-            return ArchiveOutcome("duplicate", _archived(window_folder, same_bytes[0] if same_bytes else arrival))
-        if same_bytes:
-            return ArchiveOutcome("duplicate", _keep_duplicate(copy, arrival, file, window_folder))
-        result = read(copy.path)
-        return ArchiveOutcome("new", _keep_new(copy, arrival, file, window_folder), result)
+            return ArchiveOutcome("duplicate", _archived(window_folder, stored[0]))
+        return ArchiveOutcome("duplicate", _keep_duplicate(copy, arrival, file, window_folder))
     finally:
         copy.path.unlink(missing_ok=True)
 
@@ -104,10 +103,13 @@ def archived_files(dataset_archive: Path, window_key: str) -> list[ArchivedFile]
     window_folder = dataset_archive / window_slug(window_key)
     firsts = _stored_first_arrivals(window_folder)
     kept = {first.sha256: first for first in firsts}
-    arrivals = firsts + [later for later in _later_arrivals(window_folder) if later.sha256 in kept]
+    by_name: dict[str, list[Arrival]] = {}
+    for arrival in sorted(firsts + _later_arrivals(window_folder), key=lambda arrival: arrival.archived_at):
+        if arrival.sha256 in kept:
+            by_name.setdefault(arrival.original_name, []).append(arrival)
     current: dict[str, ArchivedFile] = {}
-    for name in {arrival.original_name for arrival in arrivals}:
-        since = _current_version_since(sorted((a for a in arrivals if a.original_name == name), key=lambda a: a.archived_at))
+    for name, versions in by_name.items():
+        since = _current_version_since(versions)
         version = ArchivedFile(_content_path(window_folder, kept[since.sha256]), name, since.arrived_at, since.size, since.sha256)
         earlier = current.get(since.sha256)
         if earlier is None or (version.arrived_at, version.original_name) < (earlier.arrived_at, earlier.original_name):
@@ -233,10 +235,9 @@ def _write_record(arrival: Arrival, path: Path) -> None:
 
 def _read_record(path: Path) -> Arrival:
     content = json.loads(path.read_text(encoding="utf-8"))
-    arrived_at = datetime.fromisoformat(content["arrived_at"])
     return Arrival(
         original_name=content["original_name"],
-        arrived_at=arrived_at,
+        arrived_at=datetime.fromisoformat(content["arrived_at"]),
         size=content["size"],
         sha256=content["sha256"],
         # Records written before `archived_at` existed are ordered by their arrival.

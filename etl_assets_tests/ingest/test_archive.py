@@ -165,3 +165,30 @@ def test_a_sidecar_without_its_content_is_completed_by_the_next_run(tmp_path):
     assert outcome.status == "new"
     assert archived_files(archive, "2026-11-20") == [outcome.file]
     assert not (landing / "a.csv").exists()
+
+
+def test_a_new_file_landing_under_the_same_name_while_the_copy_is_read_waits_for_the_next_run(tmp_path):
+    landing, archive = tmp_path / "landing", tmp_path / "archive" / "orders"
+    land(landing, "f.csv", "id,v\n1,old\n", FIRST)
+
+    def read_while_a_new_version_lands(path):
+        land(tmp_path / "upload", "f.csv", "id,v\n1,new\n", LATER).replace(landing / "f.csv")
+        return path.read_bytes()
+
+    old = archive_file(_landed(landing, "f.csv"), archive, "2026-11-20", read=read_while_a_new_version_lands)
+
+    assert (old.status, old.read) == ("new", b"id,v\n1,old\n")
+    assert (landing / "f.csv").read_text() == "id,v\n1,new\n"
+    assert _take(landing, archive, "f.csv").status == "new"
+    assert [file.path.read_text() for file in archived_files(archive, "2026-11-20")] == ["id,v\n1,new\n"]
+
+
+def test_each_name_counts_at_its_newest_version_and_identical_bytes_count_once(tmp_path):
+    landing, archive = tmp_path / "landing", tmp_path / "archive" / "orders"
+    for name, content, arrived in (("a.csv", "id\n1\n", FIRST), ("b.csv", "id\n1\n", LATER), ("a.csv", "id\n2\n", LATEST)):
+        land(landing, name, content, arrived)
+        _take(landing, archive, name)
+
+    files = archived_files(archive, "2026-11-20")
+
+    assert [(file.original_name, file.arrived_at, file.path.read_text()) for file in files] == [("b.csv", LATER, "id\n1\n"), ("a.csv", LATEST, "id\n2\n")]
