@@ -49,7 +49,7 @@ def upload_file(file: str, dataset_name: str) -> UploadedFile:
     dataset = dataset_named(load_config(), dataset_name)
     if dataset.source.is_s3:
         raise IngestError(f"Dataset '{dataset_name}' lands in {dataset.source.path}; upload to S3 with `aws s3 cp` instead.")
-    refuse_unloadable(source.name, dataset)
+    _refuse_unloadable(source.name, dataset)
     landing = Path(dataset.source.path)
     landing.mkdir(parents=True, exist_ok=True)
     target = landing / source.name
@@ -70,7 +70,7 @@ def upload_file(file: str, dataset_name: str) -> UploadedFile:
     return UploadedFile(target, partition_key_for(landed, dataset.source, dataset.partitions), landed.arrived_at + dt.timedelta(seconds=settle), settle)
 
 
-def refuse_unloadable(name: str, dataset: DatasetConfig) -> None:
+def _refuse_unloadable(name: str, dataset: DatasetConfig) -> None:
     """Raise when a file called `name` would never be read or never belong to one of the dataset's windows."""
     ignored = ignored_because(name, dataset.source.pattern)
     if ignored:
