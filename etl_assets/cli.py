@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import traceback
@@ -91,10 +92,13 @@ def _validate(args: argparse.Namespace) -> int:
 def _upload(args: argparse.Namespace) -> int:
     from etl_assets.commands import upload_file
 
-    landed, window_key = upload_file(args.file, args.dataset)
+    uploaded = upload_file(args.file, args.dataset)
+    settled = uploaded.ready_at <= dt.datetime.now(dt.UTC)
+    when = "now" if settled else f"from {uploaded.ready_at:%H:%M:%S} UTC, once unchanged for {uploaded.settle_seconds:g} s (source.settle_seconds)"
     print(
-        f"{args.file} -> {landed} (window {window_key}); the {args.dataset}_uploads sensor loads it while `make dev` runs, "
-        f"or run: dagster asset materialize -m etl_assets.definitions --select 'group:{args.dataset}' --partition {window_key}"
+        f"{args.file} -> {uploaded.path} (window {uploaded.window_key}); it is taken {when}: the {args.dataset}_uploads sensor "
+        "loads it while `make dev` runs, or then run: "
+        f"dagster asset materialize -m etl_assets.definitions --select 'group:{args.dataset}' --partition {uploaded.window_key}"
     )
     return 0
 

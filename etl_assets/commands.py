@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from etl_assets.config import load_config
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs.resources import LOCAL_CONNECTION, SnowflakeWarehouse
 from etl_assets.errors import ConfigError, IngestError
-from etl_assets.ingest.landing import LocalLandingZone
-from etl_assets.ingest.upload import pending_windows
+from etl_assets.ingest.landing import LandedFile, LandingScan, arrival_time, ignored_because, landing_zone_for
+from etl_assets.ingest.partitioning import partition_key_for
+from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.ledger import LEDGER_TABLE, LoadLedger
@@ -27,26 +31,72 @@ def dataset_named(config: ProjectConfig, name: str) -> DatasetConfig:
         ) from None
 
 
-def upload_file(file: str, dataset_name: str) -> tuple[Path, str]:
-    """Copy a file into the dataset's landing folder under a name no other file has; return it and its window."""
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file put into a landing zone: where it landed, its window, and when it has settled and may be taken."""
+
+    path: Path
+    window_key: str
+    ready_at: dt.datetime
+    settle_seconds: float
+
+
+def upload_file(file: str, dataset_name: str) -> UploadedFile:
+    """Copy a file into the dataset's landing folder under its own name, refusing one that would never load."""
     source = Path(file)
     if not source.is_file():
         raise IngestError(f"{file} is not a file; give the path of the file to upload.")
     dataset = dataset_named(load_config(), dataset_name)
     if dataset.source.is_s3:
         raise IngestError(f"Dataset '{dataset_name}' lands in {dataset.source.path}; upload to S3 with `aws s3 cp` instead.")
+    _refuse_unloadable(source.name, dataset)
     landing = Path(dataset.source.path)
     landing.mkdir(parents=True, exist_ok=True)
     target = landing / source.name
-    counter = 1
-    while target.exists():
-        counter += 1
-        target = landing / f"{source.stem}_{counter}{source.suffix}"
-    partial = target.with_name(f".{target.name}.part")
-    shutil.copyfile(source, partial)
-    partial.rename(target)
-    windows = [key for key, files in pending_windows(dataset).items() if any(f.path == target for f in files)]
-    return target, windows[0] if windows else "unknown"
+    if target.exists():
+        raise _already_waiting(target, dataset_name)
+    partial = landing / f".{source.name}.{uuid.uuid4().hex}.part"
+    try:
+        shutil.copyfile(source, partial)
+        # A link, unlike a rename, never replaces a file that landed under the same name meanwhile.
+        os.link(partial, target)
+    except FileExistsError:
+        raise _already_waiting(target, dataset_name) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    stat = target.stat()
+    landed = LandedFile(target, target.name, stat.st_size, arrival_time(stat.st_mtime))
+    settle = dataset.source.settle_seconds
+    return UploadedFile(target, partition_key_for(landed, dataset.source, dataset.partitions), landed.arrived_at + dt.timedelta(seconds=settle), settle)
+
+
+def _refuse_unloadable(name: str, dataset: DatasetConfig) -> None:
+    """Raise when a file called `name` would never be read or never belong to one of the dataset's windows."""
+    ignored = ignored_because(name, dataset.source.pattern)
+    if ignored:
+        raise IngestError(f"Not uploaded: {name!r} would never be read by dataset '{dataset.name}' because {ignored.reason}; {ignored.remedy}.")
+    window = _window_if_landed_now(name, dataset)
+    first = window_for(dataset.partitions.start_datetime, dataset.partitions)
+    if window.start < first.start:
+        raise IngestError(
+            f"Not uploaded: {name!r} belongs to window {window.key}, before dataset '{dataset.name}' starts at {first.key}, "
+            "so it would never load; correct the file's date or move partitions.start earlier in etl_config.yaml."
+        )
+
+
+def _window_if_landed_now(name: str, dataset: DatasetConfig) -> TimeWindow:
+    try:
+        key = partition_key_for(LandedFile(Path(name), name, 0, dt.datetime.now(dt.UTC)), dataset.source, dataset.partitions)
+    except IngestError as exc:
+        raise IngestError(f"Not uploaded: {exc}") from None
+    return window_from_key(key, dataset.partitions)
+
+
+def _already_waiting(target: Path, dataset_name: str) -> IngestError:
+    return IngestError(
+        f"Not uploaded: {target.name!r} is already waiting in {target.parent} for dataset '{dataset_name}' and has not been ingested yet; "
+        "upload again once `etl-assets status` no longer lists it, or delete the waiting file to replace it."
+    )
 
 
 def status_report(dataset_name: str | None = None, ledger_rows: int = 5) -> str:
@@ -57,12 +107,14 @@ def status_report(dataset_name: str | None = None, ledger_rows: int = 5) -> str:
     lines = [f"ETL_ASSETS_HOME {paths.home}"]
     ledgers = load_ledgers(paths, datasets, ledger_rows)
     for dataset in datasets:
-        waiting = [] if dataset.source.is_s3 else LocalLandingZone(Path(dataset.source.path), dataset.source.pattern).list_files()
+        scan = LandingScan([], []) if dataset.source.is_s3 else landing_zone_for(dataset.source).scan()
+        waiting, settling = scan.ready, scan.settling
         uploads = sorted((paths.dataset_lake(dataset.name) / "uploads").glob("*.parquet"))
         loaded = sorted((paths.dataset_lake(dataset.name) / "transformed").glob("*.parquet"))
         target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
         lines.append(f"{dataset.name} -> {target}")
-        lines.append(f"  waiting in landing: {len(waiting)} files" + (f", oldest {_age(waiting[0].arrived_at)}" if waiting else ""))
+        lines.append(f"  waiting in landing: {_files(len(waiting))}" + (f", oldest {_age(waiting[0].arrived_at)}" if waiting else ""))
+        lines.append(f"  still settling in landing: {_files(len(settling))} (taken once unchanged for {dataset.source.settle_seconds:g} s)")
         lines.append(f"  windows uploaded: {len(uploads)}" + (f" (latest {uploads[-1].stem})" if uploads else ""))
         lines.append(f"  windows transformed: {len(loaded)}" + (f" (latest {loaded[-1].stem})" if loaded else ""))
         entries = ledgers.get(dataset.name, [])
@@ -112,6 +164,10 @@ def ledger_table(entries: list[dict]) -> str:
     ]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in [header, *body])
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _age(instant: dt.datetime) -> str:

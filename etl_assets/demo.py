@@ -55,20 +55,28 @@ def demo_windows(dataset: DatasetConfig, days: int, now: dt.datetime) -> list[Ti
     return list(keys.values())
 
 
-def lay_sample_uploads(dataset: DatasetConfig, windows: list[TimeWindow], now: dt.datetime) -> int:
-    """Copy the dataset's sample files into its landing folder, one per window, dated inside that window."""
+def lay_sample_uploads(dataset: DatasetConfig, windows: list[TimeWindow], now: dt.datetime) -> dt.datetime:
+    """Copy the dataset's sample files into its landing folder, one per window, dated inside it; return when all have settled."""
     samples = sorted((sample_data_dir() / dataset.name).glob("*"))
     if not samples:
-        return 0
+        return now
     landing = Path(dataset.source.path)
     landing.mkdir(parents=True, exist_ok=True)
+    settled_at = now
     for index, window in enumerate(windows):
         sample = samples[index % len(samples)]
-        arrived = min(window.start + dt.timedelta(hours=SAMPLE_ARRIVAL_HOUR), now - dt.timedelta(seconds=1))
+        arrived = sample_arrival(window, now, dataset.source.settle_seconds)
         target = landing / f"{window.key.replace(':', '')}_{sample.name}"
         shutil.copyfile(sample, target)
         os.utime(target, (arrived.timestamp(), arrived.timestamp()))
-    return len(windows)
+        settled_at = max(settled_at, arrived + dt.timedelta(seconds=dataset.source.settle_seconds))
+    return settled_at
+
+
+def sample_arrival(window: TimeWindow, now: dt.datetime, settle_seconds: float) -> dt.datetime:
+    """Midday of the window, or in the still-open window the latest time that has already settled (never before it opened)."""
+    settled = now - dt.timedelta(seconds=settle_seconds)
+    return max(window.start, min(window.start + dt.timedelta(hours=SAMPLE_ARRIVAL_HOUR), settled))
 
 
 def run_dataset(
@@ -125,7 +133,9 @@ def run_demo(days: int = 3) -> int:
     with dg.DagsterInstance.get() as instance:
         for dataset in load_order(config):
             windows = demo_windows(dataset, days, now)
-            lay_sample_uploads(dataset, windows, now)
+            settled_at = lay_sample_uploads(dataset, windows, now)
+            # Only in a window opened less than the settle time ago: its sample must wait to settle.
+            time.sleep(max(0.0, (settled_at - dt.datetime.now(dt.UTC)).total_seconds()))
             run_started = time.perf_counter()
             result = run_dataset(defs, dataset, windows, instance)
             seconds = time.perf_counter() - run_started

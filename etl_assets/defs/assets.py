@@ -62,7 +62,8 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         for result in results:
             context.log.info(
                 f"{dataset.name} {result.window_key}: {result.row_count} rows from {len(result.files)} files "
-                f"({result.new_files} new, {result.duplicate_files} duplicate), {result.reject_count} rejected"
+                f"({result.new_files} new, {result.duplicate_files} duplicate), {result.reject_count} rejected; "
+                f"{result.settling_files} still being written, left in landing for a later run"
             )
         return dg.MaterializeResult(metadata=md.upload_metadata(results))
 

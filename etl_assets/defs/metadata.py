@@ -44,13 +44,14 @@ def parquet_preview(path: Path) -> str:
 
 
 def upload_metadata(results: Sequence[UploadResult]) -> dict[str, Any]:
-    rows = [(r.window_key, r.row_count, len(r.files), r.new_files, r.duplicate_files, r.reject_count) for r in results]
+    rows = [(r.window_key, r.row_count, len(r.files), r.new_files, r.duplicate_files, r.settling_files, r.reject_count) for r in results]
     last = results[-1]
     return {
         "dagster/row_count": sum(r.row_count for r in results),
         "dagster/column_schema": table_schema(pq.read_schema(last.output_path)),
-        "windows": md_value(markdown_table(["window", "rows", "files", "new", "duplicate", "rejected"], rows)),
+        "windows": md_value(markdown_table(["window", "rows", "files", "new", "duplicate", "still settling", "rejected"], rows)),
         "files": sum(len(r.files) for r in results),
+        "settling_files": sum(r.settling_files for r in results),
         "rejected_rows": sum(r.reject_count for r in results),
         "path": dg.MetadataValue.path(str(last.output_path)),
         "preview": md_value(parquet_preview(last.output_path)),

@@ -1,4 +1,4 @@
-"""One upload sensor per dataset: it requests a run for each window that new files belong to."""
+"""One upload sensor per dataset: it requests a run for each window that new, settled files belong to."""
 
 import hashlib
 import json
@@ -8,7 +8,8 @@ import dagster as dg
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.partitions import partitions_def_for
 from etl_assets.errors import EtlAssetsError
-from etl_assets.ingest.upload import pending_windows
+from etl_assets.ingest.landing import LandedFile, landing_zone_for
+from etl_assets.ingest.upload import by_window
 
 SENSOR_INTERVAL_SECONDS = 30
 
@@ -31,19 +32,21 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
         """Cursor: the signature (size, mtime) of each file already requested, pruned to files still landing."""
         seen: dict[str, str] = json.loads(context.cursor)["seen"] if context.cursor else {}
         try:
-            pending = pending_windows(dataset)
+            scan = landing_zone_for(dataset.source).scan()
+            pending = by_window(dataset, scan.ready)
         except EtlAssetsError as exc:
             return dg.SkipReason(str(exc))
-        still_landing: dict[str, str] = {}
+        requested: dict[str, str] = {}
         run_requests = []
         for window_key, files in sorted(pending.items()):
             signatures = {f.name: file_signature(f.size, int(f.arrived_at.timestamp() * 1_000_000)) for f in files}
-            still_landing.update(signatures)
+            if not partitions_def.has_partition_key(window_key):
+                # Not marked seen: a file dated ahead is requested once its window opens.
+                context.log.warning(f"{dataset.name}: files {sorted(signatures)} belong to window {window_key}, outside the dataset's partitions; skipped.")
+                continue
+            requested.update(signatures)
             new = sorted(f"{name}={sig}" for name, sig in signatures.items() if seen.get(name) != sig)
             if not new:
-                continue
-            if not partitions_def.has_partition_key(window_key):
-                context.log.warning(f"{dataset.name}: files {sorted(signatures)} belong to window {window_key}, outside the dataset's partitions; skipped.")
                 continue
             digest = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
             run_requests.append(
@@ -53,6 +56,17 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
                     tags={"etl_assets/dataset": dataset.name, "etl_assets/new_files": str(len(new))},
                 )
             )
-        return dg.SensorResult(run_requests=run_requests, cursor=json.dumps({"seen": still_landing}, sort_keys=True))
+        cursor = json.dumps({"seen": requested}, sort_keys=True)
+        return dg.SensorResult(run_requests=run_requests, cursor=cursor, skip_reason=None if run_requests else _why_nothing(scan.settling, dataset))
 
     return upload_sensor
+
+
+def _why_nothing(settling: list[LandedFile], dataset: DatasetConfig) -> str | None:
+    """Say so when files are still being written: the sensor takes them on a later tick."""
+    if not settling:
+        return None
+    return (
+        f"{len(settling)} file(s) in {dataset.name}'s landing zone changed less than {dataset.source.settle_seconds:g} s ago "
+        "(source.settle_seconds) and may still be written; a later tick requests them."
+    )

@@ -1,20 +1,31 @@
-"""The archive: every ingested file, kept by content hash under its window; nothing is ever deleted."""
+"""The archive: every ingested file, kept by content hash under its window; nothing is ever deleted.
+
+A window folder holds each distinct content once as `<sha256><ext>`, its first arrival in `<sha256>.meta.json`,
+every later arrival of the same bytes in `arrivals/`, and the bytes of those later arrivals in `duplicates/`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
-from dataclasses import dataclass
-from datetime import datetime
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Generic, Literal, TypeVar
 
-from etl_assets.ingest.landing import LandedFile
+from etl_assets.ingest.landing import LandedFile, arrival_time
 from etl_assets.paths import window_slug
 
 SIDECAR_SUFFIX = ".meta.json"
+ARRIVALS_FOLDER = "arrivals"
 DUPLICATES_FOLDER = "duplicates"
+PARTIAL_PREFIX = ".incoming-"
+COPY_CHUNK_BYTES = 1 << 20
+
+ReadT = TypeVar("ReadT")
 
 
 @dataclass(frozen=True)
@@ -29,48 +40,172 @@ class ArchivedFile:
 
 
 @dataclass(frozen=True)
-class ArchiveOutcome:
-    """Where an archived file went; `duplicate` files repeat bytes already archived and are not read again."""
+class Arrival:
+    """One landed file taken into a window: its name, arrival (mtime), size, content hash and when it was taken."""
 
-    file: ArchivedFile
-    duplicate: bool
+    original_name: str
+    arrived_at: datetime
+    size: int
+    sha256: str
+    archived_at: datetime
+
+    def same_landing(self, other: Arrival) -> bool:
+        """The same landed file: a rerun meets it again when a run died before removing it from landing."""
+        return (self.original_name, self.arrived_at, self.size, self.sha256) == (other.original_name, other.arrived_at, other.size, other.sha256)
 
 
-def archive_file(file: LandedFile, dataset_archive: Path, window_key: str) -> ArchiveOutcome:
-    """Move `file` out of landing into `<dataset_archive>/<window>/`, or into its `duplicates/` folder."""
-    sha256 = _sha256(file.path)
+@dataclass(frozen=True)
+class ArchiveOutcome(Generic[ReadT]):
+    """What archiving one landed file did; only `new` content is read, and a `changed` file stays in landing."""
+
+    status: Literal["new", "duplicate", "changed"]
+    file: ArchivedFile | None = None
+    read: ReadT | None = None
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A verified copy of a landed file, and the identity (device, inode, size, mtime) of what was copied."""
+
+    path: Path
+    sha256: str
+    landed: tuple[int, int, int, int]
+
+
+def archive_file(
+    file: LandedFile, dataset_archive: Path, window_key: str, read: Callable[[Path], ReadT]
+) -> ArchiveOutcome[ReadT]:
+    """Copy `file` into its window's archive, `read` the copy if its bytes are new there, then take it out of landing.
+
+    The caller holds the dataset's lock, so any half-made copy in the window folder is from a run that died.
+    """
     window_folder = dataset_archive / window_slug(window_key)
-    if _already_archived(dataset_archive, sha256):
-        target = _free_path(window_folder / DUPLICATES_FOLDER / f"{file.arrived_at:%Y%m%dT%H%M%SZ}-{file.name}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(file.path, target)
-        return ArchiveOutcome(ArchivedFile(target, file.name, file.arrived_at, file.size, sha256), duplicate=True)
-    record = ArchivedFile(window_folder / _stored_name(sha256, file.name), file.name, file.arrived_at, file.size, sha256)
-    # The sidecar goes first: a crash before the move leaves the file in landing, and the next run completes it.
-    _write_sidecar(record)
-    shutil.move(file.path, record.path)
-    return ArchiveOutcome(record, duplicate=False)
+    _discard_partial_copies(window_folder)
+    copy = _copy_while_hashing(file, window_folder)
+    if copy is None:
+        return ArchiveOutcome("changed")
+    try:
+        arrival = Arrival(file.name, file.arrived_at, file.size, copy.sha256, datetime.now(UTC))
+        stored = [first for first in _stored_first_arrivals(window_folder) if first.sha256 == arrival.sha256]
+        if not stored:
+            result = read(copy.path)
+            return ArchiveOutcome("new", _keep_new(copy, arrival, file, window_folder), result)
+        if any(arrival.same_landing(known) for known in stored + _later_arrivals(window_folder)):
+            _take_out_of_landing(file, copy, window_folder)
+            return ArchiveOutcome("duplicate", _archived(window_folder, stored[0]))
+        return ArchiveOutcome("duplicate", _keep_duplicate(copy, arrival, file, window_folder))
+    finally:
+        copy.path.unlink(missing_ok=True)
 
 
 def archived_files(dataset_archive: Path, window_key: str) -> list[ArchivedFile]:
-    """The files archived for a window (duplicates excluded), in arrival order."""
+    """The window's upload, in arrival order: the newest version of each file name, identical bytes counted once."""
     window_folder = dataset_archive / window_slug(window_key)
-    records = [_read_sidecar(sidecar) for sidecar in window_folder.glob(f"*{SIDECAR_SUFFIX}")]
-    present = [record for record in records if record.path.is_file()]
-    return sorted(present, key=lambda record: (record.arrived_at, record.original_name))
+    firsts = _stored_first_arrivals(window_folder)
+    kept = {first.sha256: first for first in firsts}
+    by_name: dict[str, list[Arrival]] = {}
+    for arrival in sorted(firsts + _later_arrivals(window_folder), key=lambda arrival: arrival.archived_at):
+        if arrival.sha256 in kept:
+            by_name.setdefault(arrival.original_name, []).append(arrival)
+    current: dict[str, ArchivedFile] = {}
+    for name, versions in by_name.items():
+        since = _current_version_since(versions)
+        version = ArchivedFile(_content_path(window_folder, kept[since.sha256]), name, since.arrived_at, since.size, since.sha256)
+        earlier = current.get(since.sha256)
+        if earlier is None or (version.arrived_at, version.original_name) < (earlier.arrived_at, earlier.original_name):
+            current[since.sha256] = version
+    return sorted(current.values(), key=lambda file: (file.arrived_at, file.original_name))
 
 
-def _already_archived(dataset_archive: Path, sha256: str) -> bool:
-    return any(_read_sidecar(sidecar).path.is_file() for sidecar in dataset_archive.glob(f"*/{sha256}{SIDECAR_SUFFIX}"))
+def _current_version_since(versions: list[Arrival]) -> Arrival:
+    """The arrival since which a name's newest content has been current, so the same bytes again change nothing."""
+    since = versions[-1]
+    for arrival in reversed(versions):
+        if arrival.sha256 != since.sha256:
+            break
+        since = arrival
+    return since
 
 
-def _stored_name(sha256: str, original_name: str) -> str:
-    return sha256 + Path(original_name).suffix.lower()
+def _copy_while_hashing(file: LandedFile, window_folder: Path) -> _Copy | None:
+    """A copy of the landed bytes beside the archive; None when the file changed since it was listed or during the copy."""
+    window_folder.mkdir(parents=True, exist_ok=True)
+    temporary = window_folder / f"{PARTIAL_PREFIX}{uuid.uuid4().hex}"
+    digest = hashlib.sha256()
+    try:
+        with file.path.open("rb") as source, temporary.open("xb") as target:
+            before = os.fstat(source.fileno())
+            while chunk := source.read(COPY_CHUNK_BYTES):
+                digest.update(chunk)
+                target.write(chunk)
+            copied = target.tell()
+            target.flush()
+            os.fsync(target.fileno())
+        after = file.path.stat()
+    except FileNotFoundError:
+        temporary.unlink(missing_ok=True)
+        return None
+    listed = (before.st_size, arrival_time(before.st_mtime)) == (file.size, file.arrived_at)
+    if not (listed and copied == before.st_size and _identity(before) == _identity(after)):
+        temporary.unlink()
+        return None
+    return _Copy(temporary, digest.hexdigest(), _identity(before))
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _keep_new(copy: _Copy, arrival: Arrival, file: LandedFile, window_folder: Path) -> ArchivedFile:
+    # Content before sidecar before landing: a run killed between any two steps leaves the file in landing to redo.
+    record = _archived(window_folder, arrival)
+    os.replace(copy.path, record.path)
+    _write_record(arrival, window_folder / f"{arrival.sha256}{SIDECAR_SUFFIX}")
+    _take_out_of_landing(file, copy, window_folder)
+    return record
+
+
+def _keep_duplicate(copy: _Copy, arrival: Arrival, file: LandedFile, window_folder: Path) -> ArchivedFile:
+    # The record comes first: a rerun that finds it recognises the landed file and only removes it.
+    arrivals = window_folder / ARRIVALS_FOLDER
+    _write_record(arrival, _free_path(arrivals / f"{arrival.archived_at:%Y%m%dT%H%M%S%fZ}-{arrival.sha256[:16]}.json"))
+    target = _free_path(window_folder / DUPLICATES_FOLDER / f"{arrival.arrived_at:%Y%m%dT%H%M%SZ}-{arrival.original_name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(copy.path, target)
+    _take_out_of_landing(file, copy, arrivals)
+    return ArchivedFile(target, arrival.original_name, arrival.arrived_at, arrival.size, arrival.sha256)
+
+
+def _take_out_of_landing(file: LandedFile, copy: _Copy, recorded_in: Path) -> None:
+    """Remove the landed file, unless a new file took its name meanwhile: that one waits for the next run."""
+    _sync_folder(recorded_in)
+    try:
+        if _identity(file.path.stat()) == copy.landed:
+            file.path.unlink()
+    except FileNotFoundError:
+        return
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the archive's new entries durable before the landed file goes, so a power cut cannot lose both."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _archived(window_folder: Path, arrival: Arrival) -> ArchivedFile:
+    return ArchivedFile(_content_path(window_folder, arrival), arrival.original_name, arrival.arrived_at, arrival.size, arrival.sha256)
+
+
+def _content_path(window_folder: Path, first: Arrival) -> Path:
+    return window_folder / (first.sha256 + Path(first.original_name).suffix.lower())
+
+
+def _discard_partial_copies(window_folder: Path) -> None:
+    for partial in window_folder.glob(f"{PARTIAL_PREFIX}*"):
+        partial.unlink(missing_ok=True)
 
 
 def _free_path(path: Path) -> Path:
@@ -80,26 +215,31 @@ def _free_path(path: Path) -> Path:
     return candidate
 
 
-def _write_sidecar(record: ArchivedFile) -> None:
-    sidecar = record.path.parent / f"{record.sha256}{SIDECAR_SUFFIX}"
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
-    content = {
-        "original_name": record.original_name,
-        "arrived_at": record.arrived_at.isoformat(),
-        "size": record.size,
-        "sha256": record.sha256,
-    }
-    temporary = sidecar.with_name(f".{sidecar.name}.tmp")
+def _stored_first_arrivals(window_folder: Path) -> list[Arrival]:
+    """First arrivals whose content is in place (a sidecar alone is what an older, interrupted run left)."""
+    firsts = [_read_record(sidecar) for sidecar in window_folder.glob(f"*{SIDECAR_SUFFIX}")]
+    return [first for first in firsts if _content_path(window_folder, first).is_file()]
+
+
+def _later_arrivals(window_folder: Path) -> list[Arrival]:
+    return [_read_record(record) for record in (window_folder / ARRIVALS_FOLDER).glob("*.json")]
+
+
+def _write_record(arrival: Arrival, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = asdict(arrival) | {"arrived_at": arrival.arrived_at.isoformat(), "archived_at": arrival.archived_at.isoformat()}
+    temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(content, indent=2), encoding="utf-8")
-    os.replace(temporary, sidecar)
+    os.replace(temporary, path)
 
 
-def _read_sidecar(sidecar: Path) -> ArchivedFile:
-    content = json.loads(sidecar.read_text(encoding="utf-8"))
-    return ArchivedFile(
-        path=sidecar.parent / _stored_name(content["sha256"], content["original_name"]),
+def _read_record(path: Path) -> Arrival:
+    content = json.loads(path.read_text(encoding="utf-8"))
+    return Arrival(
         original_name=content["original_name"],
         arrived_at=datetime.fromisoformat(content["arrived_at"]),
         size=content["size"],
         sha256=content["sha256"],
+        # Records written before `archived_at` existed are ordered by their arrival.
+        archived_at=datetime.fromisoformat(content.get("archived_at", content["arrived_at"])),
     )

@@ -39,6 +39,7 @@ class UploadResult:
     files: list[ArchivedFile]
     new_files: int
     duplicate_files: int
+    settling_files: int
     reject_count: int
     rejects_path: Path | None
     columns: dict[str, str]
@@ -55,17 +56,22 @@ def rejects_path_for(paths: ProjectPaths, dataset_name: str, window_key: str) ->
 
 
 def pending_windows(dataset: DatasetConfig) -> dict[str, list[LandedFile]]:
-    """The files waiting in landing, grouped by the window they belong to."""
-    pending: dict[str, list[LandedFile]] = {}
-    for file in landing_zone_for(dataset.source).list_files():
-        pending.setdefault(partition_key_for(file, dataset.source, dataset.partitions), []).append(file)
-    return dict(sorted(pending.items()))
+    """The settled files waiting in landing, grouped by the window they belong to."""
+    return by_window(dataset, landing_zone_for(dataset.source).list_files())
+
+
+def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list[LandedFile]]:
+    """Landed files grouped by the window they belong to, windows in order."""
+    grouped: dict[str, list[LandedFile]] = {}
+    for file in files:
+        grouped.setdefault(partition_key_for(file, dataset.source, dataset.partitions), []).append(file)
+    return dict(sorted(grouped.items()))
 
 
 def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow) -> UploadResult:
     """Archive the window's landed files and rewrite its upload from every file archived for it."""
     with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"):
-        outcomes, fresh_reads = _archive_landed_files(dataset, paths.archive / dataset.name, window.key)
+        outcomes, fresh_reads, settling = _archive_landed_files(dataset, paths.archive / dataset.name, window.key)
         files = archived_files(paths.archive / dataset.name, window.key)
         tables, rejects, columns = [], [], {}
         for file in files:
@@ -82,8 +88,9 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
         output_path=output_path,
         row_count=table.num_rows,
         files=files,
-        new_files=sum(not outcome.duplicate for outcome in outcomes),
-        duplicate_files=sum(outcome.duplicate for outcome in outcomes),
+        new_files=sum(outcome.status == "new" for outcome in outcomes),
+        duplicate_files=sum(outcome.status == "duplicate" for outcome in outcomes),
+        settling_files=settling + sum(outcome.status == "changed" for outcome in outcomes),
         reject_count=len(rejects),
         rejects_path=rejects_path,
         columns=columns,
@@ -99,19 +106,17 @@ def _empty_upload(dataset: DatasetConfig) -> pa.Table:
 
 def _archive_landed_files(
     dataset: DatasetConfig, dataset_archive: Path, window_key: str
-) -> tuple[list[ArchiveOutcome], dict[str, ReadResult]]:
-    """Move the window's landed files to the archive, keeping what was read from the new ones by hash."""
+) -> tuple[list[ArchiveOutcome[ReadResult]], dict[str, ReadResult], int]:
+    """Take the window's settled files into the archive; what was read from new ones by hash, and how many still settle."""
+    scan = landing_zone_for(dataset.source).scan()
     outcomes, fresh_reads = [], {}
-    for file in landing_zone_for(dataset.source).list_files():
-        if partition_key_for(file, dataset.source, dataset.partitions) != window_key:
-            continue
-        # Read before archiving, so a file that cannot be read stays in landing where the user can replace it.
-        result = read_file(file.path, dataset.source.format, file.name)
-        outcome = archive_file(file, dataset_archive, window_key)
+    for file in by_window(dataset, scan.ready).get(window_key, []):
+        # The archived copy is read before the landed file goes, so a file that cannot be read stays in landing.
+        outcome = archive_file(file, dataset_archive, window_key, lambda path, name=file.name: read_file(path, dataset.source.format, name))
         outcomes.append(outcome)
-        if not outcome.duplicate:
-            fresh_reads[outcome.file.sha256] = result
-    return outcomes, fresh_reads
+        if outcome.status == "new":
+            fresh_reads[outcome.file.sha256] = outcome.read
+    return outcomes, fresh_reads, len(by_window(dataset, scan.settling).get(window_key, []))
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import textwrap
 
@@ -40,10 +41,10 @@ def test_upload_puts_the_file_in_landing_and_names_its_window(cli):
     assert result.returncode == 0, result.stderr
     landed = cli.home / "landing/orders/orders_day1.csv"
     assert landed.read_bytes() == (REPO / "sample_data/orders/orders_day1.csv").read_bytes()
-    again = cli.run("upload", str(REPO / "sample_data/orders/orders_day1.csv"), "--dataset", "orders")
-    assert (cli.home / "landing/orders/orders_day1_2.csv").exists(), again.stdout
-    status = cli.run("status", "--dataset", "orders")
-    assert "waiting in landing: 2 files" in status.stdout
+    arrived = dt.datetime.fromtimestamp(landed.stat().st_mtime, dt.UTC)
+    assert f"-> {landed} (window {arrived:%Y-%m-%d})" in result.stdout
+    assert f"--partition {arrived:%Y-%m-%d}" in result.stdout
+    assert [path.name for path in landed.parent.iterdir()] == ["orders_day1.csv"], "no partial copy is left beside it"
 
 
 def test_upload_to_an_unknown_dataset_is_a_clear_error(cli):

@@ -8,6 +8,9 @@ import shutil
 
 import snowflake.connector
 
+from etl_assets.config import load_config
+from etl_assets.demo import demo_windows, lay_sample_uploads, sample_arrival
+from etl_assets.ingest.windows import TimeWindow, window_for
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets_tests.cli.conftest import REPO
 
@@ -47,3 +50,32 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(cli):
     cursor.execute('SELECT "order_id" FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
     assert cursor.fetchall() == [(5005,)]
     connection.close()
+
+
+def _repo_orders(tmp_path, monkeypatch):
+    monkeypatch.setenv("ETL_ASSETS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ETL_LANDING_DIR", raising=False)
+    return load_config(REPO / "etl_config.yaml").datasets["orders"]
+
+
+def test_the_demo_lays_every_sample_already_settled_inside_its_window(tmp_path, monkeypatch):
+    orders = _repo_orders(tmp_path, monkeypatch)
+    now = dt.datetime.now(dt.UTC)
+    windows = demo_windows(orders, 3, now)
+
+    lay_sample_uploads(orders, windows, now)
+
+    arrivals = [dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) for path in sorted((tmp_path / "home/landing/orders").iterdir())]
+    assert [window_for(arrived, orders.partitions).key for arrived in arrivals] == [window.key for window in windows]
+    assert all(arrived <= now - dt.timedelta(seconds=orders.source.settle_seconds) for arrived in arrivals)
+
+
+def test_a_window_opened_less_than_the_settle_time_ago_gets_its_sample_at_its_start(tmp_path, monkeypatch):
+    orders = _repo_orders(tmp_path, monkeypatch)
+    opened = TimeWindow("2026-12-02", dt.datetime(2026, 12, 2, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, tzinfo=dt.UTC))
+    three_seconds_in = opened.start + dt.timedelta(seconds=3)
+
+    settled_at = lay_sample_uploads(orders, [opened], three_seconds_in)
+
+    assert sample_arrival(opened, three_seconds_in, orders.source.settle_seconds) == opened.start
+    assert settled_at == opened.start + dt.timedelta(seconds=10), "the demo waits 7 s more before it runs"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import dagster as dg
 
@@ -47,3 +48,30 @@ def test_a_new_file_in_a_seen_window_requests_that_window_again(chain_project):
 def test_files_before_the_first_window_are_not_requested(chain_project):
     chain_project.land("orders", "orders_day1.csv", dt.datetime(2025, 6, 1, 8, tzinfo=dt.UTC))
     assert evaluate(chain_project).run_requests == []
+
+
+def test_files_still_settling_wait_for_a_later_tick_and_the_sensor_says_so(chain_project):
+    now = dt.datetime.now(dt.UTC)
+    landed = chain_project.land("orders", "orders_day1.csv", now)
+
+    settling = evaluate(chain_project)
+
+    assert settling.run_requests == []
+    assert "1 file(s) in orders's landing zone changed less than 10 s ago" in settling.skip_reason.skip_message
+    settled_at = (now - dt.timedelta(seconds=11)).timestamp()
+    os.utime(landed, (settled_at, settled_at))
+    later = evaluate(chain_project, cursor=settling.cursor)
+    assert [r.partition_key for r in later.run_requests] == [(now - dt.timedelta(seconds=11)).strftime("%Y-%m-%d")]
+
+
+def test_a_file_outside_the_partitions_is_requested_once_its_window_exists(chain_project):
+    chain_project.land("orders", "orders_day1.csv", dt.datetime(2026, 11, 19, 8, tzinfo=dt.UTC))
+    config = chain_project.config_path.read_text()
+    chain_project.config_path.write_text(config.replace('start: "2026-01-01"', 'start: "2026-12-01"'))
+    before_start = evaluate(chain_project)
+    assert before_start.run_requests == []
+
+    chain_project.config_path.write_text(config)
+    after = evaluate(chain_project, cursor=before_start.cursor)
+
+    assert [r.partition_key for r in after.run_requests] == ["2026-11-19"]

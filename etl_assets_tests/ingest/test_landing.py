@@ -1,10 +1,10 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from etl_assets.config.models import PartitionsConfig, SourceConfig
 from etl_assets.errors import IngestError
-from etl_assets.ingest.landing import LandedFile, LocalLandingZone, landing_zone_for
+from etl_assets.ingest.landing import LandedFile, LocalLandingZone, ignored_because, landing_zone_for
 from etl_assets.ingest.partitioning import partition_key_for
 
 from .helpers import land
@@ -21,14 +21,49 @@ def test_lists_complete_matching_files_in_arrival_order(tmp_path):
         land(tmp_path, ignored, "x", MORNING)
     land(tmp_path / "nested", "deep.csv", "x", MORNING)
 
-    files = LocalLandingZone(tmp_path, "*.csv*").list_files()
+    files = LocalLandingZone(tmp_path, "*.csv*", settle_seconds=10).list_files()
 
     assert [file.name for file in files] == ["b.csv", "c.csv", "a.csv"]
     assert files[2] == LandedFile(tmp_path / "a.csv", "a.csv", 2, EVENING)
 
 
+def test_a_file_is_ready_only_once_unchanged_for_the_settle_time(tmp_path):
+    now = datetime.now(UTC)
+    land(tmp_path, "old.csv", "x", now - timedelta(seconds=11))
+    land(tmp_path, "fresh.csv", "x", now - timedelta(seconds=9))
+    land(tmp_path, "ahead.csv", "x", now + timedelta(hours=1))
+    zone = LocalLandingZone(tmp_path, "*.csv", settle_seconds=10)
+
+    scan = zone.scan(now)
+
+    assert [file.name for file in scan.ready] == ["old.csv"]
+    assert [file.name for file in scan.settling] == ["fresh.csv", "ahead.csv"]
+    assert [file.name for file in zone.scan(now + timedelta(seconds=2)).ready] == ["old.csv", "fresh.csv"]
+    assert [file.name for file in zone.list_files()] == ["old.csv"]
+
+
+def test_the_configured_settle_time_applies_and_a_fresh_file_waits(tmp_path):
+    land(tmp_path, "fresh.csv", "x", datetime.now(UTC))
+    assert landing_zone_for(SourceConfig(path=str(tmp_path))).list_files() == []
+    assert [file.name for file in landing_zone_for(SourceConfig(path=str(tmp_path), settle_seconds=0)).list_files()] == ["fresh.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (".hidden.csv", "hidden file"),
+        ("data.csv.part", "ending in .part marks a file still being written"),
+        ("data.csv.tmp", "ending in .tmp"),
+        ("notes.txt", "only names matching '*.csv'"),
+    ],
+)
+def test_names_the_landing_zone_never_takes_say_why(name, reason):
+    assert reason in ignored_because(name, "*.csv").reason
+    assert ignored_because("data.csv", "*.csv") is None
+
+
 def test_missing_landing_folder_is_empty_and_stays_missing(tmp_path):
-    assert LocalLandingZone(tmp_path / "absent", "*").list_files() == []
+    assert LocalLandingZone(tmp_path / "absent", "*", settle_seconds=0).list_files() == []
     assert not (tmp_path / "absent").exists()
 
 

@@ -1,6 +1,10 @@
+import hashlib
 import json
 import os
-from datetime import UTC, datetime
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -9,7 +13,7 @@ import pytest
 from etl_assets.config.models import PartitionsConfig
 from etl_assets.errors import IngestError
 from etl_assets.ingest.upload import ingest_window, pending_windows, upload_path
-from etl_assets.ingest.windows import window_from_key
+from etl_assets.ingest.windows import window_for, window_from_key
 from etl_assets.paths import ProjectPaths
 
 from .helpers import dataset, land
@@ -131,7 +135,7 @@ def test_an_unreadable_file_stays_in_landing_and_is_named(tmp_path):
         ingest_window(dataset(landing), paths, DAY)
 
     assert (landing / "broken.json").read_text() == '[{"id": 1'
-    assert not (paths.archive / "orders").exists()
+    assert [path for path in (paths.archive / "orders").rglob("*") if path.is_file()] == []
 
 
 def test_nested_values_meeting_text_become_json(tmp_path):
@@ -146,3 +150,138 @@ def test_nested_values_meeting_text_become_json(tmp_path):
     table = pq.read_table(result.output_path)
     assert table.column("meta").to_pylist() == ['{"k": "v"}', "plain"]
     assert table.column("id").type == pa.int64()
+
+
+def _ids(result) -> list[str]:
+    return pq.read_table(result.output_path).column("id").to_pylist()
+
+
+def test_a_new_version_of_a_file_replaces_the_old_one_in_its_window(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    land(landing, "f.csv", "id,value\n1,a\n2,b\n3,c\n", MORNING)
+    ingest_window(dataset(landing), paths, DAY)
+    land(landing, "f.csv", "id,value\n1,A\n2,B\n3,C\n", NOON)
+
+    result = ingest_window(dataset(landing), paths, DAY)
+
+    table = pq.read_table(result.output_path)
+    assert table.select(["id", "value", "_source_file"]).to_pylist() == [
+        {"id": "1", "value": "A", "_source_file": "f.csv"},
+        {"id": "2", "value": "B", "_source_file": "f.csv"},
+        {"id": "3", "value": "C", "_source_file": "f.csv"},
+    ]
+    assert table.column("_arrived_at").to_pylist() == [NOON] * 3
+    archived = sorted(path.read_text() for path in (paths.archive / "orders" / "2026-11-20").glob("*.csv"))
+    assert archived == ["id,value\n1,A\n2,B\n3,C\n", "id,value\n1,a\n2,b\n3,c\n"], "the older version stays archived"
+
+
+def test_the_same_bytes_arriving_in_another_window_give_that_window_its_rows(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    land(landing, "f.csv", "id\n1\n2\n3\n", MORNING)
+    ingest_window(dataset(landing), paths, DAY)
+    land(landing, "f.csv", "id\n1\n2\n3\n", NEXT_DAY)
+
+    next_day = ingest_window(dataset(landing), paths, window_from_key("2026-11-21", PartitionsConfig()))
+
+    assert _ids(next_day) == ["1", "2", "3"]
+    assert (next_day.new_files, next_day.duplicate_files) == (1, 0)
+    assert _ids(ingest_window(dataset(landing), paths, DAY)) == ["1", "2", "3"]
+
+
+WRITE_IN_TWO_PARTS = """
+import sys
+path, first, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, "w") as out:
+    out.write("id,value\\n")
+    out.writelines(f"{i},value {i}\\n" for i in range(1, first + 1))
+    out.flush()
+    print("paused", flush=True)
+    sys.stdin.readline()
+    out.writelines(f"{i},value {i}\\n" for i in range(first + 1, total + 1))
+"""
+
+
+def test_a_file_still_being_written_is_left_in_landing_until_it_has_settled(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    landing.mkdir(parents=True)
+    orders = dataset(landing, settle_seconds=2)
+    path = landing / "big.csv"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITE_IN_TWO_PARTS, str(path), "6500", "20000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout.readline() == "paused\n"
+        window = window_for(datetime.fromtimestamp(path.stat().st_mtime, UTC), orders.partitions)
+        while_written = ingest_window(orders, paths, window)
+        writer.communicate("go on\n", timeout=60)
+    finally:
+        writer.kill()
+    assert len(path.read_text().splitlines()) == 20001, "the file stays in landing and the writer finished it"
+    assert (while_written.row_count, while_written.new_files, while_written.settling_files) == (0, 0, 1)
+    complete_bytes = path.read_bytes()
+    time.sleep(max(0.0, path.stat().st_mtime + 2.05 - time.time()))
+
+    complete = ingest_window(orders, paths, window)
+
+    assert _ids(complete) == [str(i) for i in range(1, 20001)]
+    assert complete.settling_files == 0
+    assert complete.files[0].sha256 == hashlib.sha256(complete_bytes).hexdigest() == hashlib.sha256(complete.files[0].path.read_bytes()).hexdigest()
+    land(landing, "big.csv", complete_bytes, datetime.now(UTC) - timedelta(seconds=3))
+    again = ingest_window(orders, paths, window)
+    assert (again.row_count, again.duplicate_files) == (20000, 1), "the full file uploaded again does not double the rows"
+
+
+APPEND_UNTIL_TERMINATED = """
+import os, signal, sys
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+os.write(fd, b"id,value\\n")
+row = 0
+while not stop:
+    row += 1
+    os.write(fd, f"{row},{'x' * 100}\\n".encode())
+    if row == 100_000:
+        print("big", flush=True)
+"""
+
+
+def test_a_file_appended_to_while_it_is_copied_stays_in_landing_for_the_next_run(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    landing.mkdir(parents=True)
+    orders = dataset(landing, settle_seconds=0)
+    path = landing / "growing.csv"
+    writer = subprocess.Popen([sys.executable, "-c", APPEND_UNTIL_TERMINATED, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "big\n"
+        window = window_for(datetime.fromtimestamp(path.stat().st_mtime, UTC), orders.partitions)
+        while_appended = ingest_window(orders, paths, window)
+    finally:
+        writer.terminate()
+        writer.wait(timeout=60)
+    assert path.exists(), "the file stays in landing"
+    assert [p for p in (paths.archive / "orders").rglob("*") if p.is_file()] == [], "no copy is kept of a changing file"
+    assert (while_appended.row_count, while_appended.settling_files) == (0, 1)
+    written = len(path.read_text().splitlines()) - 1
+
+    complete = ingest_window(orders, paths, window)
+
+    assert written > 100_000
+    assert _ids(complete) == [str(i) for i in range(1, written + 1)]
+    assert list(landing.iterdir()) == []
+
+
+def test_a_fresh_file_waits_for_the_default_settle_time(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    now = datetime.now(UTC)
+    land(landing, "fresh.csv", "id\n1\n", now)
+
+    result = ingest_window(dataset(landing), paths, window_for(now, PartitionsConfig()))
+
+    assert (landing / "fresh.csv").read_text() == "id\n1\n"
+    assert (result.row_count, result.settling_files) == (0, 1)
