@@ -26,15 +26,17 @@ def test_csv_values_stay_text_and_empty_values_are_null(tmp_path):
     assert result.rejects == []
 
 
-def test_malformed_csv_rows_are_rejects_with_their_file_line_and_the_rest_loads(tmp_path):
+def test_long_rows_are_rejects_with_their_file_line_and_the_rest_loads(tmp_path):
     content = '\nid,text\n1,"two\nlines"\n\n2\n3,ok\n4,too,many\r\n5,last\n'
     result = read_file(_write(tmp_path, "x.csv", content), "csv", "x.csv")
-    assert [(row["id"], row["_source_row"]) for row in result.table.to_pylist()] == [("1", 3), ("3", 7), ("5", 9)]
-    assert result.table.column("text").to_pylist()[0] == "two\nlines"
-    assert result.rejects == [
-        Reject(6, "expected 2 fields, found 1", "2"),
-        Reject(8, "expected 2 fields, found 3", "4,too,many"),
+    assert [(row["id"], row["text"], row["_source_row"]) for row in result.table.to_pylist()] == [
+        ("1", "two\nlines", 3),
+        ("2", None, 6),
+        ("3", "ok", 7),
+        ("5", "last", 9),
     ]
+    assert result.rejects == [Reject(8, "expected 2 fields, found 3", "4,too,many")]
+    assert result.short_rows == 1
 
 
 def test_tsv_and_semicolon_csv(tmp_path):
