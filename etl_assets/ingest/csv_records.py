@@ -24,6 +24,7 @@ MAX_FIELD_BYTES = 16 * 1024 * 1024  # the most a Snowflake VARCHAR holds
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 MAX_RAW_CHARACTERS = 65536  # a reject keeps this much of its text; the archived file keeps all of it
 MIN_ARROW_BLOCK = 4 * 1024 * 1024
+NEWLINE_SAMPLE = 1024 * 1024
 # The body of a quoted field up to its closing quote; possessive, so `""` is never split to end the field early.
 QUOTED_TEXT = re.compile(r'[^"]*+(?:""[^"]*+)*+')
 QUOTED_FIELD_RE2 = r'"(?:[^"]|"")*"'
@@ -155,11 +156,11 @@ class _Splitter:
     def _read(self, skip_lines: int) -> int | None:
         """Read from line `skip_lines + 1` on; returns the line to resume after when a broken record must be re-read."""
         chunks = self.open_text()
-        first_chunk = next(chunks, "")
+        head = _head(chunks)
         if skip_lines == 0:
-            self.newline = "\n" if "\n" in first_chunk or "\r" not in first_chunk else "\r"
+            self.newline = "\n" if "\n" in head or "\r" not in head else "\r"
         first = skip_lines + 1
-        for lines, at_eof in _line_blocks(first_chunk, chunks, self.newline, skip_lines):
+        for lines, at_eof in _line_blocks(head, chunks, self.newline, skip_lines):
             walk: tuple[pa.StringArray, int] | None = (lines, first)
             first += len(lines)
             while walk is not None:
@@ -332,6 +333,17 @@ def _line_blocks(first_chunk: str, chunks: Iterator[str], newline: str, skip_lin
             yield _split(complete, newline), False
     last, skip_lines = _skip(carry, newline, skip_lines) if carry else (None, 0)
     yield (_split(last, newline) if last is not None else pa.array([], pa.string())), True
+
+
+def _head(chunks: Iterator[str]) -> str:
+    """Enough of the text to tell its line end: up to the first LF, or NEWLINE_SAMPLE characters."""
+    head = ""
+    while "\n" not in head and len(head) < NEWLINE_SAMPLE:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        head += chunk
+    return head
 
 
 def _chain(first_chunk: str, chunks: Iterator[str]) -> Iterator[str]:

@@ -24,14 +24,15 @@ BOM_ENCODINGS = (
 WESTERN_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 C1_CONTROLS = re.compile("[\x80-\x9f]")
 NON_ASCII_BYTE = re.compile(rb"[\x80-\xff]")
+UTF8_CHARACTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 LETTER_RUN = re.compile(r"[^\W\d_]+")
 # In Western words an accent is one letter among several; another script read as cp1252 gives words of accents only.
 MAX_WESTERN_ACCENT_SHARE = 0.6
 
 
-def detect_encoding(path: Path) -> str | None:
+def detect_encoding(path: Path, original_name: str) -> str | None:
     """The file's encoding: a BOM, else UTF-8, else a Western code page unless the text is clearly in another script."""
-    sample = _detection_sample(path)
+    sample, lines_before = _detection_sample(path)
     for bom, encoding in BOM_ENCODINGS:
         if sample.startswith(bom):
             return encoding
@@ -39,8 +40,14 @@ def detect_encoding(path: Path) -> str | None:
         return _best_guess(sample)
     if sample.isascii():
         return "ascii"
-    if _decodes(sample, "utf-8"):
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample)  # not final: the sample may end inside a character
         return "utf-8"
+    except UnicodeDecodeError as exc:
+        if _mostly_utf8(sample):
+            # Read as a code page, its UTF-8 characters would load as mojibake such as "JosÃ©".
+            line = 1 + lines_before + sample[: exc.start].count(b"\n")
+            raise IngestError(_undecodable(original_name, "utf-8", line, configured=False)) from None
     western = next((name for name in WESTERN_ENCODINGS if _is_clean_western(sample, name)), None)
     return western or _best_guess(sample)
 
@@ -69,18 +76,29 @@ def decoded_chunks(path: Path, encoding: str, original_name: str, configured: bo
                 return
 
 
-def _detection_sample(path: Path) -> bytes:
-    """The file's start, or when that is plain ASCII, the bytes from the line of its first non-ASCII byte on."""
+def _detection_sample(path: Path) -> tuple[bytes, int]:
+    """The file's start, or when that is plain ASCII, the bytes from the line of its first non-ASCII byte on;
+    and how many lines come before the sample."""
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
         if not head.isascii() or b"\x00" in head:
-            return head
+            return head, 0
+        lines_before = head.count(b"\n")
         while chunk := handle.read(CHUNK_BYTES):
             found = NON_ASCII_BYTE.search(chunk)
-            if found:
-                line_start = chunk.rfind(b"\n", 0, found.start()) + 1
-                return chunk[line_start:] + handle.read(max(0, SAMPLE_BYTES - len(chunk) + line_start))
-    return head
+            if not found:
+                lines_before += chunk.count(b"\n")
+                continue
+            line_start = chunk.rfind(b"\n", 0, found.start()) + 1
+            sample = chunk[line_start : line_start + SAMPLE_BYTES]
+            return sample + handle.read(SAMPLE_BYTES - len(sample)), lines_before + chunk.count(b"\n", 0, line_start)
+    return head, 0
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Most non-ASCII bytes form UTF-8 characters: a UTF-8 file with some bytes of another encoding in it."""
+    in_characters = sum(len(match) for match in UTF8_CHARACTER.findall(sample))
+    return in_characters * 2 >= len(NON_ASCII_BYTE.findall(sample))
 
 
 def _is_clean_western(sample: bytes, encoding: str) -> bool:
@@ -95,14 +113,6 @@ def _is_clean_western(sample: bytes, encoding: str) -> bool:
     letters = sum(len(word) for word in accented_words)
     accents = sum(not letter.isascii() for word in accented_words for letter in word)
     return accents <= MAX_WESTERN_ACCENT_SHARE * letters
-
-
-def _decodes(sample: bytes, encoding: str) -> bool:
-    try:
-        codecs.getincrementaldecoder(encoding)().decode(sample)  # not final: the sample may end inside a character
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _without_bom(encoding: str) -> str:

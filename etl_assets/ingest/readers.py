@@ -39,7 +39,7 @@ def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = N
     try:
         if resolved == "parquet":
             return _read_parquet(path)
-        used = encoding or detect_encoding(path)
+        used = encoding or detect_encoding(path, original_name)
         if used is None:
             raise IngestError(
                 f"{original_name!r} is not text in any encoding we recognise, so it cannot be read as {resolved}; "
