@@ -24,6 +24,9 @@ MAX_FIELD_BYTES = 16 * 1024 * 1024  # the most a Snowflake VARCHAR holds
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 MAX_RAW_CHARACTERS = 65536  # a reject keeps this much of its text; the archived file keeps all of it
 MIN_ARROW_BLOCK = 4 * 1024 * 1024
+# How many records one vectorised step checks: small again after a record that needed walking, so a file full of
+# stray quotes does not re-check long stretches, doubling while records come out well-formed.
+FIRST_BATCH, MAX_BATCH = 64, 65536
 NEWLINE_SAMPLE = 1024 * 1024
 # The body of a quoted field up to its closing quote; possessive, so `""` is never split to end the field early.
 QUOTED_TEXT = re.compile(r'[^"]*+(?:""[^"]*+)*+')
@@ -225,63 +228,97 @@ class _Splitter:
             )
         self.header = scanner.fields
 
-    def _walk_records(self, lines: pa.StringArray, first: int, at_eof: bool) -> tuple[pa.StringArray, int] | int | None:
-        """Whole-line records the vectorised way, the rest one by one; stops early at a broken or unfinished record."""
-        blank = _blank(lines)
-        fast = np.array(pc.and_(pc.invert(blank), _is_whole_record(lines, self.delimiter)), dtype=bool)
-        consumed = np.array(blank, dtype=bool) | fast
-        scanners, outcome, limit = [], None, len(lines)
-        for start in np.flatnonzero(~consumed):
-            if consumed[start]:
+    def _walk_records(self, lines: pa.StringArray, first: int, at_eof: bool) -> None:
+        """Group lines into records by quote parity and check the groups with one regex; walk only groups that fail."""
+        blank = np.array(_blank(lines), dtype=bool)
+        parity = np.cumsum(np.array(pc.count_substring(lines, '"'), dtype=np.int64) % 2) % 2
+        ends_by_parity = (np.flatnonzero(parity == 0), np.flatnonzero(parity == 1))
+        pattern = _record_pattern(self.delimiter)
+        whole_line = np.array(_well_formed(lines, pattern), dtype=bool) & ~blank
+        texts, line_numbers, single_lines, scanners = [], [], [], []
+        position, batch = 0, FIRST_BATCH
+        while position < len(lines):
+            # A record starting here ends at the next line that brings the quote count back to its parity before it.
+            ends = ends_by_parity[int(parity[position - 1]) if position else 0]
+            ends = ends[np.searchsorted(ends, position) :][:batch]
+            if not len(ends):
+                position = self._walk_one(lines, first, position, at_eof, scanners)
                 continue
-            scanner = _RecordScanner(first + int(start), self.delimiter, self.newline)
-            end, done = _feed(scanner, lines, int(start))
-            consumed[start:end] = True
-            fast[start:end] = False
-            if not done and not at_eof:
-                self.pending, limit = scanner, int(start)
-                break
-            if not done:
-                scanner.end_of_file()
-            if scanner.problem is not None:
-                outcome, limit = self._finish(scanner, lines, end), int(start)
-                break
+            starts = np.concatenate(([position], ends[:-1] + 1))
+            offsets = pa.array(np.concatenate(([0], ends + 1 - position)), pa.int32())
+            window = lines.slice(position, int(ends[-1]) + 1 - position)
+            groups = pc.binary_join(pa.ListArray.from_arrays(offsets, window), self.newline)
+            is_blank = (ends == starts) & blank[starts]
+            bad = np.flatnonzero(~(is_blank | np.array(_well_formed(groups, pattern), dtype=bool)))
+            taken = int(bad[0]) if len(bad) else len(starts)
+            texts.append(groups.slice(0, taken).filter(pa.array(~is_blank[:taken])))
+            line_numbers.append(first + starts[:taken][~is_blank[:taken]])
+            if len(bad):
+                start = self._walk_one(lines, first, int(starts[taken]), at_eof, scanners)
+                position, batch = self._walk_stray_stretch(lines, first, start, at_eof, whole_line, blank, single_lines, scanners), FIRST_BATCH
+            else:
+                position, batch = int(ends[-1]) + 1, min(2 * batch, MAX_BATCH)
+        texts.append(lines.take(pa.array(single_lines, pa.int64())))
+        line_numbers.append(first + np.array(single_lines, dtype=np.int64))
+        self._keep(self._fast_records(pa.concat_arrays(texts), np.concatenate(line_numbers)), self._slow_records(scanners))
+
+    def _walk_stray_stretch(
+        self, lines: pa.StringArray, first: int, position: int, at_eof: bool, whole_line: np.ndarray, blank: np.ndarray,
+        single_lines: list[int], scanners: list[_RecordScanner],
+    ) -> int:
+        """After a broken group, go line by line (whole lines kept for Arrow) until a run of whole lines says it is over."""
+        run = 0
+        while position < len(lines) and run < FIRST_BATCH:
+            if blank[position] or whole_line[position]:
+                if not blank[position]:
+                    single_lines.append(position)
+                position, run = position + 1, run + 1
+            else:
+                position, run = self._walk_one(lines, first, position, at_eof, scanners), 0
+        return position
+
+    def _walk_one(self, lines: pa.StringArray, first: int, start: int, at_eof: bool, scanners: list[_RecordScanner]) -> int:
+        """Walk the record at `start`; the index to go on from (the block's end when it is left open for the next block)."""
+        scanner = _RecordScanner(first + start, self.delimiter, self.newline)
+        end, done = _feed(scanner, lines, start)
+        if not done and not at_eof:
+            self.pending = scanner
+            return len(lines)
+        if not done:
+            scanner.end_of_file()
+        if scanner.problem is None:
             scanners.append(scanner)
-        fast[limit:] = False
-        self._keep(self._fast_records(lines, first, fast), self._slow_records(scanners))
-        return outcome
+            return end
+        # Its first line is the reject; the lines after it are read again as records.
+        self.rejects.append(Reject(scanner.first_line, scanner.problem, scanner.first_text or ""))
+        return start + 1
 
     def _keep(self, fast: pa.Table | None, slow: pa.Table | None) -> None:
-        """Keep rows in line order: the slow records sit between the fast ones."""
+        """Keep the block's rows in line order."""
         tables = [table for table in (fast, slow) if table is not None and table.num_rows]
-        if len(tables) == 2:
+        if tables:
             combined = pa.concat_tables(tables)
             self.tables.append(combined.take(pc.sort_indices(combined["_source_row"])))
-        else:
-            self.tables.extend(tables)
 
-    def _fast_records(self, lines: pa.StringArray, first: int, fast: np.ndarray) -> pa.Table | None:
-        positions = np.flatnonzero(fast)
-        if not len(positions):
+    def _fast_records(self, records: pa.StringArray, line_numbers: np.ndarray) -> pa.Table | None:
+        """Well-formed records: long ones become rejects, short ones get empty fields, and Arrow parses the rest."""
+        if not len(records):
             return None
         width = len(self.header or [])
-        records = pc.utf8_rtrim(lines.take(pa.array(positions)), characters="\r")
+        records = pc.utf8_rtrim(records, characters="\r")
         unquoted = pc.replace_substring_regex(records, QUOTED_FIELD_RE2, "")
-        counts = pc.add(pc.count_substring(unquoted, self.delimiter), 1).to_numpy(zero_copy_only=False)
+        counts = np.array(pc.count_substring(unquoted, self.delimiter), dtype=np.int64) + 1
         too_many = counts > width
-        for position, text, count in zip(positions[too_many], records.filter(pa.array(too_many)).to_pylist(), counts[too_many]):
-            self.rejects.append(Reject(first + int(position), f"expected {width} fields, found {count}", text[:MAX_RAW_CHARACTERS]))
-        short = counts < width
-        self.short_rows += int(short.sum())
+        for line, text, count in zip(line_numbers[too_many], records.filter(pa.array(too_many)).to_pylist(), counts[too_many]):
+            self.rejects.append(Reject(int(line), f"expected {width} fields, found {count}", text[:MAX_RAW_CHARACTERS]))
+        self.short_rows += int((counts < width).sum())
         keep = ~too_many
         if not keep.any():
             return None
         padding = pa.array([self.delimiter * missing for missing in range(width)], pa.string())
-        padded = pc.binary_join_element_wise(
-            records.filter(pa.array(keep)), padding.take(pa.array(np.clip(width - counts[keep], 0, None))), ""
-        )
+        padded = pc.binary_join_element_wise(records.filter(pa.array(keep)), padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
         table = _parse_whole_records(padded, self.delimiter, width, self.original_name)
-        return table.append_column("_source_row", pa.array(first + positions[keep], pa.int64()))
+        return table.append_column("_source_row", pa.array(line_numbers[keep], pa.int64()))
 
     def _slow_records(self, scanners: list[_RecordScanner]) -> pa.Table | None:
         width = len(self.header or [])
@@ -371,13 +408,15 @@ def _blank(lines: pa.StringArray) -> pa.BooleanArray:
     return pc.is_in(lines, value_set=pa.array(["", "\r"], pa.string()))
 
 
-def _is_whole_record(lines: pa.StringArray, delimiter: str) -> pa.BooleanArray:
-    """Lines that are a complete record on their own: well-formed quoted fields only, no lone CR, not over the limit."""
+def _well_formed(records: pa.StringArray, pattern: str) -> pa.BooleanArray:
+    return pc.and_(pc.match_substring_regex(records, pattern), pc.less_equal(pc.binary_length(records), MAX_FIELD_BYTES))
+
+
+def _record_pattern(delimiter: str) -> str:
+    """A complete, well-formed record: quoted fields (which may hold line breaks) or unquoted ones without quotes."""
     in_class = "\\t" if delimiter == "\t" else delimiter
-    field = f'"(?:[^"\\r\\n]|"")*"|[^"\\r\\n{in_class}]*'
-    pattern = f"^(?:{field})(?:[{in_class}](?:{field}))*\\r?$"
-    well_formed = pc.match_substring_regex(lines, pattern)
-    return pc.and_(well_formed, pc.less_equal(pc.binary_length(lines), MAX_FIELD_BYTES))
+    field = f'"(?:[^"]|"")*"|[^"\\r\\n{in_class}]*'
+    return f"^(?:{field})(?:[{in_class}](?:{field}))*\\r?$"
 
 
 def _parse_whole_records(records: pa.StringArray, delimiter: str, width: int, original_name: str) -> pa.Table:
@@ -388,7 +427,9 @@ def _parse_whole_records(records: pa.StringArray, delimiter: str, width: int, or
     table = pa_csv.read_csv(
         pa.BufferReader(joined[0].as_buffer()),
         read_options=pa_csv.ReadOptions(column_names=names, block_size=max(MIN_ARROW_BLOCK, 2 * longest + 2)),
-        parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=pc.any(pc.match_substring_regex(records, "[\r\n]")).as_py()
+        ),
         convert_options=pa_csv.ConvertOptions(
             column_types={name: pa.string() for name in names},
             null_values=[""],
