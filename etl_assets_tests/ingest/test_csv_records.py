@@ -137,3 +137,46 @@ def test_a_quote_left_open_for_more_than_16_mib_rejects_one_line_and_the_rest_is
     assert result.table.slice(line_count - 1).to_pylist() == [
         {"id": str(line_count - 1), "text": "w" * 990, "_source_row": line_count + 2}
     ]
+
+
+def _mixed_export(count: int) -> tuple[str, list[tuple], list[int]]:
+    """Records of every kind a real export mixes, with the rows and reject lines they must give."""
+    lines, rows, rejects = ["id,text,note"], [], []
+    for index in range(count):
+        line = len(lines) + 1
+        if index % 13 == 5:
+            lines.append(f'{index},"closed" early,x')
+            rejects.append(line)
+        elif index % 7 == 3:
+            lines += [f'{index},"first, part', "middle,looks,like,a,record", 'last ""quoted"" part",y']
+            rows.append((str(index), 'first, part\r\nmiddle,looks,like,a,record\r\nlast "quoted" part', "y", line))
+        elif index % 11 == 2:
+            lines.append(f'{index},12" pizza,5\'11"')
+            rows.append((str(index), '12" pizza', "5'11\"", line))
+        elif index % 17 == 4:
+            lines.append(f"{index},short")
+            rows.append((str(index), "short", None, line))
+        elif index % 19 == 6:
+            lines.append("")
+            continue
+        else:
+            lines.append(f'"{index}","plain {index}",z')
+            rows.append((str(index), f"plain {index}", "z", line))
+    return "\r\n".join(lines) + "\r\n", rows, rejects
+
+
+@pytest.mark.parametrize("count", [10, 300, 5000])
+def test_a_long_mix_of_record_kinds_gives_every_value_and_line(tmp_path, count):
+    content, rows, rejects = _mixed_export(count)
+    result = _read(tmp_path, content)
+    assert _rows(result) == rows
+    assert [reject.line for reject in result.rejects] == rejects
+
+
+@pytest.mark.parametrize("chunk", [97, 4096])
+def test_the_mix_read_in_small_chunks_gives_the_same_rows(chunk):
+    content, rows, rejects = _mixed_export(600)
+    pieces = [content[start : start + chunk] for start in range(0, len(content), chunk)]
+    result = read_delimited(lambda: iter(pieces), None, "x.csv")
+    assert [tuple(row.values()) for row in result.table.to_pylist()] == rows
+    assert [reject.line for reject in result.rejects] == rejects
