@@ -229,69 +229,11 @@ class _Splitter:
         self.header = scanner.fields
 
     def _walk_records(self, lines: pa.StringArray, first: int, at_eof: bool) -> None:
-        """Group lines into records by quote parity and check the groups with one regex; walk only groups that fail."""
-        blank = np.array(_blank(lines), dtype=bool)
-        parity = np.cumsum(np.array(pc.count_substring(lines, '"'), dtype=np.int64) % 2) % 2
-        ends_by_parity = (np.flatnonzero(parity == 0), np.flatnonzero(parity == 1))
-        pattern = _record_pattern(self.delimiter)
-        whole_line = np.array(_well_formed(lines, pattern), dtype=bool) & ~blank
-        texts, line_numbers, single_lines, scanners = [], [], [], []
-        position, batch = 0, FIRST_BATCH
-        while position < len(lines):
-            # A record starting here ends at the next line that brings the quote count back to its parity before it.
-            ends = ends_by_parity[int(parity[position - 1]) if position else 0]
-            ends = ends[np.searchsorted(ends, position) :][:batch]
-            if not len(ends):
-                position = self._walk_one(lines, first, position, at_eof, scanners)
-                continue
-            starts = np.concatenate(([position], ends[:-1] + 1))
-            offsets = pa.array(np.concatenate(([0], ends + 1 - position)), pa.int32())
-            window = lines.slice(position, int(ends[-1]) + 1 - position)
-            groups = pc.binary_join(pa.ListArray.from_arrays(offsets, window), self.newline)
-            is_blank = (ends == starts) & blank[starts]
-            bad = np.flatnonzero(~(is_blank | np.array(_well_formed(groups, pattern), dtype=bool)))
-            taken = int(bad[0]) if len(bad) else len(starts)
-            texts.append(groups.slice(0, taken).filter(pa.array(~is_blank[:taken])))
-            line_numbers.append(first + starts[:taken][~is_blank[:taken]])
-            if len(bad):
-                start = self._walk_one(lines, first, int(starts[taken]), at_eof, scanners)
-                position, batch = self._walk_stray_stretch(lines, first, start, at_eof, whole_line, blank, single_lines, scanners), FIRST_BATCH
-            else:
-                position, batch = int(ends[-1]) + 1, min(2 * batch, MAX_BATCH)
-        texts.append(lines.take(pa.array(single_lines, pa.int64())))
-        line_numbers.append(first + np.array(single_lines, dtype=np.int64))
-        self._keep(self._fast_records(pa.concat_arrays(texts), np.concatenate(line_numbers)), self._slow_records(scanners))
-
-    def _walk_stray_stretch(
-        self, lines: pa.StringArray, first: int, position: int, at_eof: bool, whole_line: np.ndarray, blank: np.ndarray,
-        single_lines: list[int], scanners: list[_RecordScanner],
-    ) -> int:
-        """After a broken group, go line by line (whole lines kept for Arrow) until a run of whole lines says it is over."""
-        run = 0
-        while position < len(lines) and run < FIRST_BATCH:
-            if blank[position] or whole_line[position]:
-                if not blank[position]:
-                    single_lines.append(position)
-                position, run = position + 1, run + 1
-            else:
-                position, run = self._walk_one(lines, first, position, at_eof, scanners), 0
-        return position
-
-    def _walk_one(self, lines: pa.StringArray, first: int, start: int, at_eof: bool, scanners: list[_RecordScanner]) -> int:
-        """Walk the record at `start`; the index to go on from (the block's end when it is left open for the next block)."""
-        scanner = _RecordScanner(first + start, self.delimiter, self.newline)
-        end, done = _feed(scanner, lines, start)
-        if not done and not at_eof:
-            self.pending = scanner
-            return len(lines)
-        if not done:
-            scanner.end_of_file()
-        if scanner.problem is None:
-            scanners.append(scanner)
-            return end
-        # Its first line is the reject; the lines after it are read again as records.
-        self.rejects.append(Reject(scanner.first_line, scanner.problem, scanner.first_text or ""))
-        return start + 1
+        walk = _BlockWalk(lines, first, at_eof, self.delimiter, self.newline)
+        records, line_numbers, scanners = walk.run()
+        self.rejects.extend(walk.rejects)
+        self.pending = walk.pending
+        self._keep(self._fast_records(records, line_numbers), self._slow_records(scanners))
 
     def _keep(self, fast: pa.Table | None, slow: pa.Table | None) -> None:
         """Keep the block's rows in line order."""
@@ -335,6 +277,81 @@ class _Splitter:
             return None
         columns = {f"f{index}": pa.array([row[index] or None for row in rows], pa.string()) for index in range(width)}
         return pa.table({**columns, "_source_row": pa.array(source_rows, pa.int64())})
+
+
+class _BlockWalk:
+    """One block's records: lines grouped by quote parity and checked by one regex; only groups that fail are walked."""
+
+    def __init__(self, lines: pa.StringArray, first: int, at_eof: bool, delimiter: str, newline: str) -> None:
+        self.lines, self.first, self.at_eof, self.delimiter, self.newline = lines, first, at_eof, delimiter, newline
+        self.pattern = _record_pattern(delimiter)
+        self.blank = np.array(_blank(lines), dtype=bool)
+        self.whole_line = np.array(_well_formed(lines, self.pattern), dtype=bool) & ~self.blank
+        self.parity = np.cumsum(np.array(pc.count_substring(lines, '"'), dtype=np.int64) % 2) % 2
+        self.ends_by_parity = (np.flatnonzero(self.parity == 0), np.flatnonzero(self.parity == 1))
+        self.texts: list[pa.StringArray] = []
+        self.line_numbers: list[np.ndarray] = []
+        self.single_lines: list[int] = []
+        self.scanners: list[_RecordScanner] = []
+        self.rejects: list[Reject] = []
+        self.pending: _RecordScanner | None = None
+
+    def run(self) -> tuple[pa.StringArray, np.ndarray, list[_RecordScanner]]:
+        """The well-formed records' text and lines, and the records that were walked."""
+        position, batch = 0, FIRST_BATCH
+        while position < len(self.lines):
+            position, batch = self._step(position, batch)
+        self.texts.append(self.lines.take(pa.array(self.single_lines, pa.int64())))
+        self.line_numbers.append(self.first + np.array(self.single_lines, dtype=np.int64))
+        return pa.concat_arrays(self.texts), np.concatenate(self.line_numbers), self.scanners
+
+    def _step(self, position: int, batch: int) -> tuple[int, int]:
+        """Check up to `batch` records from `position`; walk the first that fails; where to go on, and the next batch."""
+        # A record starting here ends at the next line that brings the quote count back to its parity before it.
+        ends = self.ends_by_parity[int(self.parity[position - 1]) if position else 0]
+        ends = ends[np.searchsorted(ends, position) :][:batch]
+        if not len(ends):
+            return self._walk_one(position), FIRST_BATCH
+        starts = np.concatenate(([position], ends[:-1] + 1))
+        offsets = pa.array(np.concatenate(([0], ends + 1 - position)), pa.int32())
+        window = self.lines.slice(position, int(ends[-1]) + 1 - position)
+        groups = pc.binary_join(pa.ListArray.from_arrays(offsets, window), self.newline)
+        is_blank = (ends == starts) & self.blank[starts]
+        bad = np.flatnonzero(~(is_blank | np.array(_well_formed(groups, self.pattern), dtype=bool)))
+        taken = int(bad[0]) if len(bad) else len(starts)
+        self.texts.append(groups.slice(0, taken).filter(pa.array(~is_blank[:taken])))
+        self.line_numbers.append(self.first + starts[:taken][~is_blank[:taken]])
+        if not len(bad):
+            return int(ends[-1]) + 1, min(2 * batch, MAX_BATCH)
+        return self._walk_stretch(self._walk_one(int(starts[taken]))), FIRST_BATCH
+
+    def _walk_stretch(self, position: int) -> int:
+        """After a record that needed walking, go line by line until a run of whole lines says the trouble is over."""
+        run = 0
+        while position < len(self.lines) and run < FIRST_BATCH:
+            if self.blank[position] or self.whole_line[position]:
+                if self.whole_line[position]:
+                    self.single_lines.append(position)
+                position, run = position + 1, run + 1
+            else:
+                position, run = self._walk_one(position), 0
+        return position
+
+    def _walk_one(self, start: int) -> int:
+        """Walk the record at `start`; the index to go on from (the block's end when it is left open for the next block)."""
+        scanner = _RecordScanner(self.first + start, self.delimiter, self.newline)
+        end, done = _feed(scanner, self.lines, start)
+        if not done and not self.at_eof:
+            self.pending = scanner
+            return len(self.lines)
+        if not done:
+            scanner.end_of_file()
+        if scanner.problem is None:
+            self.scanners.append(scanner)
+            return end
+        # Its first line is the reject; the lines after it are read again as records.
+        self.rejects.append(Reject(scanner.first_line, scanner.problem, scanner.first_text or ""))
+        return start + 1
 
 
 def _feed(scanner: _RecordScanner, lines: pa.StringArray, start: int) -> tuple[int, bool]:

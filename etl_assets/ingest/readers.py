@@ -106,7 +106,7 @@ def _read_json_lines(text: str) -> ReadResult:
         except json.JSONDecodeError as exc:
             rejects.append(Reject(line_number, f"invalid JSON: {exc.msg}", line.rstrip("\r")))
     result = _json_records(numbered)
-    return ReadResult(result.table, sorted(rejects + result.rejects, key=lambda reject: reject.line), result.columns)
+    return dataclasses.replace(result, rejects=sorted(rejects + result.rejects, key=lambda reject: reject.line))
 
 
 def _json_records(numbered: list[tuple[int, Any]]) -> ReadResult:

@@ -134,3 +134,13 @@ def test_a_very_long_field_is_read_whole(tmp_path):
     result = read_file(_write(tmp_path, "long.csv", f"id,text\n1,{long_text}\n"), "csv", "long.csv")
     assert result.table.column("text").to_pylist() == [long_text]
     assert result.table.column("_source_row").to_pylist() == [2]
+
+
+def test_reserved_names_are_renamed_in_json_lines_and_parquet_too(tmp_path):
+    lines = read_file(_write(tmp_path, "a.jsonl", '{"time_window_end": 1}\nbad\n'), "jsonl", "a.jsonl")
+    assert lines.table.column_names == ["source_time_window_end", "_source_row"]
+    assert lines.renamed == {"source_time_window_end": "time_window_end"}
+    pq.write_table(pa.table({"Time Window Start": [1]}), tmp_path / "p.parquet")
+    parquet = read_file(tmp_path / "p.parquet", "parquet", "p.parquet")
+    assert parquet.renamed == {"source_time_window_start": "Time Window Start"}
+    assert parquet.encoding is None
