@@ -33,6 +33,7 @@ MAX_WESTERN_ACCENT_SHARE = 0.6
 def detect_encoding(path: Path, original_name: str) -> str | None:
     """The file's encoding: a BOM, else UTF-8, else a Western code page unless the text is clearly in another script."""
     sample, lines_before = _detection_sample(path)
+    sample = _whole_characters(sample)
     for bom, encoding in BOM_ENCODINGS:
         if sample.startswith(bom):
             return encoding
@@ -93,6 +94,15 @@ def _detection_sample(path: Path) -> tuple[bytes, int]:
             sample = chunk[line_start : line_start + SAMPLE_BYTES]
             return sample + handle.read(SAMPLE_BYTES - len(sample)), lines_before + chunk.count(b"\n", 0, line_start)
     return head, 0
+
+
+def _whole_characters(sample: bytes) -> bytes:
+    """A full sample cut where no character can be split: after its last line end, or at a 4-byte boundary for UTF-16/32."""
+    if len(sample) < SAMPLE_BYTES:
+        return sample
+    if b"\x00" in sample:
+        return sample[: len(sample) // 4 * 4]
+    return sample[: sample.rfind(b"\n") + 1] or sample
 
 
 def _mostly_utf8(sample: bytes) -> bool:

@@ -88,3 +88,11 @@ def test_json_lines_in_cp1252_decode_right(tmp_path):
     result = _read(tmp_path, '{"name": "Zoë"}\n'.encode("cp1252"), name="x.jsonl")
     assert _column(result, "name") == ["Zoë"]
     assert result.encoding == "cp1252"
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "cp1251", "utf-16-le"])
+def test_a_file_longer_than_the_sample_is_detected_without_splitting_a_character(tmp_path, encoding):
+    names = {"shift_jis": "東京都 こんにちは", "cp1251": "Москва Иванов Пётр", "utf-16-le": "José 東京"}
+    rows = "".join(f"{index},{names[encoding]} {index}\n" for index in range(2 * SAMPLE_BYTES // 20))
+    result = _read(tmp_path, ("id,name\n" + rows).encode(encoding))
+    assert _column(result, "name")[-1] == f"{names[encoding]} {2 * SAMPLE_BYTES // 20 - 1}"
