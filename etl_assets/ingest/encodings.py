@@ -22,6 +22,12 @@ BOM_ENCODINGS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 WESTERN_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
+# The code pages most legacy exports in other scripts use: Cyrillic, Greek, Central European, Turkish, Hebrew, Arabic,
+# Baltic, Thai, and the Japanese, Chinese and Korean double-byte ones.
+LEGACY_ENCODINGS = (
+    "cp1251", "koi8_r", "cp1253", "cp1250", "cp1254", "cp1255", "cp1256", "cp1257", "cp874",
+    "cp932", "euc_jp", "gb18030", "big5", "cp949",
+)
 C1_CONTROLS = re.compile("[\x80-\x9f]")
 NON_ASCII_BYTE = re.compile(rb"[\x80-\xff]")
 UTF8_CHARACTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
@@ -50,11 +56,15 @@ def detect_encoding(path: Path, original_name: str) -> str | None:
             line = 1 + lines_before + sample[: exc.start].count(b"\n")
             raise IngestError(_undecodable(original_name, "utf-8", line, configured=False)) from None
     western = next((name for name in WESTERN_ENCODINGS if _is_clean_western(sample, name)), None)
-    return western or _best_guess(sample)
+    return western or _best_guess(sample, LEGACY_ENCODINGS) or _best_guess(sample)
 
 
-def _best_guess(sample: bytes) -> str | None:
-    best = charset_normalizer.from_bytes(sample).best()
+def _best_guess(sample: bytes, candidates: tuple[str, ...] | None = None) -> str | None:
+    """charset-normalizer's pick, among `candidates` when given (it errs less on short or repetitive samples then)."""
+    if candidates:
+        best = charset_normalizer.from_bytes(sample, cp_isolation=list(candidates), threshold=0.5).best()
+    else:
+        best = charset_normalizer.from_bytes(sample).best()
     return best.encoding if best else None
 
 
