@@ -34,6 +34,7 @@ def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
 
 
 DRIFT_CHECK = "profile_drift"
+REJECTS_CHECK = "rejected_rows"
 
 
 def previous_profile(paths: ProjectPaths, dataset: DatasetConfig, window: TimeWindow, this_run: dict[str, Profile]) -> Profile | None:
@@ -55,7 +56,13 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
     }
     target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
 
-    @dg.asset(key=keys["upload"], kinds={"parquet"}, description=f"Files uploaded for {dataset.name}, normalised to Parquet with lineage.", **common)
+    @dg.asset(
+        key=keys["upload"],
+        kinds={"parquet"},
+        description=f"Files uploaded for {dataset.name}, normalised to Parquet with lineage.",
+        check_specs=[dg.AssetCheckSpec(REJECTS_CHECK, asset=keys["upload"], description="Warns when rows of the uploaded files could not be read.")],
+        **common,
+    )
     def upload(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
         """Archive the window's new files and write all its files as one Parquet with lineage columns."""
         results = [ingest_window(dataset, project.paths, window) for window in windows_in_run(context)]
@@ -65,7 +72,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
                 f"({result.new_files} new, {result.duplicate_files} duplicate), {result.reject_count} rejected; "
                 f"{result.settling_files} still being written, left in landing for a later run"
             )
-        return dg.MaterializeResult(metadata=md.upload_metadata(results))
+        return dg.MaterializeResult(metadata=md.upload_metadata(results), check_results=[md.rejected_rows_result(REJECTS_CHECK, results)])
 
     @dg.asset(
         key=keys["profile"],

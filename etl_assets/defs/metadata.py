@@ -46,16 +46,50 @@ def parquet_preview(path: Path) -> str:
 def upload_metadata(results: Sequence[UploadResult]) -> dict[str, Any]:
     rows = [(r.window_key, r.row_count, len(r.files), r.new_files, r.duplicate_files, r.settling_files, r.reject_count) for r in results]
     last = results[-1]
+    renamed = [f"{header} -> {name}" for r in results for read in r.file_reads for name, header in read.renamed.items()]
     return {
         "dagster/row_count": sum(r.row_count for r in results),
         "dagster/column_schema": table_schema(pq.read_schema(last.output_path)),
         "windows": md_value(markdown_table(["window", "rows", "files", "new", "duplicate", "still settling", "rejected"], rows)),
         "files": sum(len(r.files) for r in results),
         "settling_files": sum(r.settling_files for r in results),
+        "file_reads": md_value(file_reads_markdown(results)),
         "rejected_rows": sum(r.reject_count for r in results),
+        "short_rows_padded": sum(read.short_rows for r in results for read in r.file_reads),
+        "renamed_columns": ", ".join(dict.fromkeys(renamed)) or "(none)",
         "path": dg.MetadataValue.path(str(last.output_path)),
         "preview": md_value(parquet_preview(last.output_path)),
     }
+
+
+def file_reads_markdown(results: Sequence[UploadResult]) -> str:
+    """One row per file read: its rows, rejects, encoding, short rows padded with NULLs and renamed headers."""
+    header = ["window", "file", "rows", "rejected", "encoding", "short rows padded", "renamed columns"]
+    rows = [
+        (r.window_key, read.name, read.rows, read.rejects, read.encoding or "(binary)", read.short_rows,
+         ", ".join(f"{old} -> {new}" for new, old in read.renamed.items()) or "")
+        for r in results
+        for read in r.file_reads
+    ]
+    return markdown_table(header, rows)
+
+
+def rejected_rows_result(check_name: str, results: Sequence[UploadResult]) -> dg.AssetCheckResult:
+    """Rejected rows are a WARN that fails, with the count per file and a few example lines, never only a log line."""
+    rejected = sum(r.reject_count for r in results)
+    per_file = [(r.window_key, read.name, read.rejects, read.rows) for r in results for read in r.file_reads if read.rejects]
+    examples = [(r.window_key, name, reject.line, reject.reason, reject.raw[:200]) for r in results for name, reject in r.reject_examples]
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=rejected == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejected_rows": rejected,
+            "files": md_value(markdown_table(["window", "file", "rejected", "rows loaded"], per_file)),
+            "examples": md_value(markdown_table(["window", "file", "line", "reason", "text"], examples)),
+            "rejects": ", ".join(str(r.rejects_path) for r in results if r.rejects_path) or "(none)",
+        },
+    )
 
 
 def profile_metadata(profiles: Mapping[str, Profile], report: Path, drifts: Mapping[str, Drift | None]) -> dict[str, Any]:

@@ -8,6 +8,10 @@ import unicodedata
 _ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
+# Columns the upload, transform and load stages add to every row; a source column must never share their names.
+RESERVED_COLUMNS = frozenset(
+    {"time_window_start", "time_window_end", "_run_id", "_loaded_at", "_source_file", "_source_row", "_arrived_at", "_staged_row", "_failed_rules"}
+)
 
 
 def _snake(name: str) -> str:
@@ -34,3 +38,22 @@ def normalise_column_names(headers: list[str]) -> list[str]:
         taken.add(name)
         names.append(name)
     return names
+
+
+def rename_reserved(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Names the pipeline adds itself get a `source_` prefix (made unique); returns the names and new -> old."""
+    taken = set(names)
+    renamed: dict[str, str] = {}
+    result = []
+    for name in names:
+        if name not in RESERVED_COLUMNS:
+            result.append(name)
+            continue
+        base = f"source_{name.lstrip('_')}"
+        new_name, suffix = base, 2
+        while new_name in taken:
+            new_name, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(new_name)
+        renamed[new_name] = name
+        result.append(new_name)
+    return result, renamed

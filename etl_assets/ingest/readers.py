@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import codecs
+import dataclasses
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from etl_assets.errors import IngestError
-from etl_assets.ingest.names import normalise_column_names
+from etl_assets.ingest.csv_records import read_delimited
+from etl_assets.ingest.encodings import decoded_chunks, detect_encoding
+from etl_assets.ingest.model import ReadResult, Reject
+from etl_assets.ingest.names import normalise_column_names, rename_reserved
 
 SOURCE_ROW = "_source_row"
 FORMAT_BY_EXTENSION = {
@@ -28,43 +30,28 @@ FORMAT_BY_EXTENSION = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-CSV_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 65536
-MAX_FIELD_CHARACTERS = 2**31 - 1
-PREFERRED_LEGACY_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 
 
-@dataclass(frozen=True)
-class Reject:
-    """A row that could not be read: where it is in the file, why, and its text."""
-
-    line: int
-    reason: str
-    raw: str
-
-
-@dataclass(frozen=True)
-class ReadResult:
-    """The rows of a file (normalised column names, then `_source_row`), its rejects, and header names."""
-
-    table: pa.Table
-    rejects: list[Reject]
-    columns: dict[str, str]
-
-
-def read_file(path: Path, fmt: str, original_name: str) -> ReadResult:
-    """Read `path` as `fmt` (csv|tsv|json|jsonl|parquet|auto); CSV values stay strings, so nothing is coerced."""
+def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> ReadResult:
+    """Read `path` as `fmt` (csv|tsv|json|jsonl|parquet|auto) in `encoding` (None: detected); CSV values stay strings."""
     resolved = detect_format(path, original_name) if fmt == "auto" else fmt
     try:
         if resolved == "parquet":
             return _read_parquet(path)
-        text = _decode(path.read_bytes(), original_name, resolved)
-        if resolved == "json":
-            return _read_json_document(text)
-        if resolved == "jsonl":
-            return _read_json_lines(text)
-        return _read_delimited(text, "\t" if resolved == "tsv" else None)
-    except (pa.ArrowException, csv.Error, json.JSONDecodeError, OSError) as exc:
+        used = encoding or detect_encoding(path, original_name)
+        if used is None:
+            raise IngestError(
+                f"{original_name!r} is not text in any encoding we recognise, so it cannot be read as {resolved}; "
+                "re-export it as UTF-8 text or set source.format to its real format."
+            )
+        text = partial(decoded_chunks, path, used, original_name, configured=encoding is not None)
+        if resolved in ("csv", "tsv"):
+            return _with_encoding(_read_delimited(text, "\t" if resolved == "tsv" else None, original_name), used)
+        whole = "".join(text())
+        reader = _read_json_document if resolved == "json" else _read_json_lines
+        return _with_encoding(reader(whole), used)
+    except (pa.ArrowException, json.JSONDecodeError, OSError) as exc:
         raise IngestError(
             f"Cannot read {original_name!r} as {resolved} ({_first_line(exc)}); fix or re-export the file, "
             "or set source.format in etl_config.yaml to its real format."
@@ -90,69 +77,15 @@ def detect_format(path: Path, original_name: str) -> str:
     return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
 
 
-def _decode(data: bytes, original_name: str, fmt: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        matches = charset_normalizer.from_bytes(data)
-    best = matches.best()
-    if best is None:
-        raise IngestError(
-            f"{original_name!r} is not text in any encoding we recognise, so it cannot be read as {fmt}; "
-            "re-export it as UTF-8 text or set source.format to its real format."
-        )
-    # Short exports tie between many code pages; the Western ones are by far the most common source of such files.
-    tied = [match for match in matches if (match.chaos, match.coherence) == (best.chaos, best.coherence)]
-    preferred = [match for encoding in PREFERRED_LEGACY_ENCODINGS for match in tied if match.encoding == encoding]
-    return str((preferred or [best])[0])
+def _read_delimited(text: Callable[[], Iterator[str]], delimiter: str | None, original_name: str) -> ReadResult:
+    read = read_delimited(text, delimiter, original_name)
+    rows = read.table.drop_columns([SOURCE_ROW])
+    result = _result(rows, read.table[SOURCE_ROW], read.header, read.rejects)
+    return dataclasses.replace(result, short_rows=read.short_rows)
 
 
-def _read_delimited(text: str, delimiter: str | None) -> ReadResult:
-    body = text.lstrip("\r\n")  # Arrow counts leading blank lines differently from later ones.
-    first_line = body.split("\n", 1)[0]
-    delimiter = delimiter or max(CSV_DELIMITERS, key=lambda candidate: (first_line.count(candidate), candidate == ","))
-    record_lines, header = _record_lines(text, delimiter)
-    if not header:
-        return _result(pa.table({}), [], [], [])
-    names = [f"f{index}" for index in range(len(header))]
-    rejected_rows: dict[int, tuple[str, str]] = {}
-
-    def keep_as_reject(row: pa_csv.InvalidRow) -> str:
-        rejected_rows[row.number] = (f"expected {row.expected_columns} fields, found {row.actual_columns}", row.text)
-        return "skip"
-
-    table = pa_csv.read_csv(
-        io.BytesIO(body.encode("utf-8")),
-        # Row numbers of bad rows are only known when reading on one thread.
-        read_options=pa_csv.ReadOptions(use_threads=False, skip_rows=1, column_names=names),
-        parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=keep_as_reject),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in names},
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
-    record_count = table.num_rows + len(rejected_rows) + 1
-    if len(record_lines) != record_count:
-        # Arrow and the csv module split records differently; Arrow's row numbers are then the best lines we know.
-        record_lines = list(range(1, record_count + 1))
-    kept_rows = [row for row in range(2, record_count + 1) if row not in rejected_rows]
-    rejects = [Reject(record_lines[row - 1], reason, raw) for row, (reason, raw) in sorted(rejected_rows.items())]
-    return _result(table, [record_lines[row - 1] for row in kept_rows], header, rejects)
-
-
-def _record_lines(text: str, delimiter: str) -> tuple[list[int], list[str]]:
-    """The line each non-blank record starts on, and the first record (the header)."""
-    csv.field_size_limit(MAX_FIELD_CHARACTERS)  # the default 128 KiB would refuse files Arrow reads fine
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    starts, header, previous_line = [], [], 0
-    for record in reader:
-        if record:
-            starts.append(previous_line + 1)
-            header = header or record
-        previous_line = reader.line_num
-    return starts, header
+def _with_encoding(result: ReadResult, encoding: str) -> ReadResult:
+    return dataclasses.replace(result, encoding=codecs.lookup(encoding).name)
 
 
 def _read_json_document(text: str) -> ReadResult:
@@ -173,7 +106,7 @@ def _read_json_lines(text: str) -> ReadResult:
         except json.JSONDecodeError as exc:
             rejects.append(Reject(line_number, f"invalid JSON: {exc.msg}", line.rstrip("\r")))
     result = _json_records(numbered)
-    return ReadResult(result.table, sorted(rejects + result.rejects, key=lambda reject: reject.line), result.columns)
+    return dataclasses.replace(result, rejects=sorted(rejects + result.rejects, key=lambda reject: reject.line))
 
 
 def _json_records(numbered: list[tuple[int, Any]]) -> ReadResult:
@@ -214,10 +147,12 @@ def _read_parquet(path: Path) -> ReadResult:
     return _result(table, list(range(1, table.num_rows + 1)), table.column_names, [])
 
 
-def _result(table: pa.Table, source_rows: list[int], headers: list[str], rejects: list[Reject]) -> ReadResult:
-    names = normalise_column_names(headers)
-    renamed = table.rename_columns(names).append_column(SOURCE_ROW, pa.array(source_rows, pa.int64()))
-    return ReadResult(renamed, rejects, dict(zip(names, headers)))
+def _result(table: pa.Table, source_rows: list[int] | pa.ChunkedArray, headers: list[str], rejects: list[Reject]) -> ReadResult:
+    names, reserved = rename_reserved(normalise_column_names(headers))
+    rows = source_rows if isinstance(source_rows, pa.ChunkedArray) else pa.array(source_rows, pa.int64())
+    renamed = table.rename_columns(names).append_column(SOURCE_ROW, rows)
+    columns = dict(zip(names, headers))
+    return ReadResult(renamed, rejects, columns, renamed={name: columns[name] for name in reserved})
 
 
 def _is_json_object(line: bytes) -> bool:

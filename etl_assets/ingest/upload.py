@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from etl_assets.config.models import DatasetConfig
+from etl_assets.config.models import DatasetConfig, SourceConfig
+from etl_assets.errors import IngestError
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
 from etl_assets.ingest.names import normalise_column_name
@@ -27,11 +28,24 @@ SOURCE_FILE = "_source_file"
 ARRIVED_AT = "_arrived_at"
 ARRIVED_AT_TYPE = pa.timestamp("us", tz="UTC")
 LINEAGE_SCHEMA = pa.schema([(SOURCE_FILE, pa.string()), (SOURCE_ROW, pa.int64()), (ARRIVED_AT, ARRIVED_AT_TYPE)])
+REJECT_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What reading one file of a window gave: rows, rejects, the encoding used, padded rows, renamed headers."""
+
+    name: str
+    rows: int
+    rejects: int
+    encoding: str | None
+    short_rows: int
+    renamed: dict[str, str]
 
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What ingesting one window produced."""
+    """What ingesting one window produced; `reject_examples` are its first few rejects, by file."""
 
     window_key: str
     output_path: Path
@@ -43,6 +57,8 @@ class UploadResult:
     reject_count: int
     rejects_path: Path | None
     columns: dict[str, str]
+    file_reads: list[FileRead]
+    reject_examples: list[tuple[str, Reject]]
 
 
 def upload_path(paths: ProjectPaths, dataset_name: str, window_key: str) -> Path:
@@ -73,16 +89,18 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
     with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"):
         outcomes, fresh_reads, settling = _archive_landed_files(dataset, paths.archive / dataset.name, window.key)
         files = archived_files(paths.archive / dataset.name, window.key)
-        tables, rejects, columns = [], [], {}
+        tables, rejects, columns, file_reads = [], [], {}, []
         for file in files:
-            result = fresh_reads.get(file.sha256) or read_file(file.path, dataset.source.format, file.original_name)
+            result = fresh_reads.get(file.sha256) or read_source_file(file.path, dataset.source, file.original_name)
             tables.append(_with_lineage(result.table, file))
             rejects.extend((file.original_name, reject) for reject in result.rejects)
             columns = result.columns | columns
+            file_reads.append(_file_read(file.original_name, result))
         table = _union(tables) if tables else _empty_upload(dataset)
+        rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
+        _check_reject_share(dataset.source, window.key, file_reads, rejects_path)
         output_path = upload_path(paths, dataset.name, window.key)
         _write_atomically(output_path, lambda temporary: pq.write_table(table, temporary))
-        rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
     return UploadResult(
         window_key=window.key,
         output_path=output_path,
@@ -94,6 +112,33 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
         reject_count=len(rejects),
         rejects_path=rejects_path,
         columns=columns,
+        file_reads=file_reads,
+        reject_examples=rejects[:REJECT_EXAMPLES],
+    )
+
+
+def read_source_file(path: Path, source: SourceConfig, original_name: str) -> ReadResult:
+    """Read one file as the dataset's source says: its format and, when set, its encoding."""
+    return read_file(path, source.format, original_name, source.encoding)
+
+
+def _file_read(name: str, result: ReadResult) -> FileRead:
+    return FileRead(name, result.table.num_rows, len(result.rejects), result.encoding, result.short_rows, result.renamed)
+
+
+def _check_reject_share(source: SourceConfig, window_key: str, file_reads: list[FileRead], rejects_path: Path | None) -> None:
+    """A window whose unreadable rows pass `max_reject_percent` fails, so a mostly unread file never loads quietly."""
+    rejected = sum(read.rejects for read in file_reads)
+    total = rejected + sum(read.rows for read in file_reads)
+    share = 100 * rejected / total if total else 0.0
+    if share <= source.max_reject_percent:
+        return
+    worst = max(file_reads, key=lambda read: read.rejects)
+    raise IngestError(
+        f"{worst.name!r} has {worst.rejects} unreadable row{'s' if worst.rejects > 1 else ''} "
+        f"({rejected} of {total} rows of window {window_key}, "
+        f"{share:.1f}% > source.max_reject_percent {source.max_reject_percent:g}%), listed with their lines in {rejects_path}: "
+        "fix the file and upload it again under the same name, or raise source.max_reject_percent."
     )
 
 
@@ -112,7 +157,7 @@ def _archive_landed_files(
     outcomes, fresh_reads = [], {}
     for file in by_window(dataset, scan.ready).get(window_key, []):
         # The archived copy is read before the landed file goes, so a file that cannot be read stays in landing.
-        outcome = archive_file(file, dataset_archive, window_key, lambda path, name=file.name: read_file(path, dataset.source.format, name))
+        outcome = archive_file(file, dataset_archive, window_key, lambda path, name=file.name: read_source_file(path, dataset.source, name))
         outcomes.append(outcome)
         if outcome.status == "new":
             fresh_reads[outcome.file.sha256] = outcome.read

@@ -20,8 +20,8 @@ def test_demo_loads_every_dataset_and_prints_a_summary(cli):
     assert result.returncode == 0, result.stderr
     lines = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
     assert "| 9 | 0 |" in lines["customers"]  # day 1 has 6 rows with one duplicate id, day 2 has 4
-    # 7 good rows of which one duplicate, then 6 of which one duplicate; eve@example fails the email rule: quarantined
-    assert "| 10 | 1 |" in lines["orders"]
+    # 8 rows of which one duplicate, then 6 of which one duplicate; eve@example fails the email rule: quarantined
+    assert "| 11 | 1 |" in lines["orders"]
     assert "ANALYTICS.RAW.ORDERS" in lines["orders"]
     assert LocalEmulator(cli.home / "warehouse").status() is None, "the demo stops the emulator it started"
     assert any((cli.home / "dagster").iterdir()), "runs are recorded in DAGSTER_HOME"
@@ -45,8 +45,8 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(cli):
     connection = snowflake.connector.connect(**LocalEmulator(cli.home / "warehouse").connection_args())
     cursor = connection.cursor()
     cursor.execute('SELECT "time_window_start", COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS" GROUP BY 1 ORDER BY 1')
-    # day 1: 6 orders after deduplication, of which eve@example is quarantined by the repository's email rule
-    assert [(start.date().isoformat(), count) for start, count in cursor.fetchall()] == [("2026-11-01", 5), ("2026-11-02", 5)]
+    # day 1: 7 orders after deduplication, of which eve@example is quarantined by the repository's email rule
+    assert [(start.date().isoformat(), count) for start, count in cursor.fetchall()] == [("2026-11-01", 6), ("2026-11-02", 5)]
     cursor.execute('SELECT "order_id" FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
     assert cursor.fetchall() == [(5005,)]
     connection.close()

@@ -31,7 +31,7 @@ def test_each_window_gets_a_ledger_row_and_the_checks_pass(chain_project, wareho
     result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20")
     assert result.success
     assert ledger_rows(warehouse_connection, result.run_id) == [
-        ("2026-11-19", "uploaded", 1, "merge", 6, None),
+        ("2026-11-19", "uploaded", 1, "merge", 7, None),
         ("2026-11-20", "uploaded", 1, "merge", 5, None),
     ]
     checks = check_results(result)
@@ -57,7 +57,7 @@ def test_a_new_column_is_added_and_the_schema_check_warns(chain_project, warehou
     assert schema_check.metadata["added_columns"].value == "order_date"
     cursor = warehouse_connection.cursor()
     cursor.execute('SELECT COUNT(*), COUNT("order_date") FROM "ANALYTICS"."RAW"."ORDERS"')
-    assert cursor.fetchone() == (6, 6)
+    assert cursor.fetchone() == (7, 7)
 
 
 def test_keys_are_detected_when_none_are_configured(chain_project, warehouse_home, warehouse_connection):
@@ -80,7 +80,7 @@ def test_without_credentials_the_load_is_skipped_and_upstream_stands(chain_proje
     chain_project.land("orders", "orders_day1.csv", DAY1)
     result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19")
     assert result.success
-    assert result.asset_materializations_for_node("transformed__orders")[0].metadata["dagster/row_count"].value == 6
+    assert result.asset_materializations_for_node("transformed__orders")[0].metadata["dagster/row_count"].value == 7
     assert result.asset_materializations_for_node(TABLE_NODE) == [], "a skipped window is not materialized"
     reconciliation = check_results(result)["reconciliation"]
     assert not reconciliation.passed and reconciliation.severity == dg.AssetCheckSeverity.WARN

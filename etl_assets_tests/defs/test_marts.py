@@ -14,10 +14,10 @@ from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 
 DAY1 = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
 DAY2 = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
-# From sample_data/orders after the chain's cleaning (5007 rejected, the later 5002/5008 rows win):
-# day 1 paid/shipped: 5001 110.00 + 5002 75.50 + 5003 40.00 (5006 has no amount); 5004 refunded, 5005 cancelled.
+# From sample_data/orders after the chain's cleaning (the later 5002/5008 rows win):
+# day 1 paid/shipped: 5001 110.00 + 5002 75.50 + 5003 40.00 (5006 has no amount, 5007 no discount); 5004 refunded, 5005 cancelled.
 # day 2 paid/shipped: 5009 60.00 + 5010 90.00 + 5011 -5.00; 5008 refunded, 5012 lost.
-DAY1_ORDERS, DAY1_REVENUE = 6, 225.50
+DAY1_ORDERS, DAY1_REVENUE = 7, 225.50
 DAY2_ORDERS, DAY2_REVENUE = 5, 145.00
 
 

@@ -27,7 +27,7 @@ def test_an_error_rule_holds_back_only_its_window_and_leaves_its_rows_as_they_we
     chain_project.land("orders", "orders_day2.csv", DAY2)
     first = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20")
     before = table_rows(warehouse_connection)
-    assert len(before) == 11
+    assert len(before) == 12
 
     # day 2 has an order with status "lost"
     add_rules(chain_project, "{rule: accepted_values, column: status, values: [paid, shipped, refunded, cancelled]}")
@@ -62,7 +62,7 @@ def test_quarantined_rows_land_in_the_lake_and_the_quarantine_table_and_not_in_t
     assert result.success
 
     assert 5005 not in table_rows(warehouse_connection), "eve@example has no top-level domain"
-    assert len(table_rows(warehouse_connection)) == 5
+    assert len(table_rows(warehouse_connection)) == 6
     quarantined = pq.read_table(chain_project.paths.lake / "orders" / "quarantine" / "2026-11-19.parquet").to_pylist()
     assert [(row["order_id"], row["_failed_rules"]) for row in quarantined] == [(5005, "regex_email")]
     cursor.execute('SELECT "order_id", "_failed_rules", "_source_file" FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
@@ -70,7 +70,7 @@ def test_quarantined_rows_land_in_the_lake_and_the_quarantine_table_and_not_in_t
     assert check_results(result)["reconciliation"].passed
     transformed = result.asset_materializations_for_node("transformed__orders")[0].metadata
     assert transformed["rows_quarantined"].value == 1
-    assert transformed["quality_score"].value == round(5 / 6, 4)
+    assert transformed["quality_score"].value == round(6 / 7, 4)
 
     # a rerun leaves one quarantined row, not two
     assert run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19").success

@@ -41,7 +41,7 @@ def test_the_password_is_found_nowhere_but_as_ciphertext(vault_project, warehous
         events = [str(event) for event in instance.all_logs(result.run_id)]
     cursor = warehouse_connection.cursor()
     cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS"')
-    assert cursor.fetchone()[0] == 6, "the load really went through the profile"
+    assert cursor.fetchone()[0] == 7, "the load really went through the profile"
 
     needle = password.encode()
     files = [path for path in project.paths.home.rglob("*") if path.is_file()]

@@ -26,15 +26,17 @@ def test_csv_values_stay_text_and_empty_values_are_null(tmp_path):
     assert result.rejects == []
 
 
-def test_malformed_csv_rows_are_rejects_with_their_file_line_and_the_rest_loads(tmp_path):
+def test_long_rows_are_rejects_with_their_file_line_and_the_rest_loads(tmp_path):
     content = '\nid,text\n1,"two\nlines"\n\n2\n3,ok\n4,too,many\r\n5,last\n'
     result = read_file(_write(tmp_path, "x.csv", content), "csv", "x.csv")
-    assert [(row["id"], row["_source_row"]) for row in result.table.to_pylist()] == [("1", 3), ("3", 7), ("5", 9)]
-    assert result.table.column("text").to_pylist()[0] == "two\nlines"
-    assert result.rejects == [
-        Reject(6, "expected 2 fields, found 1", "2"),
-        Reject(8, "expected 2 fields, found 3", "4,too,many"),
+    assert [(row["id"], row["text"], row["_source_row"]) for row in result.table.to_pylist()] == [
+        ("1", "two\nlines", 3),
+        ("2", None, 6),
+        ("3", "ok", 7),
+        ("5", "last", 9),
     ]
+    assert result.rejects == [Reject(8, "expected 2 fields, found 3", "4,too,many")]
+    assert result.short_rows == 1
 
 
 def test_tsv_and_semicolon_csv(tmp_path):
@@ -132,3 +134,13 @@ def test_a_very_long_field_is_read_whole(tmp_path):
     result = read_file(_write(tmp_path, "long.csv", f"id,text\n1,{long_text}\n"), "csv", "long.csv")
     assert result.table.column("text").to_pylist() == [long_text]
     assert result.table.column("_source_row").to_pylist() == [2]
+
+
+def test_reserved_names_are_renamed_in_json_lines_and_parquet_too(tmp_path):
+    lines = read_file(_write(tmp_path, "a.jsonl", '{"time_window_end": 1}\nbad\n'), "jsonl", "a.jsonl")
+    assert lines.table.column_names == ["source_time_window_end", "_source_row"]
+    assert lines.renamed == {"source_time_window_end": "time_window_end"}
+    pq.write_table(pa.table({"Time Window Start": [1]}), tmp_path / "p.parquet")
+    parquet = read_file(tmp_path / "p.parquet", "parquet", "p.parquet")
+    assert parquet.renamed == {"source_time_window_start": "Time Window Start"}
+    assert parquet.encoding is None

@@ -36,7 +36,7 @@ def _setup(tmp_path):
 def test_ingest_window_reads_the_windows_files_with_lineage_and_rejects(tmp_path):
     paths, landing = _setup(tmp_path)
 
-    result = ingest_window(dataset(landing), paths, DAY)
+    result = ingest_window(dataset(landing, max_reject_percent=25), paths, DAY)
 
     table = pq.read_table(result.output_path)
     assert result.output_path == upload_path(paths, "orders", "2026-11-20") == paths.lake / "orders" / "uploads" / "2026-11-20.parquet"
@@ -64,14 +64,14 @@ def test_ingest_window_reads_the_windows_files_with_lineage_and_rejects(tmp_path
 
 def test_rerun_and_a_re_uploaded_copy_give_identical_rows(tmp_path):
     paths, landing = _setup(tmp_path)
-    first = pq.read_table(ingest_window(dataset(landing), paths, DAY).output_path)
+    first = pq.read_table(ingest_window(dataset(landing, max_reject_percent=25), paths, DAY).output_path)
 
-    rerun = ingest_window(dataset(landing), paths, DAY)
+    rerun = ingest_window(dataset(landing, max_reject_percent=25), paths, DAY)
     assert pq.read_table(rerun.output_path).equals(first)
     assert (rerun.new_files, rerun.duplicate_files) == (0, 0)
 
     land(landing, "morning again.csv", "Order ID,Amount\n1,10.5\n2,oops,extra\n3,7\n", NOON)
-    with_copy = ingest_window(dataset(landing), paths, DAY)
+    with_copy = ingest_window(dataset(landing, max_reject_percent=25), paths, DAY)
     assert pq.read_table(with_copy.output_path).equals(first)
     assert (with_copy.new_files, with_copy.duplicate_files) == (0, 1)
     duplicates = list((paths.archive / "orders" / "2026-11-20" / "duplicates").iterdir())
@@ -80,10 +80,10 @@ def test_rerun_and_a_re_uploaded_copy_give_identical_rows(tmp_path):
 
 def test_a_later_file_for_the_window_is_added_to_the_earlier_ones(tmp_path):
     paths, landing = _setup(tmp_path)
-    ingest_window(dataset(landing), paths, DAY)
+    ingest_window(dataset(landing, max_reject_percent=25), paths, DAY)
     land(landing, "evening.csv", "Order ID\n6\n", datetime(2026, 11, 20, 20, 0, tzinfo=UTC))
 
-    result = ingest_window(dataset(landing), paths, DAY)
+    result = ingest_window(dataset(landing, max_reject_percent=25), paths, DAY)
 
     assert pq.read_table(result.output_path).column("order_id").to_pylist() == ["1", "3", "4", "5", "6"]
     assert result.new_files == 1

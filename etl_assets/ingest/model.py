@@ -1,0 +1,33 @@
+"""What reading a file produces; imports nothing of the package, so every reader can use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that could not be read: where it is in the file, why, and its text."""
+
+    line: int
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The rows of a file (normalised column names, then `_source_row`), its rejects, and header names.
+
+    `encoding` is the text encoding used (None for Parquet), `short_rows` the records that had fewer fields than
+    the header and were padded with NULLs, `renamed` the source headers renamed because they would collide with a
+    column the pipeline adds (new name -> header).
+    """
+
+    table: pa.Table
+    rejects: list[Reject]
+    columns: dict[str, str]
+    encoding: str | None = None
+    short_rows: int = 0
+    renamed: dict[str, str] = field(default_factory=dict)
