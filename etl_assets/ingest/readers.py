@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from etl_assets.errors import IngestError
 from etl_assets.ingest.names import normalise_column_names
+from etl_assets.ingest.nested import flatten_nested
 
 SOURCE_ROW = "_source_row"
 FORMAT_BY_EXTENSION = {
@@ -210,8 +211,10 @@ def _json_kind(value: Any) -> str:
 
 
 def _read_parquet(path: Path) -> ReadResult:
-    table = pq.read_table(path)
-    return _result(table, list(range(1, table.num_rows + 1)), table.column_names, [])
+    """Structs flattened to `parent__child` columns and lists and maps made JSON, with names normalised there."""
+    flat = flatten_nested(pq.read_table(path))
+    rows = pa.array(range(1, flat.table.num_rows + 1), pa.int64())
+    return ReadResult(flat.table.append_column(SOURCE_ROW, rows), [], flat.headers)
 
 
 def _result(table: pa.Table, source_rows: list[int], headers: list[str], rejects: list[Reject]) -> ReadResult:
