@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, open_dagster_pipes
 
@@ -67,7 +68,9 @@ def transform(input_path: Path, output_path: Path) -> dict:
     # The SQL may read only the registered input: no files, extensions or network.
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
-    result = connection.sql(build_query()).to_arrow_table()
+    relation = connection.sql(build_query())
+    json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
+    result = with_json_type(relation.to_arrow_table(), json_positions)
     connection.close()
     write_atomically(result, output_path)
     return {
@@ -75,6 +78,13 @@ def transform(input_path: Path, output_path: Path) -> dict:
         "rows_out": result.num_rows,
         "rows_deduplicated": source.num_rows - result.num_rows,
     }
+
+
+def with_json_type(table: pa.Table, positions: list[int]) -> pa.Table:
+    """DuckDB hands JSON columns over as plain text; Arrow's JSON type keeps them JSON in the Parquet output."""
+    for position in positions:
+        table = table.set_column(position, table.field(position).name, table.column(position).cast(pa.json_()))
+    return table
 
 
 def write_atomically(table, output_path: Path) -> None:
