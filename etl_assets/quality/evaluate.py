@@ -30,14 +30,13 @@ from etl_assets.config.models import (
 )
 from etl_assets.quality.rules import describe, rule_columns
 from etl_assets.quality.schema import schema_mismatches
-from etl_assets.quality.sql import FAMILY_WORDS, literal, quoted, type_family, value_family
+from etl_assets.quality.sql import comparable_value, literal, quoted, type_family
 from etl_assets.quality.validation import regex_problem
 
 LINEAGE_COLUMNS = ("_source_file", "_source_row")
 FAILED_RULES_COLUMN = "_failed_rules"
 MAX_EXAMPLES = 20
 ReferenceData = pa.Table | Path | list[Path]
-VALUE_WORDS = {"number": "a number", "moment": "a date or time", "text": "text", "boolean": "a boolean"}
 
 
 @dataclass(frozen=True)
@@ -219,15 +218,9 @@ def _row_flag(
         problem = regex_problem(rule.pattern)
         return _RowFlag("false", problem) if problem else _RowFlag(f"NOT regexp_matches(CAST({column} AS VARCHAR), {literal(rule.pattern)})")
     if isinstance(rule, RangeRule):
-        bounds = [(operator, bound) for operator, bound in (("<", rule.min), (">", rule.max)) if bound is not None]
-        typed = [_typed(connection, "bound", "a range rule", bound, rule.column, column_type) for _, bound in bounds]
-        problem = next((problem for _, problem in typed if problem), None)
-        comparisons = " OR ".join(f"{column} {operator} {sql}" for (operator, _), (sql, _) in zip(bounds, typed))
-        return _RowFlag("false", problem) if problem else _RowFlag(f"({comparisons})")
+        return _range_flag(connection, rule, column, column_type)
     if isinstance(rule, AcceptedValuesRule):
-        typed = [_typed(connection, "value", "an accepted_values rule", value, rule.column, column_type) for value in rule.values]
-        problem = next((problem for _, problem in typed if problem), None)
-        return _RowFlag("false", problem) if problem else _RowFlag(f"{column} NOT IN ({', '.join(sql for sql, _ in typed)})")
+        return _accepted_values_flag(connection, rule, column, column_type)
     assert isinstance(rule, ReferencesRule)
     try:
         return _reference_flag(connection, rule, index, references.get((rule.dataset, rule.key)), column, column_type)
@@ -235,38 +228,20 @@ def _row_flag(
         return _unevaluable(error)
 
 
-def _typed(
-    connection: duckdb.DuckDBPyConnection, what: str, rule_kind: str, value: Any, name: str, column_type: str
-) -> tuple[str, str | None]:
-    """(the config value as SQL that compares with the column, None) or ("", why it cannot be compared)."""
-    family, given = type_family(column_type), value_family(value)
-    if family == "other":
-        return "", f"{name} holds {column_type}, which {rule_kind} cannot compare; check it with another rule or type the column in transform.columns."
-    if family == "moment" and given in ("moment", "text"):
-        sql = _as_moment_sql(connection, value, column_type)
-        if sql is None:
-            return "", (
-                f"the {what} {value!r} is not a date or time like {name} ({column_type}) holds; "
-                "write it as YYYY-MM-DD (or with a time) in etl_config.yaml."
-            )
-        return sql, None
-    if given != family:
-        return "", (
-            f"the {what} {value!r} is {VALUE_WORDS[given]} but {name} holds {FAMILY_WORDS[family]} ({column_type}); "
-            f"write the {what} as {VALUE_WORDS[family]} in etl_config.yaml."
-        )
-    return literal(value), None
+def _range_flag(connection: duckdb.DuckDBPyConnection, rule: RangeRule, column: str, column_type: str) -> _RowFlag:
+    bounds = [(operator, bound) for operator, bound in (("<", rule.min), (">", rule.max)) if bound is not None]
+    typed = [comparable_value(connection, "bound", "a range rule", bound, rule.column, column_type) for _, bound in bounds]
+    problem = next((problem for _, problem in typed if problem), None)
+    comparisons = " OR ".join(f"{column} {operator} {sql}" for (operator, _), (sql, _) in zip(bounds, typed))
+    return _RowFlag("false", problem) if problem else _RowFlag(f"({comparisons})")
 
 
-def _as_moment_sql(connection: duckdb.DuckDBPyConnection, value: Any, column_type: str) -> str | None:
-    """A date or time value as SQL that compares with a column of `column_type`; None when it is none."""
-    sql = literal(value) if isinstance(value, dt.date) else f"TRY_CAST({literal(value)} AS {column_type})"
-    try:
-        # the comparison with a typed NULL only binds when DuckDB can compare the two types
-        usable = connection.execute(f"SELECT {sql} IS NOT NULL AND (CAST(NULL AS {column_type}) < {sql}) IS NULL").fetchone()
-    except duckdb.Error:
-        return None
-    return sql if usable and usable[0] else None
+def _accepted_values_flag(
+    connection: duckdb.DuckDBPyConnection, rule: AcceptedValuesRule, column: str, column_type: str
+) -> _RowFlag:
+    typed = [comparable_value(connection, "value", "an accepted_values rule", value, rule.column, column_type) for value in rule.values]
+    problem = next((problem for _, problem in typed if problem), None)
+    return _RowFlag("false", problem) if problem else _RowFlag(f"{column} NOT IN ({', '.join(sql for sql, _ in typed)})")
 
 
 def _reference_flag(

@@ -8,6 +8,7 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.ingest.readers import read_file
 from etl_assets.profiling.profiler import profile_parquet
 from etl_assets.quality.evaluate import evaluate_window
 from etl_assets.quality.rules import check_names
@@ -44,6 +45,17 @@ def _write(tmp_path, table: pa.Table, name: str):
     path = tmp_path / name
     pq.write_table(table, path)
     return path
+
+
+def test_a_column_named_v_profiles(tmp_path):
+    upload = tmp_path / "upload.csv"
+    upload.write_text("id,v\n1,a\n2,b\n")
+    path = _write(tmp_path, read_file(upload, "csv", "upload.csv").table, "upload.parquet")
+
+    profile = profile_parquet(path)
+
+    assert profile.inferred_types() == {"id": "integer", "v": "string"}
+    assert [(c.distinct_count, c.min, c.max) for c in profile.columns] == [(2, 1, 2), (2, "a", "b")]
 
 
 def test_every_profile_query_works_whatever_the_column_names(tmp_path):
