@@ -405,7 +405,10 @@ def _window_outcome(
     assert isinstance(rule, FreshnessRule)
     oldest_allowed = _as_moment(now) - rule.max_age_delta
     if rule.column in types and type_family(types[rule.column]) != "moment":
-        return False, 1, 0.0, f"{rule.column} holds {types[rule.column]} values, not dates or timestamps"
+        return False, 1, 0.0, (
+            f"{rule.column} holds {types[rule.column]} values, not dates or timestamps; "
+            "point the freshness rule at a date or timestamp column."
+        )
     if newest is None:
         return False, 1, 0.0, f"{rule.column} has no values, so the window is not fresh"
     moment = _as_moment(newest)

@@ -77,7 +77,7 @@ def _evaluate(path, broken, references=None):
         ),
         (
             {"rule": "freshness", "column": "status", "max_age": "1d"},
-            "status holds VARCHAR values, not dates or timestamps",
+            "status holds VARCHAR values, not dates or timestamps; point the freshness rule at a date or timestamp column.",
         ),
     ],
 )
