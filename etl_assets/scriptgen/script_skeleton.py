@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, open_dagster_pipes
 
@@ -80,10 +79,16 @@ def transform(input_path: Path, output_path: Path) -> dict:
     }
 
 
-def with_json_type(table: pa.Table, positions: list[int]) -> pa.Table:
+def with_json_type(table, positions: list[int]):
     """DuckDB hands JSON columns over as plain text; Arrow's JSON type keeps them JSON in the Parquet output."""
+    if not positions:
+        return table
+    # DuckDB exports its JSON type as Arrow's only when told to keep every type, which would also change others
+    with duckdb.connect(":memory:") as types:
+        types.execute("SET arrow_lossless_conversion = true")
+        json_type = types.sql("SELECT NULL::JSON").to_arrow_table().schema.field(0).type
     for position in positions:
-        table = table.set_column(position, table.field(position).name, table.column(position).cast(pa.json_()))
+        table = table.set_column(position, table.field(position).name, table.column(position).cast(json_type))
     return table
 
 
