@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-SCALAR_TYPES = ("string", "integer", "float", "boolean", "date", "timestamp")
+SCALAR_TYPES = ("string", "integer", "float", "boolean", "date", "timestamp", "json")
 DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
 # What YAML leaves of `type: decimal(12,2)` inside {...}: the comma ends the value there.
 SPLIT_DECIMAL_TYPE = re.compile(r"^decimal\(\s*\d+\s*$")

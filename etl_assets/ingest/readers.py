@@ -18,6 +18,7 @@ from etl_assets.ingest.csv_records import read_delimited
 from etl_assets.ingest.encodings import decoded_chunks, detect_encoding
 from etl_assets.ingest.model import ReadResult, Reject
 from etl_assets.ingest.names import normalise_column_names, rename_reserved
+from etl_assets.ingest.nested import flatten_nested
 
 SOURCE_ROW = "_source_row"
 FORMAT_BY_EXTENSION = {
@@ -143,8 +144,13 @@ def _json_kind(value: Any) -> str:
 
 
 def _read_parquet(path: Path) -> ReadResult:
-    table = pq.read_table(path)
-    return _result(table, list(range(1, table.num_rows + 1)), table.column_names, [])
+    """Structs flattened to `parent__child` columns and lists and maps made JSON, with names normalised there."""
+    flat = flatten_nested(pq.read_table(path))
+    names, reserved = rename_reserved(flat.table.column_names)
+    rows = pa.array(range(1, flat.table.num_rows + 1), pa.int64())
+    columns = {name: flat.headers[old] for name, old in zip(names, flat.table.column_names, strict=True)}
+    table = flat.table.rename_columns(names).append_column(SOURCE_ROW, rows)
+    return ReadResult(table, [], columns, renamed={name: columns[name] for name in reserved})
 
 
 def _result(table: pa.Table, source_rows: list[int] | pa.ChunkedArray, headers: list[str], rejects: list[Reject]) -> ReadResult:

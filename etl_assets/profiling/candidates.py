@@ -13,7 +13,7 @@ from etl_assets.profiling.sql import quote
 if TYPE_CHECKING:
     from etl_assets.profiling.profiler import ColumnProfile
 
-NEVER_KEYS = ("float", "boolean")
+NEVER_KEYS = ("float", "boolean", "json")
 ID_NAME = re.compile(r"(?i)^id$|_id$|Id$")
 PAIR_POOL = 12
 MAX_PAIRS_CHECKED = 10

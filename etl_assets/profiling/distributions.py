@@ -45,9 +45,10 @@ def add_distributions(
 
 def add_value_counts(connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], row_count: int) -> list[ColumnProfile]:
     """The columns with their exact distinct count and top values, from one GROUP BY per column."""
+    # each column is read through a subquery that names it `raw`: only then can no column name shadow the aliases
     branches = [
-        f"(SELECT {index} AS i, CAST(raw AS VARCHAR) AS v, n, groups FROM (SELECT {quote(c.name)} AS raw, count(*) AS n, "
-        f"count(*) OVER () AS groups FROM source WHERE {quote(c.name)} IS NOT NULL GROUP BY raw) ORDER BY n DESC, v LIMIT {TOP_VALUES})"
+        f"(SELECT {index} AS i, CAST(raw AS VARCHAR) AS v, n, groups FROM (SELECT raw, count(*) AS n, count(*) OVER () AS groups "
+        f"FROM (SELECT {quote(c.name)} AS raw FROM source) WHERE raw IS NOT NULL GROUP BY raw) ORDER BY n DESC, v LIMIT {TOP_VALUES})"
         for index, c in enumerate(columns)
     ]
     if not branches:
@@ -136,8 +137,10 @@ def _counted(
 
 
 def _branch(index: int, kind: str, value: str, where: str, limit: int | None, table: str = "source") -> str:
+    """Counts of `value`, grouped outside the subquery that computes it, where no column name can shadow `v`."""
     limited = f" ORDER BY n DESC, v LIMIT {limit}" if limit else ""
-    return f"(SELECT {index} AS i, '{kind}' AS kind, {value} AS v, count(*) AS n FROM {table} WHERE {where} GROUP BY v{limited})"
+    values = f"(SELECT {value} AS v FROM {table} WHERE {where})"
+    return f"(SELECT {index} AS i, '{kind}' AS kind, v, count(*) AS n FROM {values} GROUP BY v{limited})"
 
 
 def _has_top_values(column: ColumnProfile, row_count: int) -> bool:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.profiling import candidates, distributions, semantics, text_types
-from etl_assets.profiling.sql import create_sample, is_text, json_safe, quote, source_table
+from etl_assets.profiling.sql import create_sample, is_json, is_text, json_safe, quote, source_table
 
 JsonScalar = str | int | float | bool | None
 
@@ -117,7 +117,7 @@ def profile_parquet(path: Path) -> Profile:
     approximate = pq.ParquetFile(path).metadata.num_rows > EXACT_DISTINCT_MAX_ROWS
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        connection.execute(source_table(path))
+        connection.execute(source_table(path, [f.name for f in fields if is_json(f.type)]))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)
         columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)
@@ -143,7 +143,8 @@ def read_profile(path: Path) -> Profile:
 def _base_profiles(
     connection: duckdb.DuckDBPyConnection, fields: list[pa.Field], approximate: bool
 ) -> tuple[int, list[ColumnProfile]]:
-    guesses = text_types.guesses(connection, [f.name for f in fields if is_text(f.type)])
+    guesses = text_types.guesses(connection, [f.name for f in fields if is_text(f.type) and not is_json(f.type)])
+    guesses |= {f.name: "string" for f in fields if is_json(f.type)}
     plans = [_aggregates_for(f, approximate, guesses.get(f.name)) for f in fields]
     select = ", ".join(["count(*)"] + [aggregate for plan in plans for aggregate in plan])
     row = connection.execute(f"SELECT {select} FROM source").fetchone()
@@ -203,7 +204,8 @@ def _substituted(name: str, templates: list[str] | tuple[str, ...], distinct: st
 
 def _text_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> ColumnProfile:
     count, distinct, text_min, text_max, empty, shortest, mean_length, longest = values[: len(TEXT_AGGREGATES)]
-    inferred, low, high = text_types.narrowest(count, values[len(TEXT_AGGREGATES) :]) or ("string", text_min, text_max)
+    untyped = "json" if is_json(arrow_field.type) else "string"
+    inferred, low, high = text_types.narrowest(count, values[len(TEXT_AGGREGATES) :]) or (untyped, text_min, text_max)
     length = None if count == 0 else {"min": shortest, "mean": round(mean_length, 2), "max": longest}
     return ColumnProfile(
         arrow_field.name, str(arrow_field.type), inferred, row_count - count, distinct, low, high,

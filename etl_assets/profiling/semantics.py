@@ -149,7 +149,7 @@ def _semantic_type(
     date_formats: dict[str, str | None],
     date_like: set[str],
 ) -> str | None:
-    if column.inferred_type in ("date", "timestamp"):
+    if column.inferred_type in ("date", "timestamp", "json"):
         return column.inferred_type
     if column.name in date_formats:
         return "timestamp" if "%H" in (date_formats[column.name] or "") else "date"

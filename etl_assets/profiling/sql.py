@@ -22,9 +22,14 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def source_table(path: Path) -> str:
-    """The statement that loads the Parquet file into the temp table `source` once; later scans skip decoding Parquet again."""
-    return f"CREATE TEMP TABLE source AS SELECT * FROM read_parquet({literal(str(path))})"
+def source_table(path: Path, json_names: list[str]) -> str:
+    """The statement that loads the Parquet file into the temp table `source` once; later scans skip decoding Parquet again.
+
+    JSON columns are loaded as their text, which the text queries read like any other.
+    """
+    as_text = ", ".join(f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}" for name in json_names)
+    replaced = f" REPLACE ({as_text})" if json_names else ""
+    return f"CREATE TEMP TABLE source AS SELECT *{replaced} FROM read_parquet({literal(str(path))})"
 
 
 def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:
@@ -37,7 +42,13 @@ def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> No
 
 
 def is_text(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
+    """Strings, and JSON, which is profiled as text but never typed from it."""
+    string = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
+    return string or is_json(arrow_type)
+
+
+def is_json(arrow_type: pa.DataType) -> bool:
+    return getattr(arrow_type, "extension_name", None) == "arrow.json"
 
 
 def is_number(inferred_type: str) -> bool:

@@ -6,43 +6,43 @@ import duckdb
 
 from etl_assets.profiling.sql import quote
 
-# Each pattern is checked on the trimmed text; DuckDB's own casts alone are too lenient ('1.5' casts to BIGINT 2).
+# A value gets a type only when it is written the way that type prints it back, so no load reads differently:
+# "007", "+1", " 12", ".5", "5.", "-0", "1e3" and "1_000" keep their columns text. Booleans ignore case.
 BOOLEAN_PATTERN = r"(?i)true|false"
-INTEGER_PATTERN = r"[+-]?\d+"
-DECIMAL_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)"
-FLOAT_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
-DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
+INTEGER_PATTERN = r"0|-?[1-9][0-9]*"
+DECIMAL_PATTERN = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?"
+NEGATIVE_ZERO_PATTERN = r"-[0.]+"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# ISO 8601 with at most microseconds, which is all a loaded timestamp keeps
+TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
 MAX_DECIMAL_PRECISION = 38
-TYPES = ("boolean", "integer", "decimal", "float", "date", "timestamp")
-# One count per entry of TYPES, in that order: how many values fit the type; {t} is the column's trimmed text.
+TYPES = ("boolean", "integer", "decimal", "date", "timestamp")
+# One count per entry of TYPES, in that order: how many values fit the type; {c} is the column.
 CHECKS = (
-    f"count_if(regexp_full_match({{t}}, '{BOOLEAN_PATTERN}'))",
-    f"count_if(regexp_full_match({{t}}, '{INTEGER_PATTERN}') AND TRY_CAST({{t}} AS BIGINT) IS NOT NULL)",
-    f"count_if(regexp_full_match({{t}}, '{DECIMAL_PATTERN}'))",
-    f"count_if(regexp_full_match({{t}}, '{FLOAT_PATTERN}') AND TRY_CAST({{t}} AS DOUBLE) IS NOT NULL)",
-    f"count_if(regexp_full_match({{t}}, '{DATE_PATTERN}') AND TRY_CAST({{t}} AS DATE) IS NOT NULL)",
-    f"count_if(regexp_full_match({{t}}, '{TIMESTAMP_PATTERN}') AND TRY_CAST({{t}} AS TIMESTAMPTZ) IS NOT NULL)",
+    f"count_if(regexp_full_match({{c}}, '{BOOLEAN_PATTERN}'))",
+    f"count_if(regexp_full_match({{c}}, '{INTEGER_PATTERN}') AND TRY_CAST({{c}} AS BIGINT) IS NOT NULL)",
+    f"count_if(regexp_full_match({{c}}, '{DECIMAL_PATTERN}') AND NOT regexp_full_match({{c}}, '{NEGATIVE_ZERO_PATTERN}'))",
+    f"count_if(regexp_full_match({{c}}, '{DATE_PATTERN}') AND CAST(TRY_CAST({{c}} AS DATE) AS VARCHAR) = {{c}})",
+    f"count_if(regexp_full_match({{c}}, '{TIMESTAMP_PATTERN}') AND TRY_CAST({{c}} AS TIMESTAMPTZ) IS NOT NULL)",
 )
 DETAILS = (
-    r"max(length(regexp_extract({t}, '^[+-]?(\d*)', 1)))",
-    r"max(length(regexp_extract({t}, '\.(\d*)$', 1)))",
-    "bool_and(lower({t}) = 'true')",
-    "bool_or(lower({t}) = 'true')",
-    "arg_min({t}, TRY_CAST({t} AS DOUBLE))",
-    "arg_max({t}, TRY_CAST({t} AS DOUBLE))",
-    "arg_min({t}, TRY_CAST({t} AS TIMESTAMPTZ))",
-    "arg_max({t}, TRY_CAST({t} AS TIMESTAMPTZ))",
+    r"max(length(regexp_extract({c}, '^-?([0-9]*)', 1)))",
+    r"max(length(regexp_extract({c}, '\.([0-9]*)$', 1)))",
+    "bool_and(lower({c}) = 'true')",
+    "bool_or(lower({c}) = 'true')",
+    "arg_min({c}, TRY_CAST({c} AS DOUBLE))",
+    "arg_max({c}, TRY_CAST({c} AS DOUBLE))",
+    "arg_min({c}, TRY_CAST({c} AS TIMESTAMPTZ))",
+    "arg_max({c}, TRY_CAST({c} AS TIMESTAMPTZ))",
 )
 TEMPLATES = CHECKS + DETAILS
 # The entries of TEMPLATES a guessed type needs on every row; the others are left NULL so the scan skips them.
 NEEDED = {
-    "boolean": {0, 8, 9},
-    "integer": {1, 10, 11},
-    "decimal": {2, 6, 7, 10, 11},
-    "float": {3, 10, 11},
-    "date": {4, 12, 13},
-    "timestamp": {5, 12, 13},
+    "boolean": {0, 7, 8},
+    "integer": {1, 9, 10},
+    "decimal": {2, 5, 6, 9, 10},
+    "date": {3, 11, 12},
+    "timestamp": {4, 11, 12},
     "string": set(),
     None: set(range(len(TEMPLATES))),
 }
@@ -55,7 +55,7 @@ def guesses(connection: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str
     # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
     branches = []
     for index, name in enumerate(names):
-        checks = [check.replace("{t}", f"trim({quote(name)})") for check in CHECKS]
+        checks = [check.replace("{c}", quote(name)) for check in CHECKS]
         branches.append(f"(SELECT {index} AS i, count({quote(name)}), {', '.join(checks)} FROM sample)")
     found = {}
     for index, count, *fits in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall()):
@@ -77,8 +77,8 @@ def proved(guess: str | None, inferred: tuple[str, object, object] | None) -> bo
 
 def narrowest(count: int, values: tuple) -> tuple[str, object, object] | None:
     """The narrowest type every non-null value fits, with the typed min and max; None when text is all they are."""
-    booleans, integers, decimals, floats, dates, timestamps = values[:6]
-    integer_digits, scale, all_true, any_true, number_min, number_max, moment_min, moment_max = values[6:]
+    booleans, integers, decimals, dates, timestamps = values[:5]
+    integer_digits, scale, all_true, any_true, number_min, number_max, moment_min, moment_max = values[5:]
     precision = max(integer_digits or 0, 1) + (scale or 0)
     if count == 0:
         return None
@@ -88,8 +88,6 @@ def narrowest(count: int, values: tuple) -> tuple[str, object, object] | None:
         return "integer", int(number_min), int(number_max)
     if decimals == count and precision <= MAX_DECIMAL_PRECISION:
         return f"decimal({precision},{scale or 0})", number_min, number_max
-    if floats == count:
-        return "float", float(number_min), float(number_max)
     if dates == count:
         return "date", moment_min, moment_max
     if timestamps == count:

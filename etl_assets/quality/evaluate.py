@@ -30,7 +30,8 @@ from etl_assets.config.models import (
 )
 from etl_assets.quality.rules import describe, rule_columns
 from etl_assets.quality.schema import schema_mismatches
-from etl_assets.quality.sql import literal, quoted
+from etl_assets.quality.sql import comparable_value, literal, quoted, type_family
+from etl_assets.quality.validation import regex_problem
 
 LINEAGE_COLUMNS = ("_source_file", "_source_row")
 FAILED_RULES_COLUMN = "_failed_rules"
@@ -80,6 +81,32 @@ class _RowFlag:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The window's Parquet as DuckDB reads it, every column renamed c0, c1, ...
+
+    The queries then never meet a column named like their own names (file_row_number, _row, f0, ...).
+    """
+
+    path: Path
+    aliases: dict[str, str]
+    types: dict[str, str]
+
+    @classmethod
+    def read(cls, connection: duckdb.DuckDBPyConnection, path: Path) -> _Window:
+        names = pq.read_schema(path).names
+        described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))})").fetchall()
+        aliases = {name: f"c{position}" for position, name in enumerate(names)}
+        return cls(path, aliases, {name: row[1] for name, row in zip(names, described, strict=True)})
+
+    @property
+    def source(self) -> str:
+        return f"read_parquet({literal(str(self.path))}) AS source({', '.join(self.aliases.values())})"
+
+    def column(self, name: str) -> str:
+        return self.aliases[name]
+
+
 def evaluate_window(
     parquet_path: Path,
     rules: Sequence[QualityRule],
@@ -88,17 +115,18 @@ def evaluate_window(
     references: Mapping[tuple[str, str], ReferenceData] | None = None,
     now: dt.datetime,
 ) -> WindowQuality:
-    """Outcomes of `rules` (checks named `names`) on one window; `references` maps (dataset, key) to its values."""
+    """Outcomes of `rules` (checks named `names`) on one window; `references` maps (dataset, key) to its values.
+
+    A rule that cannot be checked on this window (a bound of the wrong type, unreadable reference data) fails
+    with a sentence saying why, and the other rules are evaluated as usual.
+    """
     schema = pq.read_schema(parquet_path)
-    present = set(schema.names)
     row_rules = [(index, rule) for index, rule in enumerate(rules) if rule.row_level]
     with duckdb.connect() as connection:
-        source = f"read_parquet({literal(str(parquet_path))}, file_row_number = true)"
-        flags = {
-            index: _row_flag(connection, rule, present, index, references or {}) for index, rule in row_rules
-        }
-        flag_columns = "".join(f", coalesce({flags[index].sql}, false) AS f{index}" for index, _ in row_rules)
-        connection.execute(f"CREATE TEMP TABLE flags AS SELECT file_row_number AS _row{flag_columns} FROM {source}")
+        connection.execute("SET TimeZone = 'UTC'")
+        window = _Window.read(connection, parquet_path)
+        flags = {index: _row_flag(connection, rule, window, index, references or {}) for index, rule in row_rules}
+        flags = _create_flags(connection, window, flags)
         any_failure = " OR ".join(f"f{index}" for index, _ in row_rules) or "false"
         counts = [int(count or 0) for count in connection.execute(
             "SELECT count(*), count_if(NOT (" + any_failure + "))"
@@ -107,8 +135,8 @@ def evaluate_window(
         ).fetchall()[0]]
         rows_total, rows_passing_all = counts[0], counts[1]
         failing = {index: count for (index, _), count in zip(row_rules, counts[2:], strict=True)}
-        examples = _examples(connection, source, rules, failing, present)
-        newest = _newest_values(connection, source, rules, present)
+        examples = _examples(connection, window, rules, failing)
+        newest = _newest_values(connection, window, rules)
         flagged = "".join(f", f{index} AS {quoted(names[index])}" for index, _ in row_rules)
         failing_rows = connection.sql(
             f"SELECT _row::BIGINT AS _row{flagged} FROM flags WHERE {any_failure} ORDER BY _row"
@@ -119,7 +147,7 @@ def evaluate_window(
         if rule.row_level:
             outcome = _row_outcome(rule, failing[index], rows_total, flags[index].problem)
         else:
-            outcome = _window_outcome(rule, rows_total, schema, newest.get(index), now)
+            outcome = _window_outcome(rule, rows_total, schema, newest.get(index), now, window.types)
         passed, count, percent, detail = outcome
         outcomes.append(
             RuleOutcome(
@@ -139,62 +167,118 @@ def evaluate_window(
     return WindowQuality(rows_total, outcomes, rows_passing_all, score, failing_rows)
 
 
+def _create_flags(connection: duckdb.DuckDBPyConnection, window: _Window, flags: dict[int, _RowFlag]) -> dict[int, _RowFlag]:
+    """The temp table `flags`; when its query fails on the data, each rule is tried alone and the failing ones set aside."""
+    try:
+        connection.execute(_flags_statement(window, flags))
+        return flags
+    except duckdb.Error:
+        runnable = {index: _runnable(connection, window, flag) for index, flag in flags.items()}
+        connection.execute(_flags_statement(window, runnable))
+        return runnable
+
+
+def _flags_statement(window: _Window, flags: dict[int, _RowFlag]) -> str:
+    columns = "".join(f", coalesce({flag.sql}, false) AS f{index}" for index, flag in flags.items())
+    return f"CREATE OR REPLACE TEMP TABLE flags AS SELECT file_row_number AS _row{columns} FROM {window.source}"
+
+
+def _runnable(connection: duckdb.DuckDBPyConnection, window: _Window, flag: _RowFlag) -> _RowFlag:
+    try:
+        connection.execute(f"SELECT count_if({flag.sql}) FROM {window.source}")
+    except duckdb.Error as error:
+        return _unevaluable(error)
+    return flag
+
+
+def _unevaluable(error: Exception) -> _RowFlag:
+    reason = str(error).strip().split("\n", 1)[0]
+    return _RowFlag("false", f"the rule could not be evaluated on this window ({reason}); fix the rule or the data it reads.")
+
+
 def _row_flag(
     connection: duckdb.DuckDBPyConnection,
     rule: QualityRule,
-    present: set[str],
+    window: _Window,
     index: int,
     references: Mapping[tuple[str, str], ReferenceData],
 ) -> _RowFlag:
-    missing = [column for column in rule_columns(rule) if column not in present]
+    missing = [column for column in rule_columns(rule) if column not in window.aliases]
     if missing:
         return _RowFlag("true", f"column {missing[0]} is not in the window, so every row fails")
     if isinstance(rule, NotNullRule):
-        return _RowFlag(f"{quoted(rule.column)} IS NULL")
+        return _RowFlag(f"{window.column(rule.column)} IS NULL")
     if isinstance(rule, UniqueRule):
         # A key with a null part is not a duplicate: not_null rules speak for nulls.
-        keys = ", ".join(quoted(column) for column in rule.key_columns)
-        complete = " AND ".join(f"{quoted(column)} IS NOT NULL" for column in rule.key_columns)
-        return _RowFlag(f"({complete} AND count(*) OVER (PARTITION BY {keys}) > 1)")
-    column = quoted(rule.column)
+        keys = [window.column(column) for column in rule.key_columns]
+        complete = " AND ".join(f"{key} IS NOT NULL" for key in keys)
+        return _RowFlag(f"({complete} AND count(*) OVER (PARTITION BY {', '.join(keys)}) > 1)")
+    column, column_type = window.column(rule.column), window.types[rule.column]
     if isinstance(rule, RegexRule):
-        return _RowFlag(f"NOT regexp_matches(CAST({column} AS VARCHAR), {literal(rule.pattern)})")
+        problem = regex_problem(rule.pattern)
+        return _RowFlag("false", problem) if problem else _RowFlag(f"NOT regexp_matches(CAST({column} AS VARCHAR), {literal(rule.pattern)})")
     if isinstance(rule, RangeRule):
-        bounds = [f"{column} < {literal(rule.min)}"] if rule.min is not None else []
-        bounds += [f"{column} > {literal(rule.max)}"] if rule.max is not None else []
-        return _RowFlag(f"({' OR '.join(bounds)})")
+        return _range_flag(connection, rule, column, column_type)
     if isinstance(rule, AcceptedValuesRule):
-        return _RowFlag(f"{column} NOT IN ({', '.join(literal(value) for value in rule.values)})")
+        return _accepted_values_flag(connection, rule, column, column_type)
     assert isinstance(rule, ReferencesRule)
-    return _reference_flag(connection, rule, index, references.get((rule.dataset, rule.key)))
+    try:
+        return _reference_flag(connection, rule, index, references.get((rule.dataset, rule.key)), column, column_type)
+    except duckdb.Error as error:
+        return _unevaluable(error)
+
+
+def _range_flag(connection: duckdb.DuckDBPyConnection, rule: RangeRule, column: str, column_type: str) -> _RowFlag:
+    bounds = [(operator, bound) for operator, bound in (("<", rule.min), (">", rule.max)) if bound is not None]
+    typed = [comparable_value(connection, "bound", "a range rule", bound, rule.column, column_type) for _, bound in bounds]
+    problem = next((problem for _, problem in typed if problem), None)
+    comparisons = " OR ".join(f"{column} {operator} {sql}" for (operator, _), (sql, _) in zip(bounds, typed))
+    return _RowFlag("false", problem) if problem else _RowFlag(f"({comparisons})")
+
+
+def _accepted_values_flag(
+    connection: duckdb.DuckDBPyConnection, rule: AcceptedValuesRule, column: str, column_type: str
+) -> _RowFlag:
+    typed = [comparable_value(connection, "value", "an accepted_values rule", value, rule.column, column_type) for value in rule.values]
+    problem = next((problem for _, problem in typed if problem), None)
+    return _RowFlag("false", problem) if problem else _RowFlag(f"{column} NOT IN ({', '.join(sql for sql, _ in typed)})")
 
 
 def _reference_flag(
-    connection: duckdb.DuckDBPyConnection, rule: ReferencesRule, index: int, data: ReferenceData | None
+    connection: duckdb.DuckDBPyConnection,
+    rule: ReferencesRule,
+    index: int,
+    data: ReferenceData | None,
+    column: str,
+    column_type: str,
 ) -> _RowFlag:
-    column, view = quoted(rule.column), f"reference_{index}"
+    view = f"reference_{index}"
     files = [data] if isinstance(data, Path) else data
     if data is None or (isinstance(files, list) and not files):
         return _RowFlag(f"{column} IS NOT NULL", f"no data of {rule.dataset} to check against, so every value fails")
     if isinstance(data, pa.Table):
-        key_present = rule.key in data.column_names
         connection.register(view, data)
     else:
-        key_present = rule.key in pq.read_schema(files[0]).names
         paths = ", ".join(literal(str(path)) for path in files)
         connection.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM read_parquet([{paths}], union_by_name = true)")
-    if not key_present:
+    key_types = {name: kind for name, kind, *_ in connection.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()}
+    if rule.key not in key_types:
         return _RowFlag(f"{column} IS NOT NULL", f"{rule.dataset} has no column {rule.key}, so every value fails")
+    key_type = key_types[rule.key]
+    if type_family(column_type) != type_family(key_type) or (type_family(key_type) == "other" and column_type != key_type):
+        return _RowFlag("false", (
+            f"{rule.column} holds {column_type} but {rule.dataset}.{rule.key} holds {key_type}, so they cannot be compared; "
+            "give both the same type in transform.columns."
+        ))
     key = quoted(rule.key)
     return _RowFlag(f"{column} IS NOT NULL AND {column} NOT IN (SELECT {key} FROM {view} WHERE {key} IS NOT NULL)")
 
 
 def _examples(
     connection: duckdb.DuckDBPyConnection,
-    source: str,
+    window: _Window,
     rules: Sequence[QualityRule],
     failing: Mapping[int, int],
-    present: set[str],
 ) -> dict[int, list[dict[str, Any]]]:
     """Up to MAX_EXAMPLES failing rows per rule, fetched together in one more scan."""
     picked = {
@@ -203,14 +287,16 @@ def _examples(
     wanted = sorted({row for rows in picked.values() for row in rows})
     if not wanted:
         return {}
-    shown = {index: [c for c in (*rule_columns(rules[index]), *LINEAGE_COLUMNS) if c in present] for index in picked}
+    shown = {index: [c for c in (*rule_columns(rules[index]), *LINEAGE_COLUMNS) if c in window.aliases] for index in picked}
     columns = list(dict.fromkeys(column for names in shown.values() for column in names))
-    selected = "".join(f", {quoted(column)}" for column in columns)
-    rows = connection.sql(
-        f"SELECT file_row_number{selected} FROM {source} WHERE file_row_number IN (SELECT unnest(?::BIGINT[]))",
+    selected = "".join(f", {window.column(column)}" for column in columns)
+    table = connection.sql(
+        f"SELECT file_row_number{selected} FROM {window.source} WHERE file_row_number IN (SELECT unnest(?::BIGINT[]))",
         params=[wanted],
-    ).to_arrow_table().to_pylist()
-    by_row = {row["file_row_number"]: row for row in rows}
+    ).to_arrow_table()
+    # read by position: the columns' own names may repeat `file_row_number`
+    values = [table.column(position).to_pylist() for position in range(table.num_columns)]
+    by_row = {row: dict(zip(columns, row_values)) for row, *row_values in zip(*values)}
     return {
         index: [{column: _json_safe(by_row[row][column]) for column in shown[index]} for row in rows_of_rule]
         for index, rows_of_rule in picked.items()
@@ -222,18 +308,18 @@ def _first_flagged_rows(connection: duckdb.DuckDBPyConnection, index: int) -> li
     return [row for (row,) in connection.execute(query).fetchall()]
 
 
-def _newest_values(
-    connection: duckdb.DuckDBPyConnection, source: str, rules: Sequence[QualityRule], present: set[str]
-) -> dict[int, Any]:
+def _newest_values(connection: duckdb.DuckDBPyConnection, window: _Window, rules: Sequence[QualityRule]) -> dict[int, Any]:
+    """The newest value of each freshness rule's column, for columns that hold dates or times."""
     fresh = [
-        (index, rule) for index, rule in enumerate(rules) if isinstance(rule, FreshnessRule) and rule.column in present
+        (index, rule) for index, rule in enumerate(rules)
+        if isinstance(rule, FreshnessRule) and type_family(window.types.get(rule.column, "")) == "moment"
     ]
     if not fresh:
         return {}
     newest = connection.sql(
-        "SELECT " + ", ".join(f"max({quoted(rule.column)})" for _, rule in fresh) + f" FROM {source}"
-    ).to_arrow_table().to_pylist()[0]
-    return {index: value for (index, _), value in zip(fresh, newest.values(), strict=True)}
+        "SELECT " + ", ".join(f"max({window.column(rule.column)})" for _, rule in fresh) + f" FROM {window.source}"
+    ).to_arrow_table()
+    return {index: newest.column(position)[0].as_py() for position, (index, _) in enumerate(fresh)}
 
 
 def quarantine_window(
@@ -308,7 +394,7 @@ def _row_outcome(
 
 
 def _window_outcome(
-    rule: QualityRule, rows_total: int, schema: pa.Schema, newest: Any, now: dt.datetime
+    rule: QualityRule, rows_total: int, schema: pa.Schema, newest: Any, now: dt.datetime, types: Mapping[str, str]
 ) -> tuple[bool, int, float, str]:
     if isinstance(rule, RowCountRule):
         passed = (rule.min is None or rows_total >= rule.min) and (rule.max is None or rows_total <= rule.max)
@@ -318,6 +404,11 @@ def _window_outcome(
         return not mismatches, len(mismatches), 0.0, "; ".join(mismatches) or "every expected column has its type"
     assert isinstance(rule, FreshnessRule)
     oldest_allowed = _as_moment(now) - rule.max_age_delta
+    if rule.column in types and type_family(types[rule.column]) != "moment":
+        return False, 1, 0.0, (
+            f"{rule.column} holds {types[rule.column]} values, not dates or timestamps; "
+            "point the freshness rule at a date or timestamp column."
+        )
     if newest is None:
         return False, 1, 0.0, f"{rule.column} has no values, so the window is not fresh"
     moment = _as_moment(newest)

@@ -32,6 +32,7 @@ def matches_type(actual: pa.DataType, kind: str) -> bool:
         "boolean": pa.types.is_boolean,
         "date": pa.types.is_date,
         "timestamp": pa.types.is_timestamp,
+        "json": lambda t: getattr(t, "extension_name", None) == "arrow.json",
     }
     return checks[kind](actual)
 

@@ -67,7 +67,9 @@ def transform(input_path: Path, output_path: Path) -> dict:
     # The SQL may read only the registered input: no files, extensions or network.
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
-    result = connection.sql(build_query()).to_arrow_table()
+    relation = connection.sql(build_query())
+    json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
+    result = with_json_type(relation.to_arrow_table(), json_positions)
     connection.close()
     write_atomically(result, output_path)
     return {
@@ -75,6 +77,19 @@ def transform(input_path: Path, output_path: Path) -> dict:
         "rows_out": result.num_rows,
         "rows_deduplicated": source.num_rows - result.num_rows,
     }
+
+
+def with_json_type(table, positions: list[int]):
+    """DuckDB hands JSON columns over as plain text; Arrow's JSON type keeps them JSON in the Parquet output."""
+    if not positions:
+        return table
+    # DuckDB exports its JSON type as Arrow's only when told to keep every type, which would also change others
+    with duckdb.connect(":memory:") as types:
+        types.execute("SET arrow_lossless_conversion = true")
+        json_type = types.sql("SELECT NULL::JSON").to_arrow_table().schema.field(0).type
+    for position in positions:
+        table = table.set_column(position, table.field(position).name, table.column(position).cast(json_type))
+    return table
 
 
 def write_atomically(table, output_path: Path) -> None:

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from etl_assets.config.models import DECIMAL_TYPE, SCALAR_TYPES, ColumnSpec, TransformConfig
 from etl_assets.errors import ScriptError
 from etl_assets.ingest.names import normalise_column_name
+from etl_assets.ingest.nested import SEPARATOR
 from etl_assets.scriptgen.expressions import (
     ExpressionPolicyError,
     parse_expression,
@@ -24,6 +25,7 @@ DUCKDB_TYPES = {
     "boolean": "BOOLEAN",
     "date": "DATE",
     "timestamp": "TIMESTAMP",
+    "json": "JSON",
 }
 
 
@@ -150,8 +152,10 @@ def _normalised_source_types(dataset_name: str, source_types: dict[str, str]) ->
     for header, logical_type in source_types.items():
         if header in LINEAGE_COLUMNS:
             continue
+        # a flattened struct leaf (address__city) keeps its separator, which normalising one name would merge
+        name = SEPARATOR.join(normalise_column_name(part) for part in header.split(SEPARATOR))
         try:
-            normalised[normalise_column_name(header)] = ColumnSpec(type=logical_type).type
+            normalised[name] = ColumnSpec(type=logical_type).type
         except ValidationError as error:
             raise ScriptError(
                 f"Dataset '{dataset_name}': the profiler typed the source column '{header}' as {logical_type!r}, "

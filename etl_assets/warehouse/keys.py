@@ -10,7 +10,7 @@ from etl_assets.profiling.profiler import Profile
 WINDOW_KEYS = ("time_window_start", "time_window_end")
 WEEK_START = "week_start"
 DATE_TYPES = ("date", "timestamp")
-NEVER_KEYS = ("float", "boolean")
+NEVER_KEYS = ("float", "boolean", "json")
 
 
 @dataclass(frozen=True)

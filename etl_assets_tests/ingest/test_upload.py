@@ -142,13 +142,13 @@ def test_nested_values_meeting_text_become_json(tmp_path):
     paths = ProjectPaths(tmp_path / "home")
     landing = paths.landing / "orders"
     land(landing, "b.jsonl", '{"id": 2, "meta": "plain"}\n', NOON)
-    pq.write_table(pa.table({"id": [1], "meta": [{"k": "v"}]}), landing / "a.parquet")
+    pq.write_table(pa.table({"id": [1], "meta": [["k", "v"]]}), landing / "a.parquet")
     os.utime(landing / "a.parquet", (MORNING.timestamp(), MORNING.timestamp()))
 
     result = ingest_window(dataset(landing), paths, DAY)
 
     table = pq.read_table(result.output_path)
-    assert table.column("meta").to_pylist() == ['{"k": "v"}', "plain"]
+    assert table.column("meta").to_pylist() == ['["k","v"]', "plain"]
     assert table.column("id").type == pa.int64()
 
 

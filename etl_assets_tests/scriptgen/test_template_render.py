@@ -213,5 +213,5 @@ def test_deduplicate_on_a_column_the_passthrough_does_not_have_is_refused() -> N
 
 
 def test_profiled_type_the_template_does_not_know_is_refused() -> None:
-    with pytest.raises(ScriptError, match="typed the source column 'Payload' as 'json'"):
-        render_template_script("orders", None, {"Payload": "json"})
+    with pytest.raises(ScriptError, match="typed the source column 'Payload' as 'geometry'"):
+        render_template_script("orders", None, {"Payload": "geometry"})
