@@ -127,3 +127,30 @@ def test_nested_parquet_reaches_the_transformed_parquet_as_columns_and_json(proj
     decoded = [[None if r[name] is None else json.loads(r[name]) for name in ("tags", "attributes", "amounts")] for r in rows]
     assert decoded == [[["a", "b"], {"plan": "pro"}, [12.5]], [[], None, []], [None, {}, None]]
     assert rows[0]["amounts"] == "[12.50]", "a decimal keeps its digits"
+
+
+def test_nested_parquet_loads_structs_as_columns_and_lists_and_maps_as_variant(project, warehouse_home, warehouse_connection):
+    cursor = warehouse_connection.cursor()
+    cursor.execute('DROP TABLE IF EXISTS "ANALYTICS"."RAW"."EVENTS"')
+    land(project, "events", "events.parquet", lambda path: pq.write_table(EVENTS, path))
+
+    assert materialize(project, "events", {"uploads", "profiles", "scripts", "transformed", "snowflake"}, warehouse_home).success
+
+    cursor.execute(
+        "SELECT column_name, data_type FROM ANALYTICS.information_schema.columns WHERE table_schema = 'RAW' "
+        "AND table_name = 'EVENTS' AND column_name IN ('user__address__zip', 'tags', 'attributes', 'amounts')"
+    )
+    assert sorted(cursor.fetchall()) == [
+        ("amounts", "VARIANT"), ("attributes", "VARIANT"), ("tags", "VARIANT"), ("user__address__zip", "TEXT"),
+    ]  # fmt: skip
+    cursor.execute(
+        'SELECT "event_id", "user__address__zip", "tags", "attributes", "attributes":plan::VARCHAR, "amounts" '
+        'FROM "ANALYTICS"."RAW"."EVENTS" ORDER BY 1'
+    )
+    rows = [(i, zip_code, *(None if v is None else json.loads(v) for v in (tags, attributes)), plan, amounts) for i, zip_code, tags, attributes, plan, amounts in cursor.fetchall()]
+    assert [row[:5] for row in rows] == [
+        (1, "01234", ["a", "b"], {"plan": "pro"}, "pro"),
+        (2, None, [], None, None),
+        (3, None, None, {}, None),
+    ]
+    assert json.loads(rows[0][5]) == [12.5] and "12.5" in rows[0][5]
