@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from etl_assets.config.interpolation import Interpolator
+from etl_assets.config.targets import target_problems
 from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
 from etl_assets.config.models import ColumnPartitioning, ProjectConfig
@@ -59,7 +60,7 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         details = [describe_validation_error(error, file) for error in exc.errors(include_url=False)]
         raise ConfigFileError(details) from exc
     _reject_unimplemented(config, file)
-    _reject_rule_problems(config, file)
+    _reject_dataset_problems(config, file)
     return config
 
 
@@ -171,12 +172,12 @@ def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
             )
 
 
-def _reject_rule_problems(config: ProjectConfig, file: str) -> None:
+def _reject_dataset_problems(config: ProjectConfig, file: str) -> None:
     names = set(config.datasets)
     details = [
         dataset_location(file, name, (field,)).describe(problem)
         for name, dataset in config.datasets.items()
-        for field, problem in rule_problems(dataset, names)
+        for field, problem in [*target_problems(dataset), *rule_problems(dataset, names)]
     ]
     if details:
         raise ConfigFileError(details)

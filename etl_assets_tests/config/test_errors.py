@@ -100,7 +100,7 @@ def test_unknown_key_in_a_section_names_the_section(config_error):
     error = config_error("datasets:\n  orders: {source: {path: /x}, load: {table: ORDERS, stratgy: merge}}\n")
 
     assert str(error).endswith(
-        "etl_config.yaml: dataset 'orders', field 'load': unknown key 'stratgy'; allowed: table, strategy, keys, retry."
+        "etl_config.yaml: dataset 'orders', field 'load': unknown key 'stratgy'; allowed: table, strategy, keys, sequence_by, retry."
     )
 
 
