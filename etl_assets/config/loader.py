@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from etl_assets.config.collisions import collision_problems
 from etl_assets.config.interpolation import Interpolator
 from etl_assets.config.targets import target_problems
 from etl_assets.config.merging import deep_merge, template_chain
@@ -178,6 +179,10 @@ def _reject_dataset_problems(config: ProjectConfig, file: str) -> None:
         dataset_location(file, name, (field,)).describe(problem)
         for name, dataset in config.datasets.items()
         for field, problem in [*target_problems(dataset), *rule_problems(dataset, names)]
+    ]
+    details += [
+        dataset_location(file, name, (field,)).describe(problem)
+        for name, field, problem in collision_problems(config.datasets)
     ]
     if details:
         raise ConfigFileError(details)
