@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from etl_assets.config.collisions import collision_problems
 from etl_assets.config.interpolation import Interpolator
+from etl_assets.config.limits import LimitExceeded, check_layered, check_yaml
 from etl_assets.config.targets import target_problems
 from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
@@ -52,6 +53,10 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         name: _layered_dataset(name, raw, defaults, templates, interpolator, file)
         for name, raw in _datasets_section(document, file).items()
     }
+    try:
+        check_layered(datasets)
+    except LimitExceeded as exc:
+        raise dataset_location(file, exc.dataset).error(exc.problem) from None
     top = {"source_file": path.resolve(), "datasets": datasets}
     if "version" in document:
         top["version"] = interpolator.resolve(document["version"], Location(file, None, ("version",)))
@@ -93,12 +98,14 @@ def _read_document(path: Path) -> dict[Any, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError([f"{file}: cannot be read ({exc}); make it a readable UTF-8 text file."]) from exc
     try:
+        check_yaml(text)
         document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except LimitExceeded as exc:
+        raise ConfigFileError([f"{file}{_position(exc.mark)}: {exc.problem}"]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "not valid YAML"
-        raise ConfigFileError([f"{file}{line}: invalid YAML ({problem}); fix it there."]) from exc
+        position = _position(exc.problem_mark or exc.context_mark)
+        raise ConfigFileError([f"{file}{position}: invalid YAML ({problem}); fix it there."]) from exc
     except yaml.YAMLError as exc:
         raise ConfigFileError([f"{file}: invalid YAML ({exc}); fix the file's syntax."]) from exc
     if not isinstance(document, dict):
@@ -107,6 +114,10 @@ def _read_document(path: Path) -> dict[Any, Any]:
             [f"{file}: must hold a mapping with at least a `datasets:` key, but holds {held}; add your datasets."]
         )
     return document
+
+
+def _position(mark: yaml.Mark | None) -> str:
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
 def _mapping_section(document: Mapping[Any, Any], key: str, file: str) -> dict[Any, Any]:
