@@ -13,11 +13,12 @@ from pydantic import ValidationError
 from etl_assets.config.collisions import collision_problems
 from etl_assets.config.interpolation import Interpolator
 from etl_assets.config.limits import LimitExceeded, check_layered, check_yaml
-from etl_assets.config.targets import target_problems
 from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
 from etl_assets.config.models import ColumnPartitioning, ProjectConfig
-from etl_assets.config.problems import ConfigFileError, Location, dataset_location
+from etl_assets.config.problems import ConfigFileError, Location, config_location, dataset_location
+from etl_assets.config.secrets import secret_problems
+from etl_assets.config.targets import target_problems
 from etl_assets.quality.validation import rule_problems
 
 CONFIG_ENV_VAR = "ETL_ASSETS_CONFIG"
@@ -65,6 +66,7 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     except ValidationError as exc:
         details = [describe_validation_error(error, file) for error in exc.errors(include_url=False)]
         raise ConfigFileError(details) from exc
+    _reject_misplaced_secrets(config, file, environ)
     _reject_unimplemented(config, file)
     _reject_dataset_problems(config, file)
     return config
@@ -173,6 +175,19 @@ def _with_absolute_local_path(dataset: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(source, dict) or not isinstance(source.get("path"), str) or source["path"].startswith("s3://"):
         return dataset
     return {**dataset, "source": {**source, "path": os.path.abspath(os.path.expanduser(source["path"]))}}
+
+
+def _reject_misplaced_secrets(config: ProjectConfig, file: str, environ: Mapping[str, str]) -> None:
+    def profiles() -> list[str]:
+        # Imported here: the vault pulls in cryptography, which only a config holding secrets needs.
+        from etl_assets.credentials import Vault
+        from etl_assets.paths import ProjectPaths
+
+        return Vault.for_home(ProjectPaths.from_env().home, environ).names()
+
+    details = [config_location(file, path).describe(problem) for path, problem in secret_problems(config, profiles)]
+    if details:
+        raise ConfigFileError(details)
 
 
 def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
