@@ -25,11 +25,10 @@ def _by_filename(pattern: str) -> SourceConfig:
 
 def test_a_pattern_that_backtracks_exponentially_in_python_runs_in_linear_time():
     source = _by_filename(r"(?P<date>(?:a+)+b)")
-    names = ["a" * 32] * 200
 
     started = time.perf_counter()
     with pytest.raises(IngestError, match=r"'a{32}' does not match the partition_by filename pattern"):
-        partition_keys_for([_file(name) for name in names], source, PartitionsConfig())
+        partition_key_for(_file("a" * 32), source, PartitionsConfig())
 
     assert time.perf_counter() - started < 2
 
