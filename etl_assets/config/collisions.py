@@ -17,12 +17,14 @@ Collision = tuple[str, str, str]
 
 def collision_problems(datasets: Mapping[str, DatasetConfig]) -> list[Collision]:
     """Each clash between datasets, reported on the dataset that causes it and naming the other."""
-    return [*_shared_tables(datasets), *_shared_landing(datasets), *_quarantine_clashes(datasets), *_ledger_tables(datasets)]
+    checks = (_shared_tables, _shared_landing, _quarantine_clashes, _ledger_tables)
+    return [collision for check in checks for collision in check(datasets)]
 
 
 def table_name(dataset: DatasetConfig, table: str | None = None) -> str:
     """DATABASE.SCHEMA.TABLE as Snowflake resolves the unquoted names: upper-cased."""
-    return ".".join(part.upper() for part in (dataset.warehouse.database, dataset.warehouse.schema_, table or dataset.load.table))
+    parts = (dataset.warehouse.database, dataset.warehouse.schema_, table or dataset.load.table)
+    return ".".join(part.upper() for part in parts)
 
 
 def landing_folder(dataset: DatasetConfig) -> str:
@@ -59,7 +61,9 @@ def _shared_landing(datasets: Mapping[str, DatasetConfig]) -> list[Collision]:
 
 
 def _quarantine_clashes(datasets: Mapping[str, DatasetConfig]) -> list[Collision]:
-    quarantines = {table_name(dataset, dataset.load.table + QUARANTINE_SUFFIX): name for name, dataset in datasets.items()}
+    quarantines = {
+        table_name(dataset, dataset.load.table + QUARANTINE_SUFFIX): name for name, dataset in datasets.items()
+    }
     return [
         (
             name,

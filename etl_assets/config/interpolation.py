@@ -134,10 +134,12 @@ class Interpolator:
         raise where.error(f"has an unknown placeholder ${{{body}}}; {USAGE}.")
 
     def _secret_reference(self, reference: str, where: Location) -> str:
-        """Kept as written: the model says whether the field may hold a secret, and the vault resolves it at run time."""
+        """Kept as written: the model says whether its field may hold a secret; the vault resolves it at run time."""
         profile, dot, field = reference.partition(".")
         if not (dot and profile and field):
-            raise where.error(f"has ${{SECRET:{reference}}}; write ${{SECRET:profile.field}}, e.g. ${{SECRET:prod.password}}.")
+            raise where.error(
+                f"has ${{SECRET:{reference}}}; write ${{SECRET:profile.field}}, e.g. ${{SECRET:prod.password}}."
+            )
         return f"${{{SECRET_PREFIX}{reference}}}"
 
     def _environment_value(self, spec: str, where: Location) -> str:

@@ -14,7 +14,7 @@ FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64
 # The YAML as written, each alias counted as the values it repeats.
 MAX_YAML_VALUES = 100_000
-# The datasets once defaults, templates and variables are layered in, which repeat their values for every user.
+# The datasets with defaults, templates and variables layered in: those repeat in every dataset that uses them.
 MAX_LAYERED_VALUES = 1_000_000
 
 
@@ -143,7 +143,8 @@ def _measure(value: Any, depth: int, sizes: dict[int, tuple[int, int]]) -> tuple
         if depth > MAX_DEPTH:
             raise _too_deep()
         children = [_measure(item, depth + 1, sizes) for item in (value.values() if isinstance(value, dict) else value)]
-        sizes[id(value)] = (1 + sum(size for size, _ in children), 1 + max((height for _, height in children), default=0))
+        height = 1 + max((child_height for _, child_height in children), default=0)
+        sizes[id(value)] = (1 + sum(size for size, _ in children), height)
     size, height = sizes[id(value)]
     if depth - 1 + height > MAX_DEPTH:
         raise _too_deep()

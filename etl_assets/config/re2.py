@@ -17,7 +17,8 @@ def re2_named_groups(pattern: str) -> list[str]:
         reason = str(exc).removeprefix("Invalid regular expression: ")
         if UNNAMED_GROUPS in reason:
             raise ValueError(
-                f"{pattern!r} has an unnamed group; name the date group (?P<date>...) and write any other group as (?:...)"
+                f"{pattern!r} has an unnamed group; "
+                "name the date group (?P<date>...) and write any other group as (?:...)"
             ) from None
         raise ValueError(
             f"{pattern!r} is not a valid RE2 regular expression ({reason}); RE2 runs in linear time and has no "

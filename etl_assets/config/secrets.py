@@ -1,4 +1,4 @@
-"""Where `${SECRET:profile.field}` may stand: only in fields marked as credentials, which the vault resolves at run time."""
+"""Where `${SECRET:profile.field}` may stand: only in credentials fields, which the vault resolves at run time."""
 
 from __future__ import annotations
 

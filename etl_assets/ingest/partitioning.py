@@ -26,7 +26,8 @@ def partition_keys_for(files: Sequence[LandedFile], source: SourceConfig, partit
     if isinstance(source.partition_by, FilenamePartitioning):
         pattern = source.partition_by.filename
         dates = _dates_in_names([file.name for file in files], pattern)
-        return [window_for(_as_date(file, date, pattern), partitions).key for file, date in zip(files, dates, strict=True)]
+        dated = [_as_date(file, date, pattern) for file, date in zip(files, dates, strict=True)]
+        return [window_for(moment, partitions).key for moment in dated]
     raise IngestError(
         f"partition_by: column is not supported yet (file {files[0].name!r}); "
         "use partition_by: arrival or partition_by: {filename: REGEX}."

@@ -71,7 +71,8 @@ def regex_problem(pattern: str) -> str | None:
 
 def _unknown_columns(rule: QualityRule, declared: dict[str, str]) -> list[tuple[str, str]]:
     known = {*declared, *LINEAGE_TYPES}
-    return [(_column_field(rule), _unknown_column(column, set(declared))) for column in rule_columns(rule) if column not in known]
+    unknown = [column for column in rule_columns(rule) if column not in known]
+    return [(_column_field(rule), _unknown_column(column, set(declared))) for column in unknown]
 
 
 def _column_field(rule: QualityRule) -> str:
