@@ -36,9 +36,34 @@ def partition_keys_for(files: Sequence[LandedFile], source: SourceConfig, partit
 
 def _dates_in_names(names: list[str], pattern: str) -> list[str | None]:
     """What the `date` group finds in each name, searched anywhere in it by RE2 (linear time); None if nothing."""
-    matches = pc.extract_regex(pa.array(names, pa.string()), pattern=pattern)
-    # RE2 gives an empty group when the date group sits in an alternative that did not match.
-    return [match["date"] or None if match else None for match in matches.to_pylist()]
+    dates: list[str | None] = [None] * len(names)
+    for rows, array in _name_arrays(names):
+        for row, match in zip(rows, pc.extract_regex(array, pattern=pattern).to_pylist(), strict=True):
+            date = match["date"] if match else None
+            if isinstance(date, bytes):
+                date = date.decode("utf-8", "surrogateescape")
+            # RE2 gives an empty group when the date group sits in an alternative that did not match.
+            dates[row] = date or None
+    return dates
+
+
+def _name_arrays(names: list[str]) -> list[tuple[list[int], pa.Array]]:
+    """The names as text, and apart as bytes those the file system gave undecodable (RE2 reads bytes as Latin-1)."""
+    undecodable = {row for row, name in enumerate(names) if not name.isascii() and _has_surrogates(name)}
+    text_rows = [row for row in range(len(names)) if row not in undecodable]
+    byte_rows = sorted(undecodable)
+    return [
+        (text_rows, pa.array([names[row] for row in text_rows], pa.string())),
+        (byte_rows, pa.array([names[row].encode("utf-8", "surrogateescape") for row in byte_rows], pa.binary())),
+    ]
+
+
+def _has_surrogates(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _as_date(file: LandedFile, date: str | None, pattern: str) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 
@@ -49,6 +50,15 @@ def test_a_date_group_in_an_alternative_that_did_not_match_is_no_date():
     assert partition_key_for(_file("daily_20260115.csv"), source, PartitionsConfig()) == "2026-01-15"
     with pytest.raises(IngestError, match=r"'weekly_3\.csv' does not match"):
         partition_key_for(_file("weekly_3.csv"), source, PartitionsConfig())
+
+
+def test_names_that_are_not_utf8_are_matched_as_bytes_beside_the_others():
+    undecodable = os.fsdecode(b"caf\xe9_20260115.csv")
+    source = _by_filename(r"^caf._(?P<date>\d{8})")
+
+    keys = partition_keys_for([_file("café_20260116.csv"), _file(undecodable)], source, PartitionsConfig())
+
+    assert keys == ["2026-01-16", "2026-01-15"]
 
 
 def test_a_captured_text_that_is_not_a_date_is_explained():
