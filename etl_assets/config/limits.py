@@ -8,8 +8,6 @@ from typing import Any
 
 import yaml
 
-# libyaml's parser when PyYAML was built with it: the events are the same, 25 times faster.
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A real config nests fewer than 10 levels.
 MAX_DEPTH = 64
 # The YAML as written, each alias counted as the values it repeats.
@@ -108,14 +106,17 @@ class _YamlMeasure:
 
 
 def check_yaml(text: str) -> None:
-    """Raise LimitExceeded if `text` nests too deep or expands, through its aliases, to too many values."""
+    """Raise LimitExceeded if `text` nests too deep or expands, through its aliases, to too many values.
+
+    It reads the events of the loader's own parser, so both see the same document; invalid YAML is left to the
+    loader, which reports it in its own words before it builds anything.
+    """
     measure = _YamlMeasure()
     try:
-        for event in yaml.parse(text, Loader=FAST_LOADER):
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
             measure.feed(event)
     except yaml.YAMLError:
-        return  # invalid YAML: the loader reports it in its own words, before it builds anything
-
+        return
 
 
 def check_layered(datasets: Mapping[Any, Any]) -> None:
