@@ -14,6 +14,11 @@ VARIABLE_PREFIX = "variables."
 SECRET_PREFIX = "SECRET:"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 USAGE = "use ${ENV:NAME}, ${ENV:NAME:default} or ${variables.name}, and write $${ for a literal ${"
+# Bounds that keep a small file from expanding without end; real configs stay far below them.
+MAX_PLACEHOLDER_NESTING = 8
+MAX_VARIABLE_CHAIN = 32
+MAX_SUBSTITUTED_TEXT = 1_000_000
+LONGEST_SHOWN_TEXT = 40
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ def split_placeholders(text: str, where: Location) -> list[str | Placeholder]:
             literal += text[position : start - 1] + "${"
             position = start + 2
             continue
-        end = _closing_brace(text, start + 2)
+        end = _closing_brace(text, start + 2, where)
         if end is None:
             raise where.error(f"the placeholder in {text!r} is not closed; end it with '}}'.")
         literal += text[position:start]
@@ -42,14 +47,24 @@ def split_placeholders(text: str, where: Location) -> list[str | Placeholder]:
     return [*pieces, literal] if literal or not pieces else pieces
 
 
-def _closing_brace(text: str, start: int) -> int | None:
+def _closing_brace(text: str, start: int, where: Location) -> int | None:
     # Braces nest, so a default may hold a placeholder of its own: ${ENV:A:${ENV:B:x}/y}.
     depth = 1
     for index in range(start, len(text)):
         depth += {"{": 1, "}": -1}.get(text[index], 0)
         if depth == 0:
             return index
+        if depth > MAX_PLACEHOLDER_NESTING:
+            raise where.error(
+                f"the placeholders in {_shortened(text)} nest more than {MAX_PLACEHOLDER_NESTING} deep; "
+                "nest fewer defaults."
+            )
     return None
+
+
+def _shortened(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= LONGEST_SHOWN_TEXT else f"{shown[: LONGEST_SHOWN_TEXT - 3]}..."
 
 
 class Interpolator:
@@ -61,6 +76,7 @@ class Interpolator:
         self._file = file
         self._resolved: dict[str, Any] = {}
         self._resolving: list[str] = []
+        self._substituted_text = 0
 
     def resolve_variables(self) -> dict[str, Any]:
         """Every variable resolved, so a broken one is reported even when nothing uses it."""
@@ -93,7 +109,19 @@ class Interpolator:
                 f"puts ${{{placeholder.body}}}, which is a {type(value).__name__}, inside text; "
                 "use it as the whole value instead."
             )
-        return str(value)
+        text = str(value)
+        if placeholder.body.startswith(VARIABLE_PREFIX):
+            self._count_substituted(text, placeholder, where)
+        return text
+
+    def _count_substituted(self, text: str, placeholder: Placeholder, where: Location) -> None:
+        # Variables made of other variables grow geometrically: ten uses of a ten-use variable...
+        self._substituted_text += len(text)
+        if self._substituted_text > MAX_SUBSTITUTED_TEXT:
+            raise where.error(
+                f"${{{placeholder.body}}} expands the config's text past {MAX_SUBSTITUTED_TEXT:,} characters; "
+                "use long variables fewer times."
+            )
 
     def _value_of(self, placeholder: Placeholder, where: Location) -> Any:
         body = placeholder.body
@@ -106,19 +134,11 @@ class Interpolator:
         raise where.error(f"has an unknown placeholder ${{{body}}}; {USAGE}.")
 
     def _secret_reference(self, reference: str, where: Location) -> str:
-        """Checked against the vault's profile names now, decrypted only at run time by the vault resource."""
+        """Kept as written: the model says whether its field may hold a secret; the vault resolves it at run time."""
         profile, dot, field = reference.partition(".")
         if not (dot and profile and field):
-            raise where.error(f"has ${{SECRET:{reference}}}; write ${{SECRET:profile.field}}, e.g. ${{SECRET:prod.password}}.")
-        from etl_assets.credentials import Vault
-        from etl_assets.paths import ProjectPaths
-
-        names = Vault.for_home(ProjectPaths.from_env().home, self._environ).names()
-        if profile not in names:
-            known = ", ".join(names) or "the vault has none"
             raise where.error(
-                f"uses ${{SECRET:{reference}}} but the credentials vault has no profile '{profile}' (known: {known}); "
-                f"add it with `etl-assets credentials set {profile} ...`."
+                f"has ${{SECRET:{reference}}}; write ${{SECRET:profile.field}}, e.g. ${{SECRET:prod.password}}."
             )
         return f"${{{SECRET_PREFIX}{reference}}}"
 
@@ -149,6 +169,12 @@ class Interpolator:
         if name in self._resolving:
             cycle = " -> ".join([*self._resolving[self._resolving.index(name) :], name])
             raise where.error(f"variables refer to each other in a cycle ({cycle}); break the cycle.")
+        if len(self._resolving) > MAX_VARIABLE_CHAIN:
+            chain = " -> ".join([*self._resolving[:2], "...", *self._resolving[-1:], name])
+            raise where.error(
+                f"variables refer to each other more than {MAX_VARIABLE_CHAIN} deep ({chain}); "
+                "refer to the value directly."
+            )
         self._resolving.append(name)
         try:
             value = self.resolve(self._raw_variables[name], Location(self._file, f"variable '{name}'"))

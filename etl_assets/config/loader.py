@@ -10,12 +10,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from etl_assets.config.collisions import collision_problems
 from etl_assets.config.interpolation import Interpolator
+from etl_assets.config.limits import LimitExceeded, check_layered, check_yaml
 from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
 from etl_assets.config.models import ColumnPartitioning, ProjectConfig
-from etl_assets.config.problems import ConfigFileError, Location, dataset_location
-from etl_assets.quality.validation import rule_problems
+from etl_assets.config.problems import ConfigFileError, Location, config_location, dataset_location
+from etl_assets.config.secrets import secret_problems
+from etl_assets.config.targets import target_problems
 
 CONFIG_ENV_VAR = "ETL_ASSETS_CONFIG"
 DEFAULT_CONFIG_NAME = "etl_config.yaml"
@@ -50,6 +53,10 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         name: _layered_dataset(name, raw, defaults, templates, interpolator, file)
         for name, raw in _datasets_section(document, file).items()
     }
+    try:
+        check_layered(datasets)
+    except LimitExceeded as exc:
+        raise dataset_location(file, exc.dataset).error(exc.problem) from None
     top = {"source_file": path.resolve(), "datasets": datasets}
     if "version" in document:
         top["version"] = interpolator.resolve(document["version"], Location(file, None, ("version",)))
@@ -58,8 +65,9 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
     except ValidationError as exc:
         details = [describe_validation_error(error, file) for error in exc.errors(include_url=False)]
         raise ConfigFileError(details) from exc
+    _reject_misplaced_secrets(config, file, environ)
     _reject_unimplemented(config, file)
-    _reject_rule_problems(config, file)
+    _reject_dataset_problems(config, file)
     return config
 
 
@@ -91,12 +99,14 @@ def _read_document(path: Path) -> dict[Any, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError([f"{file}: cannot be read ({exc}); make it a readable UTF-8 text file."]) from exc
     try:
+        check_yaml(text)
         document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except LimitExceeded as exc:
+        raise ConfigFileError([f"{file}{_position(exc.mark)}: {exc.problem}"]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "not valid YAML"
-        raise ConfigFileError([f"{file}{line}: invalid YAML ({problem}); fix it there."]) from exc
+        position = _position(exc.problem_mark or exc.context_mark)
+        raise ConfigFileError([f"{file}{position}: invalid YAML ({problem}); fix it there."]) from exc
     except yaml.YAMLError as exc:
         raise ConfigFileError([f"{file}: invalid YAML ({exc}); fix the file's syntax."]) from exc
     if not isinstance(document, dict):
@@ -105,6 +115,10 @@ def _read_document(path: Path) -> dict[Any, Any]:
             [f"{file}: must hold a mapping with at least a `datasets:` key, but holds {held}; add your datasets."]
         )
     return document
+
+
+def _position(mark: yaml.Mark | None) -> str:
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
 def _mapping_section(document: Mapping[Any, Any], key: str, file: str) -> dict[Any, Any]:
@@ -162,6 +176,19 @@ def _with_absolute_local_path(dataset: dict[str, Any]) -> dict[str, Any]:
     return {**dataset, "source": {**source, "path": os.path.abspath(os.path.expanduser(source["path"]))}}
 
 
+def _reject_misplaced_secrets(config: ProjectConfig, file: str, environ: Mapping[str, str]) -> None:
+    def profiles() -> list[str]:
+        # Imported here: the vault pulls in cryptography, which only a config holding secrets needs.
+        from etl_assets.credentials import Vault
+        from etl_assets.paths import ProjectPaths
+
+        return Vault.for_home(ProjectPaths.from_env().home, environ).names()
+
+    details = [config_location(file, path).describe(problem) for path, problem in secret_problems(config, profiles)]
+    if details:
+        raise ConfigFileError(details)
+
+
 def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
     for name, dataset in config.datasets.items():
         if isinstance(dataset.source.partition_by, ColumnPartitioning):
@@ -171,12 +198,19 @@ def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
             )
 
 
-def _reject_rule_problems(config: ProjectConfig, file: str) -> None:
+def _reject_dataset_problems(config: ProjectConfig, file: str) -> None:
+    # Imported here: the rule checks import this package's models, so a module-level import would be circular.
+    from etl_assets.quality.validation import rule_problems
+
     names = set(config.datasets)
     details = [
         dataset_location(file, name, (field,)).describe(problem)
         for name, dataset in config.datasets.items()
-        for field, problem in rule_problems(dataset, names)
+        for field, problem in [*target_problems(dataset), *rule_problems(dataset, names)]
+    ]
+    details += [
+        dataset_location(file, name, (field,)).describe(problem)
+        for name, field, problem in collision_problems(config.datasets)
     ]
     if details:
         raise ConfigFileError(details)

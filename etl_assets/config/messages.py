@@ -8,7 +8,8 @@ from typing import Any
 from pydantic_core import ErrorDetails
 
 from etl_assets.config.models import DATASET_NAME_PATTERN, IDENTIFIER_PATTERN
-from etl_assets.config.problems import Location, dataset_location
+from etl_assets.config.problems import config_location
+from etl_assets.config.secrets import misplaced_secret, secret_reference_in
 
 PATTERN_HINTS = {
     IDENTIFIER_PATTERN: "use letters, digits and underscores, not starting with a digit",
@@ -20,17 +21,17 @@ LONGEST_SHOWN_INPUT = 80
 def describe_validation_error(error: ErrorDetails, file: str) -> str:
     """One line naming the file, the dataset (if any) and the field, and saying what is wrong."""
     loc = tuple(part for part in error["loc"] if part != "[key]")
-    if len(loc) >= 2 and loc[0] == "datasets":
-        # `name` is filled in from the dataset's key, so the user never wrote that field.
-        field = () if loc[2:] == ("name",) else loc[2:]
-        where = dataset_location(file, loc[1], field)
-    else:
-        where = Location(file, None, loc)
-    return where.describe(_problem(error))
+    # `name` is filled in from the dataset's key, so the user never wrote that field.
+    if len(loc) == 3 and loc[0] == "datasets" and loc[2] == "name":
+        loc = loc[:2]
+    return config_location(file, loc).describe(_problem(error))
 
 
 def _problem(error: ErrorDetails) -> str:
     kind, message = error["type"], error["msg"]
+    reference = secret_reference_in(error["input"]) if isinstance(error["input"], str) else None
+    if reference is not None:
+        return misplaced_secret(reference)
     if kind == "missing":
         return "required but missing; add it."
     if kind == "value_error":

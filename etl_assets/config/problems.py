@@ -50,3 +50,10 @@ class Location:
 
 def dataset_location(file: str, name: object, field: tuple[str | int, ...] = ()) -> Location:
     return Location(file, f"dataset '{name}'", field)
+
+
+def config_location(file: str, loc: Sequence[str | int]) -> Location:
+    """Where a field path from the top of the file points: a dataset's field, or a top-level field."""
+    if len(loc) >= 2 and loc[0] == "datasets":
+        return dataset_location(file, loc[1], tuple(loc[2:]))
+    return Location(file, None, tuple(loc))

@@ -198,8 +198,20 @@ def test_partition_by_column_is_not_implemented_yet(config_error):
     ("partition_by", "problem"),
     [
         ("daily", "got 'daily'; use arrival, {filename: REGEX with (?P<date>...)} or {column: NAME}."),
-        ("{filename: 'orders_(\\d+)'}", "needs a named group (?P<date>...)."),
-        ("{filename: '(?P<date>'}", "is not a valid regular expression"),
+        ("{filename: 'orders_\\d+'}", "needs a named group (?P<date>...)."),
+        ("{filename: 'orders_(?P<day>\\d+)'}", "needs a named group (?P<date>...)."),
+        ("{filename: '(?P<date>'}", "is not a valid RE2 regular expression (missing ): (?P<date>); RE2 runs in linear"),
+        (
+            "{filename: '(?P<date>(a+)+b)'}",
+            "'(?P<date>(a+)+b)' has an unnamed group; name the date group (?P<date>...) and write any other group "
+            "as (?:...).",
+        ),
+        (
+            "{filename: '(?=orders)(?P<date>\\d+)'}",
+            "is not a valid RE2 regular expression (invalid perl operator: (?=); RE2 runs in linear time and has no "
+            "lookarounds or backreferences, so rewrite the pattern without them.",
+        ),
+        ("{filename: '(?P<date>\\d+)_(?P=date)'}", "is not a valid RE2 regular expression (invalid perl operator: (?P); RE2 runs"),
     ],
 )
 def test_bad_partition_by_reports_only_the_form_it_looks_like(config_error, partition_by, problem):

@@ -136,42 +136,6 @@ def test_secret_placeholder_needs_the_form_profile_field(config_error):
     assert "field 'description': has ${SECRET:snowflake_password}; write ${SECRET:profile.field}" in str(error)
 
 
-def test_secret_placeholder_names_a_missing_profile(config_error, tmp_path, monkeypatch):
-    monkeypatch.setenv("ETL_ASSETS_HOME", str(tmp_path / "home"))
-    error = config_error(
-        """
-        datasets:
-          orders:
-            source: {path: /x}
-            description: "${SECRET:prod.password}"
-            load: {table: ORDERS}
-        """
-    )
-
-    assert str(error).endswith(
-        "etl_config.yaml: dataset 'orders', field 'description': uses ${SECRET:prod.password} but the credentials "
-        "vault has no profile 'prod' (known: the vault has none); add it with `etl-assets credentials set prod ...`."
-    )
-
-
-def test_secret_placeholder_is_kept_for_run_time_and_resolved_by_the_vault_resource(tmp_path, monkeypatch):
-    from etl_assets.config import load_config
-    from etl_assets.credentials import SnowflakeProfile, Vault
-    from etl_assets.defs.resources import CredentialsVault
-
-    key = Vault.new_key()
-    monkeypatch.setenv("ETL_ASSETS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ETL_ASSETS_FERNET_KEY", key)
-    Vault(tmp_path / "home" / "credentials.json", key).set("prod", SnowflakeProfile(account="a", user="u", password="pw-42"))
-    config_path = tmp_path / "etl_config.yaml"
-    config_path.write_text(
-        "datasets:\n  orders:\n    source: {path: /x}\n    description: \"token ${SECRET:prod.password}\"\n    load: {table: ORDERS}\n"
-    )
-    description = load_config(config_path).datasets["orders"].description
-    assert description == "token ${SECRET:prod.password}", "the config never holds the secret itself"
-    assert CredentialsVault(fernet_key=key).resolve_secrets(description) == "token pw-42"
-
-
 def test_placeholders_in_lists_name_the_list_position(config_error):
     error = config_error(
         """

@@ -246,12 +246,13 @@ def test_yaml_anchors_and_merge_keys_still_work(load_text):
     config = load_text(
         """
         datasets:
-          a: &base {source: {path: /a, format: csv}, load: {table: A}}
+          a: &base {source: &source {path: /a, format: csv}, load: {table: A}}
           b:
             <<: *base
+            source: {<<: *source, path: /b}
             load: {table: B}
         """
     )
 
     assert config.datasets["b"].source.format == "csv"
-    assert config.datasets["b"].load.table == "B"
+    assert (config.datasets["b"].source.path, config.datasets["b"].load.table) == ("/b", "B")

@@ -117,3 +117,105 @@ def test_columns_are_not_checked_without_declared_transform_columns(tmp_path):
     )
 
     assert load_config(path, environ={}).datasets["raw"].quality[0].column == "anything"
+
+
+TYPED = """
+datasets:
+  orders:
+    source: {{path: /y}}
+    transform:
+      columns:
+        order_id: {{from: Order ID, type: integer}}
+        email: {{from: Email}}
+        net: {{from: Net, type: "decimal(12,2)"}}
+        ordered: {{from: Ordered, type: date}}
+        paid_at: {{from: Paid At, type: timestamp}}
+        gift: {{from: Gift, type: boolean}}
+    quality:
+      - {rule}
+    load: {{table: ORDERS}}
+"""
+
+
+def typed_problem(tmp_path, rule):
+    path = tmp_path / "etl_config.yaml"
+    path.write_text(textwrap.dedent(TYPED.format(rule=rule)), encoding="utf-8")
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, environ={})
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            "{rule: range, column: order_id, min: 'a', max: 10}",
+            "field 'quality[0].min': min 'a' is text, but column 'order_id' is integer; "
+            "give a number such as 0 or 9.5, without quotes.",
+        ),
+        (
+            "{rule: range, column: net, max: '100'}",
+            "field 'quality[0].max': max '100' is text, but column 'net' is decimal(12,2); "
+            "give a number such as 0 or 9.5, without quotes.",
+        ),
+        (
+            "{rule: range, column: order_id, max: 1.5e6}",
+            "field 'quality[0].max': max '1.5e6' is text, but column 'order_id' is integer; "
+            "YAML reads 1.5e6 as text, so write its exponent with a sign, such as 1.5e+6.",
+        ),
+        (
+            "{rule: range, column: ordered, min: 5}",
+            "field 'quality[0].min': min 5 is a number, but column 'ordered' is date; "
+            "give a date such as 2026-01-01 or a time such as 2026-01-01T06:00, without quotes.",
+        ),
+        (
+            "{rule: range, column: paid_at, max: 'yesterday'}",
+            "field 'quality[0].max': max 'yesterday' is text, but column 'paid_at' is timestamp; "
+            "give a date such as 2026-01-01 or a time such as 2026-01-01T06:00, without quotes.",
+        ),
+        (
+            "{rule: range, column: email, min: 0}",
+            "field 'quality[0].min': min 0 is a number, but column 'email' is string; give text, in quotes.",
+        ),
+        (
+            "{rule: range, column: _source_row, min: x}",
+            "field 'quality[0].min': min 'x' is text, but column '_source_row' is integer; "
+            "give a number such as 0 or 9.5, without quotes.",
+        ),
+        (
+            "{rule: range, column: gift, min: 0, max: 1}",
+            "field 'quality[0].column': column 'gift' is boolean, which has no range; "
+            "use accepted_values, or a range on a number, date, timestamp or string column.",
+        ),
+    ],
+)
+def test_range_bounds_must_be_comparable_with_the_declared_type(tmp_path, rule, expected):
+    error = typed_problem(tmp_path, rule)
+
+    assert error.details == [f"{tmp_path / 'etl_config.yaml'}: dataset 'orders', {expected}"]
+
+
+def test_each_bad_range_bound_is_named(tmp_path):
+    error = typed_problem(tmp_path, "{rule: range, column: order_id, min: 'a', max: 'z'}")
+
+    assert [detail.split("dataset 'orders', ")[1][:22] for detail in error.details] == [
+        "field 'quality[0].min'", "field 'quality[0].max'"
+    ]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "{rule: range, column: order_id, min: 0, max: 1.5e+6}",
+        "{rule: range, column: net, min: -1}",
+        "{rule: range, column: ordered, min: 2026-01-01, max: 2026-12-31T00:00:00}",
+        "{rule: range, column: paid_at, min: 2026-01-01 06:00:00}",
+        "{rule: range, column: email, min: a, max: 'n'}",
+        "{rule: range, column: _arrived_at, min: 2026-01-01}",
+    ],
+)
+def test_range_bounds_of_the_declared_type_load(tmp_path, rule):
+    path = tmp_path / "etl_config.yaml"
+    path.write_text(textwrap.dedent(TYPED.format(rule=rule)), encoding="utf-8")
+
+    assert load_config(path, environ={}).datasets["orders"].quality[0].rule == "range"

@@ -1,0 +1,18 @@
+"""Columns the pipeline adds to a dataset's rows, so their names are not free for transform targets."""
+
+from __future__ import annotations
+
+WINDOW_COLUMNS = ("time_window_start", "time_window_end")
+LOAD_COLUMNS = ("_run_id", "_loaded_at")
+LINEAGE_COLUMNS = ("_source_file", "_source_row", "_arrived_at")
+INTERNAL_COLUMNS = ("_staged_row", "_failed_rules")
+RESERVED_COLUMNS = (*WINDOW_COLUMNS, *LOAD_COLUMNS, *LINEAGE_COLUMNS, *INTERNAL_COLUMNS)
+# Types in the vocabulary of transform.columns, for rules that look at lineage.
+LINEAGE_TYPES = {"_source_file": "string", "_source_row": "integer", "_arrived_at": "timestamp"}
+# What a load may key or order on besides the transform's targets.
+LOADABLE_ADDED_COLUMNS = (*WINDOW_COLUMNS, *LINEAGE_COLUMNS)
+
+
+def is_reserved(name: str) -> bool:
+    """Whether `name` is one of RESERVED_COLUMNS in any case; COPY matches columns without regard to case."""
+    return name.lower() in RESERVED_COLUMNS
