@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
-UNNAMED_GROUPS = "contains unnamed groups"
+def only_named_groups(pattern: str) -> str:
+    """`pattern` with each unnamed group made non-capturing: pyarrow's RE2 extraction takes named groups only."""
+    out, index, in_class = [], 0, False
+    while index < len(pattern):
+        if pattern.startswith("\\Q", index):  # quoted text up to \E is literal, parentheses included
+            end = pattern.find("\\E", index)
+            end = len(pattern) if end < 0 else end + 2
+            out.append(pattern[index:end])
+            index = end
+        elif pattern[index] == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+        elif in_class:
+            in_class = pattern[index] != "]"
+            out.append(pattern[index])
+            index += 1
+        elif pattern[index] == "[":
+            # a `]` right after `[` or `[^` is a member of the class, not its end
+            start = index + 1 + pattern.startswith("^", index + 1)
+            start += pattern.startswith("]", start)
+            out.append(pattern[index:start])
+            index, in_class = start, True
+        else:
+            out.append("(?:" if pattern.startswith("(", index) and not pattern.startswith("(?", index) else pattern[index])
+            index += 1
+    return "".join(out)
 
 
 def re2_named_groups(pattern: str) -> list[str]:
@@ -12,14 +37,9 @@ def re2_named_groups(pattern: str) -> list[str]:
     import pyarrow.compute as pc
 
     try:
-        groups = pc.extract_regex(pa.array([], pa.string()), pattern=pattern).type
+        groups = pc.extract_regex(pa.array([], pa.string()), pattern=only_named_groups(pattern)).type
     except pa.ArrowInvalid as exc:
         reason = str(exc).removeprefix("Invalid regular expression: ")
-        if UNNAMED_GROUPS in reason:
-            raise ValueError(
-                f"{pattern!r} has an unnamed group; "
-                "name the date group (?P<date>...) and write any other group as (?:...)"
-            ) from None
         raise ValueError(
             f"{pattern!r} is not a valid RE2 regular expression ({reason}); RE2 runs in linear time and has no "
             "lookarounds or backreferences, so rewrite the pattern without them"

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl_assets.config.models import FilenamePartitioning, PartitionsConfig, SourceConfig
+from etl_assets.config.re2 import only_named_groups
 from etl_assets.errors import IngestError
 from etl_assets.ingest.landing import LandedFile
 from etl_assets.ingest.windows import window_for
@@ -38,7 +39,7 @@ def _dates_in_names(names: list[str], pattern: str) -> list[str | None]:
     """What the `date` group finds in each name, searched anywhere in it by RE2 (linear time); None if nothing."""
     dates: list[str | None] = [None] * len(names)
     for rows, array in _name_arrays(names):
-        for row, match in zip(rows, pc.extract_regex(array, pattern=pattern).to_pylist(), strict=True):
+        for row, match in zip(rows, pc.extract_regex(array, pattern=only_named_groups(pattern)).to_pylist(), strict=True):
             date = match["date"] if match else None
             if isinstance(date, bytes):
                 date = date.decode("utf-8", "surrogateescape")

@@ -19,7 +19,7 @@ from etl_assets.errors import IngestError
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
 from etl_assets.ingest.names import normalise_column_name
-from etl_assets.ingest.partitioning import partition_key_for
+from etl_assets.ingest.partitioning import partition_keys_for
 from etl_assets.ingest.readers import SOURCE_ROW, ReadResult, Reject, read_file
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.paths import ProjectPaths, window_slug
@@ -79,8 +79,8 @@ def pending_windows(dataset: DatasetConfig) -> dict[str, list[LandedFile]]:
 def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list[LandedFile]]:
     """Landed files grouped by the window they belong to, windows in order."""
     grouped: dict[str, list[LandedFile]] = {}
-    for file in files:
-        grouped.setdefault(partition_key_for(file, dataset.source, dataset.partitions), []).append(file)
+    for file, key in zip(files, partition_keys_for(files, dataset.source, dataset.partitions), strict=True):
+        grouped.setdefault(key, []).append(file)
     return dict(sorted(grouped.items()))
 
 
