@@ -6,6 +6,7 @@ import json
 import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
+from etl_assets.defs.jobs import DATASET_TAG
 from etl_assets.defs.partitions import partitions_def_for
 from etl_assets.errors import EtlAssetsError
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
@@ -53,7 +54,7 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
                 dg.RunRequest(
                     run_key=f"{dataset.name}:{window_key}:{digest}",
                     partition_key=window_key,
-                    tags={"etl_assets/dataset": dataset.name, "etl_assets/new_files": str(len(new))},
+                    tags={DATASET_TAG: dataset.name, "etl_assets/new_files": str(len(new))},
                 )
             )
         cursor = json.dumps({"seen": requested}, sort_keys=True)

@@ -28,32 +28,25 @@ def normalise_column_name(name: str) -> str:
 
 def normalise_column_names(headers: list[str]) -> list[str]:
     """Normalise a header row: blanks become `column_<position>`, repeats get `_2`, `_3`, ..."""
-    taken: set[str] = set()
-    names = []
-    for position, header in enumerate(headers, start=1):
-        base = _snake(header) or f"column_{position}"
+    return made_unique([_snake(header) or f"column_{position}" for position, header in enumerate(headers, start=1)])
+
+
+def made_unique(names: list[str], taken: set[str] | None = None) -> list[str]:
+    """Names with `_2`, `_3`... added where one repeats an earlier name or one of `taken`."""
+    taken = set() if taken is None else set(taken)
+    unique = []
+    for base in names:
         name, suffix = base, 2
         while name in taken:
             name, suffix = f"{base}_{suffix}", suffix + 1
         taken.add(name)
-        names.append(name)
-    return names
+        unique.append(name)
+    return unique
 
 
 def rename_reserved(names: list[str]) -> tuple[list[str], dict[str, str]]:
     """Names the pipeline adds itself get a `source_` prefix (made unique); returns the names and new -> old."""
-    taken = set(names)
-    renamed: dict[str, str] = {}
-    result = []
-    for name in names:
-        if name not in RESERVED_COLUMNS:
-            result.append(name)
-            continue
-        base = f"source_{name.lstrip('_')}"
-        new_name, suffix = base, 2
-        while new_name in taken:
-            new_name, suffix = f"{base}_{suffix}", suffix + 1
-        taken.add(new_name)
-        renamed[new_name] = name
-        result.append(new_name)
-    return result, renamed
+    reserved = [name for name in names if name in RESERVED_COLUMNS]
+    new_names = made_unique([f"source_{name.lstrip('_')}" for name in reserved], taken=set(names))
+    replacements = dict(zip(reserved, new_names, strict=True))
+    return [replacements.get(name, name) for name in names], {new: old for old, new in replacements.items()}

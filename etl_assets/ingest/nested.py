@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from etl_assets.ingest.names import normalise_column_name, normalise_column_names
+from etl_assets.ingest.names import made_unique, normalise_column_name, normalise_column_names
 
 SEPARATOR = "__"
 
@@ -38,7 +38,7 @@ def flatten_nested(table: pa.Table) -> Flattened:
     columns = [column for _, _, column in leaves]
     for index, json_column in zip(as_json, json_text([columns[index] for index in as_json])):
         columns[index] = json_column
-    names = _unique([name for name, _, _ in leaves])
+    names = made_unique([name for name, _, _ in leaves])
     headers = {name: ".".join(path) for name, (_, path, _) in zip(names, leaves)}
     return Flattened(pa.table(dict(zip(names, columns))), headers)
 
@@ -116,16 +116,3 @@ def _identifier(name: str) -> str:
 
 def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Names with `_2`, `_3`... added to repeats, as headers get them."""
-    taken: set[str] = set()
-    unique = []
-    for base in names:
-        name, suffix = base, 2
-        while name in taken:
-            name, suffix = f"{base}_{suffix}", suffix + 1
-        taken.add(name)
-        unique.append(name)
-    return unique
