@@ -91,3 +91,25 @@ def test_a_window_with_too_many_rejects_fails_with_one_sentence_and_goes_no_furt
     assert not upload_path(chain_project.paths, "customers", WINDOW).exists()
     kept = rejects_path_for(chain_project.paths, "customers", WINDOW).read_text()
     assert '"line": 2' in kept and '"line": 4' in kept
+
+
+def test_a_hostile_export_loads_what_it_says_into_the_warehouse(chain_project, warehouse_home, warehouse_connection):
+    big = "x" * (4 * 1024 * 1024)
+    plain = "".join(f"{index},Name {index}\n" for index in range(10, 40))
+    content = f'Customer ID,Full Name\n1,"{big}"\n2,"never closed\n3,after the broken quote\n4,Café €\n{plain}'
+    land_customers(chain_project, content.encode("cp1252"))
+
+    result = run_chain(chain_project, warehouse_home, "customers", WINDOW, WINDOW)
+
+    assert result.success
+    cursor = warehouse_connection.cursor()
+    cursor.execute(
+        'SELECT "customer_id", LENGTH("full_name"), "full_name" FROM "ANALYTICS"."RAW"."CUSTOMERS" '
+        'WHERE "customer_id" < 10 ORDER BY 1'
+    )
+    rows = cursor.fetchall()
+    assert [(row[0], row[1]) for row in rows] == [(1, len(big)), (3, 22), (4, 6)]
+    assert [row[2] for row in rows[1:]] == ["after the broken quote", "Café €"]
+    check = rejected_rows_check(result)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert upload_metadata(result)["rejected_rows"] == 1
