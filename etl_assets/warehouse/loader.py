@@ -223,6 +223,11 @@ class _WindowLoad:
             raise PermanentWarehouseError(
                 f"Load keys {missing} of {self.table} are not columns of {request.parquet_path.name}; fix load.keys."
             )
+        if request.sequence_by and request.sequence_by not in target_schema.names:
+            raise PermanentWarehouseError(
+                f"load.sequence_by {request.sequence_by!r} of {self.table} is not a column of "
+                f"{request.parquet_path.name}; name one of its columns, or remove load.sequence_by."
+            )
         try:
             self._step("ensure_target", "syncing the table schema")
             changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema)

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.loader import LoadRequest, load_window
 from etl_assets.warehouse.reconcile import reconcile_window
@@ -103,3 +104,10 @@ def test_sequence_by_decides_over_the_window_and_a_row_taken_from_a_newer_window
     assert (result.rows_updated, result.rows_superseded) == (1, 1)
     assert not reconciliation.matches
     assert reconciliation.taken_from_newer == {"2026-03-02 00:00": 1}
+
+
+def test_a_sequence_by_column_missing_from_the_rows_is_refused_and_changes_nothing(warehouse_connection, schema, tmp_path):
+    merge(warehouse_connection, schema, window_file(tmp_path, "a", [(1, "kept")], MARCH_1), MARCH_1, "run-1")
+    with pytest.raises(PermanentWarehouseError, match="load.sequence_by 'seq' of EVENTS is not a column"):
+        merge(warehouse_connection, schema, window_file(tmp_path, "b", [(1, "new")], MARCH_2), MARCH_2, "run-2", "seq")
+    assert table(warehouse_connection, schema) == [(1, "kept", "2026-03-01")]
