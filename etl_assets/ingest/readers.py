@@ -128,7 +128,8 @@ def _json_column(values: list[Any]) -> pa.Array:
         return pa.array(values, pa.bool_())
     if kinds == {"integer"} and all(-(2**63) <= value < 2**63 for value in values if value is not None):
         return pa.array(values, pa.int64())
-    if kinds <= {"integer", "float"}:
+    # a double holds every integer only up to 2**53: beyond, the column stays text, digits exact
+    if kinds <= {"integer", "float"} and all(abs(value) <= 2**53 for value in values if isinstance(value, int)):
         return pa.array([None if value is None else float(value) for value in values], pa.float64())
     return pa.array([value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in values], pa.string())
 

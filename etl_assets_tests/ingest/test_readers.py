@@ -144,3 +144,10 @@ def test_reserved_names_are_renamed_in_json_lines_and_parquet_too(tmp_path):
     parquet = read_file(tmp_path / "p.parquet", "parquet", "p.parquet")
     assert parquet.renamed == {"source_time_window_start": "Time Window Start"}
     assert parquet.encoding is None
+
+
+def test_json_integers_too_big_for_their_column_type_keep_every_digit(tmp_path):
+    content = '{"id": 123456789012345678901234, "v": 9007199254740993}\n{"id": 1, "v": 1.5}\n'
+    result = read_file(_write(tmp_path, "big.jsonl", content), "jsonl", "big.jsonl")
+    assert result.table.column("id").to_pylist() == ["123456789012345678901234", "1"]
+    assert result.table.column("v").to_pylist() == ["9007199254740993", "1.5"]
