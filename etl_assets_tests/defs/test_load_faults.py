@@ -131,11 +131,9 @@ def test_a_wrong_fernet_key_fails_the_load_at_once_without_retries(project, ware
     project.land("a.csv", "id,value\n1,a\n", MARCH[1])
     monkeypatch.setenv("ETL_ASSETS_FERNET_KEY", Vault.new_key())
 
-    started = time.monotonic()
     result = project.run(warehouse_home, "2026-03-01", "2026-03-01")
 
     assert not result.success and not retries(result)
-    assert time.monotonic() - started < 30, "no retry waited its 30 s delay"
     assert "ETL_ASSETS_FERNET_KEY" in step_failure(result)
     assert materialized_windows(result) == []
 

@@ -31,7 +31,8 @@ def test_a_pattern_that_backtracks_exponentially_in_python_runs_in_linear_time()
     with pytest.raises(IngestError, match=r"'a{32}' does not match the partition_by filename pattern"):
         partition_key_for(_file("a" * 32), source, PartitionsConfig())
 
-    assert time.perf_counter() - started < 2
+    # Python's backtracking takes hours on these 32 characters; RE2 takes microseconds
+    assert time.perf_counter() - started < 10
 
 
 def test_unnamed_groups_are_allowed_and_only_the_date_group_counts():
