@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl_assets.config import load_config
+from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs.resources import LOCAL_CONNECTION, SnowflakeWarehouse
 from etl_assets.errors import ConfigError, IngestError
@@ -18,7 +19,7 @@ from etl_assets.ingest.partitioning import partition_key_for
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator
-from etl_assets.warehouse.ledger import LEDGER_TABLE, LoadLedger
+from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.skipped_loads import skipped_loads
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from etl_assets.config.columns import LEDGER_TABLE, QUARANTINE_SUFFIX
 from etl_assets.config.models import DatasetConfig
 
-LEDGER_TABLE = "ETL_ASSETS_LOADS"
-QUARANTINE_SUFFIX = "_QUARANTINE"
 S3_SCHEME = "s3://"
 
 # (dataset, field, one-sentence problem)

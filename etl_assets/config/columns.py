@@ -1,4 +1,7 @@
-"""Columns the pipeline adds to a dataset's rows, so their names are not free for transform targets."""
+"""Names the pipeline owns: the columns it adds to a dataset's rows and the tables it keeps beside a dataset's table.
+
+No source column, transform target or dataset table may take one of them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ LOAD_COLUMNS = ("_run_id", "_loaded_at")
 LINEAGE_COLUMNS = ("_source_file", "_source_row", "_arrived_at")
 INTERNAL_COLUMNS = ("_staged_row", "_failed_rules")
 RESERVED_COLUMNS = (*WINDOW_COLUMNS, *LOAD_COLUMNS, *LINEAGE_COLUMNS, *INTERNAL_COLUMNS)
+# the load ledger, one per target schema
+LEDGER_TABLE = "ETL_ASSETS_LOADS"
+# <TABLE>_QUARANTINE holds a dataset's quarantined rows
+QUARANTINE_SUFFIX = "_QUARANTINE"
 # Types in the vocabulary of transform.columns, for rules that look at lineage.
 LINEAGE_TYPES = {"_source_file": "string", "_source_row": "integer", "_arrived_at": "timestamp"}
 # What a load may key or order on besides the transform's targets.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from etl_assets.config.columns import QUARANTINE_SUFFIX
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.metadata import markdown_table, window_load_metadata, windows_load_metadata
 from etl_assets.defs.partitions import windows_in_run
@@ -156,7 +157,7 @@ def record_blocked(ledger: LoadLedger, dataset: DatasetConfig, run_id: str, wind
 def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadRequest:
     """The window's quarantined rows go to <TABLE>_QUARANTINE, replacing that window's earlier ones (even with none)."""
     return replace(
-        request, table=f"{request.table}_QUARANTINE", strategy="replace_window", keys=[], parquet_path=quarantine_path,
+        request, table=request.table + QUARANTINE_SUFFIX, strategy="replace_window", keys=[], parquet_path=quarantine_path,
         sequence_by=None, load_empty=True,
     )  # fmt: skip
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from etl_assets.config.columns import RESERVED_COLUMNS
+
 _ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
-# Columns the upload, transform and load stages add to every row; a source column must never share their names.
-RESERVED_COLUMNS = frozenset(
-    {"time_window_start", "time_window_end", "_run_id", "_loaded_at", "_source_file", "_source_row", "_arrived_at", "_staged_row", "_failed_rules"}
-)
 
 
 def _snake(name: str) -> str:

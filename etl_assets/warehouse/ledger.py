@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 from snowflake.connector import errors as sf_errors
 
+from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
@@ -21,7 +22,6 @@ from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_
 from etl_assets.warehouse.reconcile import as_utc
 from etl_assets.warehouse.sessions import abort_transactions_of, current_session
 
-LEDGER_TABLE = "ETL_ASSETS_LOADS"
 Status = Literal["pending", "uploading", "uploaded", "failed", "skipped", "blocked"]
 STATUSES: tuple[str, ...] = get_args(Status)
 UNFINISHED = ("pending", "uploading")
