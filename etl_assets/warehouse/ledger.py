@@ -145,7 +145,7 @@ class LoadLedger:
             tuple(conditions.values()),
         )
         row = cursor.fetchone()
-        return dict(zip((name.lower() for name in COLUMNS), row, strict=True)) if row else None
+        return _as_entry(row) if row else None
 
     def recent(self, dataset: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first, as dicts with lower-case keys, optionally of one dataset."""
@@ -155,7 +155,7 @@ class LoadLedger:
             f"ORDER BY {_column('STARTED_AT')} DESC, {_column('ATTEMPT')} DESC LIMIT {int(limit)}",
             params,
         )
-        return [dict(zip((name.lower() for name in COLUMNS), row, strict=True)) for row in cursor.fetchall()]
+        return [_as_entry(row) for row in cursor.fetchall()]
 
     def _set(self, load_id: str, status: str, fields: dict[str, Any]) -> None:
         if status not in STATUSES:
@@ -194,6 +194,11 @@ class LoadLedger:
             if name not in present:
                 cursor.execute(f"ALTER TABLE {self.table} ADD COLUMN {_column(name)} {sf_type}")
         self._ready = True
+
+
+def _as_entry(row: Sequence[Any]) -> dict[str, Any]:
+    """A ledger row selected in COLUMNS order, keyed by lower-case column name."""
+    return dict(zip((name.lower() for name in COLUMNS), row, strict=True))
 
 
 def _column(name: str) -> str:

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.warehouse.identifiers import quote_identifier
 from etl_assets.warehouse.strategies import RUN_ID, STAGED_ROW, WINDOW_END, WINDOW_START
 
 SOURCE_FILE = "_source_file"
@@ -98,7 +99,7 @@ def content_fingerprint(source: Path) -> str:
     names = [f.name for f in pq.read_schema(source) if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]
     if not names:
         return "0:0"
-    hashed = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
+    hashed = ", ".join(quote_identifier(name) for name in names)
     with duckdb.connect() as local:
         rows, total = local.execute(
             f"SELECT count(*), sum(hash({hashed})::HUGEINT) FROM read_parquet(?)", [str(source)]
