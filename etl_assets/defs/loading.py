@@ -61,6 +61,8 @@ class RunLoads:
     held_back: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the materialization metadata of each window loaded by this attempt
     metadata: dict[str, dict] = field(default_factory=dict)
+    # the table's columns, read again only after a load changed them
+    schema: dg.TableSchema | None = None
 
 
 def load_run(
@@ -136,9 +138,11 @@ def load_one_window(
     if result.already_loaded:
         context.log.info(f"{dataset.name} {window.key} was loaded by an earlier attempt of this run; it is not loaded again.")
         return
-    columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
-    run.metadata[window.key] = {**window_load_metadata(result, choice, verdict, target_name(dataset)), "dagster/column_schema": schema}
+    changes = result.schema_changes
+    if run.schema is None or changes.created or changes.added or changes.widened:
+        columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
+        run.schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
+    run.metadata[window.key] = {**window_load_metadata(result, choice, verdict, target_name(dataset)), "dagster/column_schema": run.schema}
 
 
 def record_blocked(ledger: LoadLedger, dataset: DatasetConfig, run_id: str, window: TimeWindow, rules: Sequence[str]) -> None:
