@@ -43,7 +43,7 @@ def _shared_tables(datasets: Mapping[str, DatasetConfig]) -> list[Collision]:
             f"loads {table}, which dataset '{first}' loads too, so the code location would fail to load "
             "(duplicate asset key) and stop every dataset; give each dataset its own table.",
         )
-        for name, first, table in _repeats({name: table_name(dataset) for name, dataset in datasets.items()})
+        for name, first, table in repeats({name: table_name(dataset) for name, dataset in datasets.items()})
     ]
 
 
@@ -55,7 +55,7 @@ def _shared_landing(datasets: Mapping[str, DatasetConfig]) -> list[Collision]:
             f"reads the landing folder {folder}, which dataset '{first}' reads too, so each would take some of the "
             "other's files; give each dataset its own folder.",
         )
-        for name, first, folder in _repeats({name: landing_folder(dataset) for name, dataset in datasets.items()})
+        for name, first, folder in repeats({name: landing_folder(dataset) for name, dataset in datasets.items()})
     ]
 
 
@@ -88,7 +88,7 @@ def _ledger_tables(datasets: Mapping[str, DatasetConfig]) -> list[Collision]:
     ]
 
 
-def _repeats(values: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def repeats(values: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """(name, the first name with the same value, the value) for every name whose value an earlier name has."""
     first_with: dict[str, str] = {}
     repeats = []

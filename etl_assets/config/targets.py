@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from etl_assets.config.collisions import repeats
 from etl_assets.config.columns import LOADABLE_ADDED_COLUMNS, RESERVED_COLUMNS, is_reserved
 from etl_assets.config.models import DatasetConfig
 
@@ -29,19 +30,14 @@ def _reserved_targets(targets: list[str]) -> list[Problem]:
 
 
 def _case_twins(targets: list[str]) -> list[Problem]:
-    first_of: dict[str, str] = {}
-    problems = []
-    for name in targets:
-        twin = first_of.setdefault(name.lower(), name)
-        if twin != name:
-            problems.append(
-                (
-                    "transform.columns",
-                    f"the targets {twin!r} and {name!r} differ only by case, and Snowflake's COPY matches columns "
-                    "without regard to case, so one would load the other's values; rename one of them.",
-                )
-            )
-    return problems
+    return [
+        (
+            "transform.columns",
+            f"the targets {twin!r} and {name!r} differ only by case, and Snowflake's COPY matches columns "
+            "without regard to case, so one would load the other's values; rename one of them.",
+        )
+        for name, twin, _ in repeats({name: name.lower() for name in targets})
+    ]
 
 
 def _unknown_load_columns(dataset: DatasetConfig, targets: list[str]) -> list[Problem]:
