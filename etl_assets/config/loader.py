@@ -1,4 +1,4 @@
-"""Reading etl_config.yaml: YAML, placeholders, defaults and templates, then pydantic validation (DESIGN §2)."""
+"""Reading etl_config.yaml: YAML, placeholders, defaults and templates, then pydantic validation (docs/architecture.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shape of etl_config.yaml, validated with pydantic (DESIGN §2)."""
+"""The shape of etl_config.yaml, validated with pydantic (docs/architecture.md §2)."""
 
 from __future__ import annotations
 
@@ -414,7 +414,7 @@ class DatasetConfig(StrictModel):
 
     @property
     def asset_table_path(self) -> list[str]:
-        """`snowflake/<database>/<schema>/<table>` in lower case (DESIGN §1)."""
+        """`snowflake/<database>/<schema>/<table>` in lower case (docs/architecture.md §1)."""
         return ["snowflake", self.warehouse.database.lower(), self.warehouse.schema_.lower(), self.load.table.lower()]
 
 

@@ -1,4 +1,4 @@
-"""The credentials vault: Fernet-encrypted connection profiles under ETL_ASSETS_HOME (DESIGN §6)."""
+"""The credentials vault: Fernet-encrypted connection profiles under ETL_ASSETS_HOME (docs/architecture.md §6)."""
 
 from etl_assets.credentials.keys import FERNET_KEY_ENV
 from etl_assets.credentials.profiles import BedrockProfile, Profile, S3Profile, SnowflakeProfile, build_profile

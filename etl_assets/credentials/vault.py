@@ -1,4 +1,4 @@
-"""The credentials vault: named profiles in ETL_ASSETS_HOME/credentials.json, secrets as Fernet tokens (DESIGN §6)."""
+"""The credentials vault: named profiles in ETL_ASSETS_HOME/credentials.json, secrets as Fernet tokens (docs/architecture.md §6)."""
 
 from __future__ import annotations
 

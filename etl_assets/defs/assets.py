@@ -23,7 +23,7 @@ from etl_assets.scriptgen.sandbox import sandbox_command
 
 
 def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
-    """The five asset keys of a dataset's chain (DESIGN §1)."""
+    """The five asset keys of a dataset's chain (docs/architecture.md §1)."""
     return {
         "upload": dg.AssetKey(["uploads", dataset.name]),
         "profile": dg.AssetKey(["profiles", dataset.name]),

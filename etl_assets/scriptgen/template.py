@@ -1,4 +1,4 @@
-"""The deterministic template generator: a transform spec in, a readable DuckDB ETL script out (DESIGN §7)."""
+"""The deterministic template generator: a transform spec in, a readable DuckDB ETL script out (docs/architecture.md §7)."""
 
 from __future__ import annotations
 

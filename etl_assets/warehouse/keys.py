@@ -1,4 +1,4 @@
-"""Load keys when none are configured (DESIGN §5): window + primary key, else week_start, else a date column."""
+"""Load keys when none are configured (docs/architecture.md §5): window + primary key, else week_start, else a date column."""
 
 from __future__ import annotations
 

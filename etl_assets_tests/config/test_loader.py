@@ -1,4 +1,4 @@
-"""Loading etl_config.yaml: the DESIGN §2 shape, defaults, templates, paths and where the file is found."""
+"""Loading etl_config.yaml: the documented shape (docs/architecture.md §2), defaults, templates, paths and where the file is found."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from etl_assets.config import CONFIG_ENV_VAR, default_config_path, load_config
 from etl_assets.config.models import FilenamePartitioning
 
-DESIGN_EXAMPLE = r"""
+FULL_EXAMPLE = r"""
 version: 1
 variables:
   landing: ${ENV:ETL_LANDING_DIR:.etl_assets/landing}
@@ -36,7 +36,7 @@ datasets:
         order_id: {from: Order ID, type: integer}
         email: {from: Email, type: string, apply: [trim, lower]}
         order_date: {from: Order Date, type: date}
-        # DESIGN §2's example leaves these two out although its rules use them; validation now requires them
+        # the full example's rules use these two, so validation requires them declared
         status: {from: Status}
         customer_id: {from: Customer ID, type: integer}
         net_amount: {expr: "gross_amount - discount", type: "decimal(12, 2)"}
@@ -67,7 +67,7 @@ datasets:
 
 
 def test_design_example_loads(load_text, tmp_path):
-    config = load_text(DESIGN_EXAMPLE, {"ETL_LANDING_DIR": str(tmp_path / "landing")})
+    config = load_text(FULL_EXAMPLE, {"ETL_LANDING_DIR": str(tmp_path / "landing")})
 
     orders = config.datasets["orders"]
     assert config.version == 1

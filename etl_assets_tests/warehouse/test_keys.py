@@ -1,4 +1,4 @@
-"""Default load keys (DESIGN §5), from plain column facts and from a real profile."""
+"""Default load keys (docs/architecture.md §5), from plain column facts and from a real profile."""
 
 from __future__ import annotations
 
