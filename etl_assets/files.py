@@ -1,0 +1,56 @@
+"""Writing a file so that no reader ever sees half of it, and two writers never share a temp file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, mode: int | None = None, durable: bool = False) -> Iterator[Path]:
+    """Yield a fresh temp path beside `path`; when the block ends without error it replaces `path` in one rename.
+
+    The temp name is unique per writer, so two processes writing the same file each finish with a whole file.
+    `mode` sets its permissions before anything is written; `durable` fsyncs the file and its folder.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    if mode is not None:
+        os.fchmod(handle, mode)
+    os.close(handle)
+    temporary = Path(temp_name)
+    try:
+        yield temporary
+        if durable:
+            _fsync(temporary, os.O_RDONLY)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    if durable:
+        _fsync(path.parent, os.O_RDONLY)
+
+
+def write_atomically(path: Path, data: bytes | str, *, mode: int | None = None, durable: bool = False) -> None:
+    """Write `data` (text is written as UTF-8 with \\n line ends) to `path` through `atomic_path`."""
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_path(path, mode=mode, durable=durable) as temporary:
+        temporary.write_bytes(content)
+
+
+def stale_temp_files(path: Path) -> Iterator[Path]:
+    """Temp files a writer of `path` killed mid-write left beside it."""
+    return path.parent.glob(f".{path.name}.*{TEMP_SUFFIX}")
+
+
+def _fsync(target: Path, flags: int) -> None:
+    descriptor = os.open(target, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
