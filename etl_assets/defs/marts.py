@@ -8,9 +8,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from etl_assets.defs.metadata import markdown_table
+from etl_assets.markdown import markdown_table
 from etl_assets.defs.partitions import windows_in_run
-from etl_assets.defs.resources import LOCAL_CONNECTION, SnowflakeWarehouse
+from etl_assets.defs.resources import SnowflakeWarehouse
+from etl_assets.warehouse.connections import LOCAL_CONNECTION
 from etl_assets.ingest.windows import TimeWindow
 
 PANDAS_IO_MANAGER_KEY = "snowflake_pandas_io_manager"

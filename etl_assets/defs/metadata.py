@@ -11,23 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.ingest.upload import UploadResult
+from etl_assets.markdown import markdown_table
 from etl_assets.lake import QualityVerdict
 from etl_assets.profiling.drift import Drift
 from etl_assets.profiling.profiler import Profile
 from etl_assets.scriptgen.store import SavedScript
 from etl_assets.warehouse.keys import KeyChoice
-from etl_assets.warehouse.loader import LoadResult
+from etl_assets.warehouse.model import LoadResult
 
 PREVIEW_ROWS = 10
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(value: Any) -> str:
-        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def table_schema(schema: pa.Schema) -> dg.TableSchema:
