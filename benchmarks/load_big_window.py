@@ -70,7 +70,8 @@ def run(rows: int, strategy: str) -> None:
     import snowflake.connector
 
     from etl_assets.warehouse.emulator import LocalEmulator
-    from etl_assets.warehouse.loader import LoadRequest, load_window
+    from etl_assets.warehouse.loader import load_window
+    from etl_assets.warehouse.model import LoadRequest
 
     with tempfile.TemporaryDirectory(prefix="etl-bench-") as tmp:
         source = Path(tmp) / "orders.parquet"

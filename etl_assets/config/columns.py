@@ -5,10 +5,13 @@ No source column, transform target or dataset table may take one of them.
 
 from __future__ import annotations
 
-WINDOW_COLUMNS = ("time_window_start", "time_window_end")
-LOAD_COLUMNS = ("_run_id", "_loaded_at")
-LINEAGE_COLUMNS = ("_source_file", "_source_row", "_arrived_at")
-INTERNAL_COLUMNS = ("_staged_row", "_failed_rules")
+WINDOW_START, WINDOW_END = WINDOW_COLUMNS = ("time_window_start", "time_window_end")
+# which run loaded a row, and when
+RUN_ID, LOADED_AT = LOAD_COLUMNS = ("_run_id", "_loaded_at")
+# which file and line a row came from, and when that file arrived
+SOURCE_FILE, SOURCE_ROW, ARRIVED_AT = LINEAGE_COLUMNS = ("_source_file", "_source_row", "_arrived_at")
+# a staged row's number during a load, and the rules a quarantined row failed
+STAGED_ROW, FAILED_RULES = INTERNAL_COLUMNS = ("_staged_row", "_failed_rules")
 RESERVED_COLUMNS = (*WINDOW_COLUMNS, *LOAD_COLUMNS, *LINEAGE_COLUMNS, *INTERNAL_COLUMNS)
 # the load ledger, one per target schema
 LEDGER_TABLE = "ETL_ASSETS_LOADS"

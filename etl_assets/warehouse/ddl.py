@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from etl_assets.warehouse.errors import PermanentWarehouseError
-from etl_assets.warehouse.identifiers import qualified_name, quote_identifier
+from etl_assets.warehouse.model import SchemaChanges
+from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.types import snowflake_type
 
 NUMBER_TYPE = re.compile(r"^NUMBER\((\d+),(\d+)\)$")
@@ -17,15 +18,6 @@ MAX_VARCHAR_LENGTH = 16_777_216
 MAX_NUMBER_PRECISION = 38
 SEMI_STRUCTURED = {"VARIANT", "ARRAY", "OBJECT"}
 TYPE_SYNONYMS = {"TEXT": "VARCHAR", "STRING": "VARCHAR", "REAL": "FLOAT", "DOUBLE": "FLOAT"}
-
-
-@dataclass(frozen=True)
-class SchemaChanges:
-    """What schema sync changed in the target table."""
-
-    created: bool = False
-    added: list[str] = field(default_factory=list)
-    widened: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def column_definitions(arrow_schema: pa.Schema) -> dict[str, str]:

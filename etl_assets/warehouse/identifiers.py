@@ -1,4 +1,4 @@
-"""Snowflake identifiers: configured names are validated, and every name sent is quoted."""
+"""Configured Snowflake names: validated, and resolved the way Snowflake resolves unquoted names (etl_assets.sql_text quotes them)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ import re
 from etl_assets.warehouse.errors import PermanentWarehouseError
 
 CONFIGURED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def quote_identifier(name: str) -> str:
-    """`name` as a double-quoted Snowflake identifier, embedded quotes doubled."""
-    if not name:
-        raise PermanentWarehouseError("An empty name cannot be sent to Snowflake; give every table and column a name.")
-    return '"' + name.replace('"', '""') + '"'
 
 
 def validate_identifier(name: str) -> str:
@@ -29,7 +22,3 @@ def object_name(name: str) -> str:
     """A configured name as Snowflake resolves it unquoted: validated and upper case."""
     return validate_identifier(name).upper()
 
-
-def qualified_name(*parts: str) -> str:
-    """Quoted parts joined by dots, e.g. "ANALYTICS"."RAW"."ORDERS"."""
-    return ".".join(quote_identifier(part) for part in parts)

@@ -18,8 +18,9 @@ from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
-from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
-from etl_assets.warehouse.reconcile import as_utc
+from etl_assets.sql_text import qualified_name, quote_identifier
+from etl_assets.warehouse.identifiers import object_name
+from etl_assets.warehouse.model import as_utc
 from etl_assets.warehouse.sessions import abort_transactions_of, current_session
 
 Status = Literal["pending", "uploading", "uploaded", "failed", "skipped", "blocked"]

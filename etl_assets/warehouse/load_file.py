@@ -10,11 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl_assets.warehouse.identifiers import quote_identifier
-from etl_assets.warehouse.strategies import RUN_ID, STAGED_ROW, WINDOW_END, WINDOW_START
+from etl_assets.config.columns import LOADED_AT, RUN_ID, SOURCE_FILE, STAGED_ROW, WINDOW_END, WINDOW_START
+from etl_assets.sql_text import quote_identifier
 
-SOURCE_FILE = "_source_file"
-LOADED_AT = "_loaded_at"
 ADDED_COLUMNS = (WINDOW_START, WINDOW_END, RUN_ID, LOADED_AT)
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 BATCH_ROWS = 65_536

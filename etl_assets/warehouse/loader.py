@@ -15,15 +15,17 @@ import duckdb
 import pyarrow as pa
 from snowflake.connector import errors as sf_errors
 
+from etl_assets.config.columns import STAGED_ROW
 from etl_assets.errors import WarehouseError
-from etl_assets.warehouse.ddl import SchemaChanges, column_definitions, ensure_target
+from etl_assets.warehouse.ddl import column_definitions, ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
-from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
+from etl_assets.sql_text import qualified_name, quote_identifier
+from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write_load_files
-from etl_assets.warehouse.reconcile import as_utc, rows_in_window
+from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
+from etl_assets.warehouse.reconcile import rows_in_window
 from etl_assets.warehouse.strategies import (
-    STAGED_ROW,
     Progress,
     StrategyCounts,
     StrategyPlan,
@@ -32,53 +34,8 @@ from etl_assets.warehouse.strategies import (
     refuse_null_keys,
 )
 
-Strategy = Literal["append", "merge", "truncate_insert", "replace_window"]
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
 STAGE_NAME = "ETL_ASSETS_STAGE"
 UNCHANGED = "the table's rows are unchanged"
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """One window of one dataset to load into a Snowflake table."""
-
-    database: str
-    schema: str
-    table: str
-    strategy: Strategy
-    keys: list[str]
-    window_key: str
-    window_start: dt.datetime
-    window_end: dt.datetime
-    run_id: str
-    parquet_path: Path
-    dataset: str = ""
-    # merge: the column whose higher value marks the newer version of a row
-    sequence_by: str | None = None
-    # run the strategy even without rows (replace_window then empties the window); otherwise nothing is loaded
-    load_empty: bool = False
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What a load did to the target table; `skipped` says why nothing was loaded, when nothing was."""
-
-    rows_staged: int
-    rows_inserted: int
-    rows_updated: int
-    rows_deleted: int
-    rows_in_window: int
-    strategy: str
-    keys: list[str] = field(default_factory=list)
-    schema_changes: SchemaChanges = field(default_factory=SchemaChanges)
-    load_id: str | None = None
-    # merge: staged rows left as they were because the table holds a newer version of them
-    rows_superseded: int = 0
-    # merge: rows this window took over from other windows, by their window start
-    rows_taken_from: dict[dt.datetime, int] = field(default_factory=dict)
-    skipped: str | None = None
-    # True when this run had already loaded the window (a retry of the same run), so nothing was done again
-    already_loaded: bool = False
 
 
 def load_window(

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
-from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
-
-if TYPE_CHECKING:  # the loader imports this module
-    from etl_assets.warehouse.loader import LoadRequest, LoadResult
-
-WINDOW_START = "time_window_start"
-WINDOW_END = "time_window_end"
-RUN_ID = "_run_id"
+from etl_assets.config.columns import RUN_ID, WINDOW_END, WINDOW_START
+from etl_assets.sql_text import literal, qualified_name, quote_identifier
+from etl_assets.warehouse.identifiers import object_name
+from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation, as_utc
 
 
 def rows_in_window(
@@ -56,7 +50,7 @@ def count_rows(connection, table: tuple[str, str, str], equal: dict) -> int:
 def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int:
     """Rows a load of this file must leave in its window: one per key for merge, every row otherwise."""
     file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
-    source = f"read_parquet({quote_literal(str(parquet_path))})"
+    source = f"read_parquet({literal(str(parquet_path))})"
     if strategy == "merge" and file_keys:
         columns = ", ".join(quote_identifier(key) for key in file_keys)
         sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM {source})"
@@ -64,25 +58,6 @@ def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int
         sql = f"SELECT COUNT(*) FROM {source}"
     with duckdb.connect() as local:
         return int(local.execute(sql).fetchone()[0])
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """Rows the load was handed for a window against the rows the table holds for it.
-
-    A merge leaves out staged rows whose newer version the table already holds (`superseded`); a window whose rows
-    were taken over by an older window (`taken_from_newer`, by window start) has lost rows it loaded.
-    """
-
-    window_key: str
-    expected: int
-    found: int
-    superseded: int = 0
-    taken_from_newer: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def matches(self) -> bool:
-        return self.expected == self.found + self.superseded and not self.taken_from_newer
 
 
 def reconcile_window(connection, request: LoadRequest, keys: Sequence[str], result: LoadResult) -> Reconciliation:
@@ -104,12 +79,3 @@ def column_types(connection, database: str, schema: str, table: str) -> dict[str
             return existing_columns(cursor, *names)
         except sf_errors.Error as exc:
             raise classify(exc, f"Reading the columns of {database}.{schema}.{table}") from exc
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """A window bound in UTC; a naive one is taken to be UTC already."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -10,16 +10,12 @@ from dataclasses import dataclass, field
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.warehouse.errors import PermanentWarehouseError, TransientWarehouseError, is_unreachable
-from etl_assets.warehouse.identifiers import quote_identifier
+from etl_assets.config.columns import ARRIVED_AT, RUN_ID, SOURCE_FILE, SOURCE_ROW, STAGED_ROW, WINDOW_END, WINDOW_START
+from etl_assets.sql_text import quote_identifier
 from etl_assets.warehouse.sessions import current_transaction
 
-WINDOW_START = "time_window_start"
-WINDOW_END = "time_window_end"
-RUN_ID = "_run_id"
-ARRIVED_AT = "_arrived_at"
-# staging only: the row's position in the file, so the latest of duplicate keys wins a merge
-STAGED_ROW = "_staged_row"
-LINEAGE_ORDER = (ARRIVED_AT, "_source_file", "_source_row")
+# the newest arrival wins among versions of a row; STAGED_ROW (the row's place in the file) breaks ties
+LINEAGE_ORDER = (ARRIVED_AT, SOURCE_FILE, SOURCE_ROW)
 IN_WINDOW = f'"{WINDOW_START}" = %s AND "{WINDOW_END}" = %s'
 
 Progress = Callable[[str], None]

@@ -15,7 +15,8 @@ import snowflake.connector
 
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.ledger import LoadLedger
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 
 WINDOW_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 WINDOW_END = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

@@ -15,7 +15,8 @@ import snowflake.connector
 from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
 from etl_assets.warehouse.errors import TransientWarehouseError
 from etl_assets.warehouse.ledger import ABANDONED, LoadLedger
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 
 DAY_1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

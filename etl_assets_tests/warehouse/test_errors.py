@@ -13,7 +13,8 @@ from snowflake.connector import errors as sf_errors
 
 from etl_assets.warehouse.emulator_server import free_port
 from etl_assets.warehouse.errors import PermanentWarehouseError, TransientWarehouseError, classify, is_transient
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 
 
 def failure_of(connection, sql: str) -> sf_errors.Error:

@@ -1,4 +1,4 @@
-"""Identifier quoting and validation, and Arrow -> Snowflake type mapping."""
+"""Configured name validation, and Arrow -> Snowflake type mapping."""
 
 from __future__ import annotations
 
@@ -7,19 +7,8 @@ import pytest
 
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.ddl import is_compatible
-from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier, validate_identifier
+from etl_assets.warehouse.identifiers import object_name, validate_identifier
 from etl_assets.warehouse.types import snowflake_type
-
-
-def test_quote_identifier_doubles_embedded_quotes():
-    assert quote_identifier("order_id") == '"order_id"'
-    assert quote_identifier('"; drop table x; --') == '"""; drop table x; --"'
-    assert qualified_name("DB", "RAW", 'a"b') == '"DB"."RAW"."a""b"'
-
-
-def test_empty_identifier_is_refused():
-    with pytest.raises(WarehouseError, match="empty name"):
-        quote_identifier("")
 
 
 @pytest.mark.parametrize("name", ["ORDERS", "raw_2026", "_private"])

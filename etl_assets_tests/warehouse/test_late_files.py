@@ -11,7 +11,8 @@ import pytest
 
 from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.ledger import LoadLedger
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 from etl_assets.warehouse.reconcile import reconcile_window
 
 MARCH_1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -12,7 +12,8 @@ import pytest
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.ledger import ABANDONED, LoadLedger
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 
 DAY_1 = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 4, 2, tzinfo=dt.UTC)

@@ -15,7 +15,8 @@ import pytest
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.load_file import write_load_files
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 
 DAY_1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)

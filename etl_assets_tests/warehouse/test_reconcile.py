@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.warehouse.errors import PermanentWarehouseError
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 from etl_assets.warehouse.reconcile import column_types, expected_rows, reconcile_window, rows_in_window
 
 DAY_1 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)

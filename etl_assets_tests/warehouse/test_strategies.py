@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl_assets.warehouse.loader import LoadRequest, load_window
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest
 from etl_assets.warehouse.reconcile import rows_in_window
 
 DAY_1 = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
