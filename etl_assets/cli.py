@@ -128,10 +128,11 @@ def _warehouse_control(args: argparse.Namespace) -> int:
 
 
 def _warehouse_sql(args: argparse.Namespace) -> int:
-    from etl_assets.defs.resources import LOCAL_CONNECTION, SnowflakeWarehouse
+    from etl_assets.paths import ProjectPaths
+    from etl_assets.warehouse.connections import LOCAL_CONNECTION, WarehouseConnections
     from etl_assets.warehouse.query import format_result, run_query
 
-    with SnowflakeWarehouse().get_connection(LOCAL_CONNECTION) as connection:
+    with WarehouseConnections.for_home(ProjectPaths.from_env()).connect(LOCAL_CONNECTION) as connection:
         columns, rows = run_query(connection, args.statement)
     print(format_result(columns, rows, args.format))
     return 0

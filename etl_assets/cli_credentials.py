@@ -92,16 +92,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from etl_assets.credentials import FERNET_KEY_ENV
-    from etl_assets.defs.resources import CredentialsVault, SnowflakeWarehouse
     from etl_assets.errors import EtlAssetsError
+    from etl_assets.paths import ProjectPaths
+    from etl_assets.warehouse.connections import WarehouseConnections
     from etl_assets.warehouse.query import run_query
 
-    vault = CredentialsVault(fernet_key=os.environ.get(FERNET_KEY_ENV))
-    if not SnowflakeWarehouse(vault=vault).has_connection(args.name):
+    connections = WarehouseConnections.for_home(ProjectPaths.from_env())
+    if not connections.has_connection(args.name):
         raise CredentialsError(f"There is no profile '{args.name}'; `etl-assets credentials list` shows the profiles.")
     try:
-        with SnowflakeWarehouse(vault=vault).get_connection(args.name) as connection:
+        with connections.connect(args.name) as connection:
             run_query(connection, "SELECT 1")
     except EtlAssetsError as exc:
         print(f"{args.name}: failed: {exc}")

@@ -12,12 +12,12 @@ from pathlib import Path
 from etl_assets.config import load_config
 from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.models import DatasetConfig, ProjectConfig
-from etl_assets.defs.resources import LOCAL_CONNECTION, SnowflakeWarehouse
 from etl_assets.errors import ConfigError, IngestError
 from etl_assets.ingest.landing import LandedFile, LandingScan, arrival_time, ignored_because, landing_zone_for
 from etl_assets.ingest.partitioning import partition_key_for
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.paths import ProjectPaths
+from etl_assets.warehouse.connections import LOCAL_CONNECTION, WarehouseConnections
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.skipped_loads import skipped_loads
@@ -133,7 +133,7 @@ def load_ledgers(paths: ProjectPaths, datasets: list[DatasetConfig], limit: int)
     emulator = LocalEmulator(paths.warehouse)
     was_running = emulator.status() is not None
     try:
-        with SnowflakeWarehouse(home=str(paths.home)).get_connection(LOCAL_CONNECTION) as connection:
+        with WarehouseConnections.for_home(paths).connect(LOCAL_CONNECTION) as connection:
             for dataset in local:
                 ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
                 entries[dataset.name] += ledger.recent(dataset.name, limit)

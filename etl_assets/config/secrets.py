@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-SECRET_REFERENCE = re.compile(r"\$\{SECRET:([^}]*)\}")
+from etl_assets.credentials.vault import SECRET_REFERENCE
+
 INSTEAD = "warehouse: {connection: PROFILE}"
 
 

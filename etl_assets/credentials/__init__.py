@@ -3,7 +3,7 @@
 from etl_assets.credentials.keys import FERNET_KEY_ENV
 from etl_assets.credentials.profiles import BedrockProfile, Profile, S3Profile, SnowflakeProfile, build_profile
 from etl_assets.credentials.redaction import redact, scrub_exception, secrets_scrubbed
-from etl_assets.credentials.vault import ProfileSummary, Vault, resolve_secret_reference
+from etl_assets.credentials.vault import ProfileSummary, Vault, resolve_secret_reference, resolve_secrets
 
 __all__ = [
     "FERNET_KEY_ENV",
@@ -16,6 +16,7 @@ __all__ = [
     "build_profile",
     "redact",
     "resolve_secret_reference",
+    "resolve_secrets",
     "scrub_exception",
     "secrets_scrubbed",
 ]

@@ -27,6 +27,8 @@ from etl_assets.errors import CredentialsError
 
 VAULT_FILE_NAME = "credentials.json"
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# `${SECRET:profile.field}`: a credentials field of the config names a vault secret, resolved at run time
+SECRET_REFERENCE = re.compile(r"\$\{SECRET:([^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,11 @@ class Vault:
                 f"The profile name '{ENV_PROFILE}' stands for the SNOWFLAKE_* environment variables, so the vault "
                 f"cannot {action} it; {instead}."
             )
+
+
+def resolve_secrets(vault: Vault, text: str) -> str:
+    """`text` with each `${SECRET:profile.field}` replaced by its decrypted value."""
+    return SECRET_REFERENCE.sub(lambda match: resolve_secret_reference(vault, match[1]), text)
 
 
 def resolve_secret_reference(vault: Vault, reference: str) -> str:

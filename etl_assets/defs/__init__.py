@@ -11,7 +11,8 @@ from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehous
 from etl_assets.defs.partitions import partitions_def_for
 from etl_assets.credentials import FERNET_KEY_ENV
 from etl_assets.credentials.environment import ENV_PROFILE
-from etl_assets.defs.resources import LOCAL_CONNECTION, CredentialsVault, ProjectHome, SnowflakeWarehouse
+from etl_assets.warehouse.connections import LOCAL_CONNECTION
+from etl_assets.defs.resources import CredentialsVault, ProjectHome, SnowflakeWarehouse
 from etl_assets.defs.sensors import build_upload_sensor
 
 

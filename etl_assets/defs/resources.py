@@ -1,24 +1,22 @@
-"""Resources: where runtime state lives, and connections to Snowflake (the local emulator by default)."""
+"""Resources: where runtime state lives, the credentials vault, and Snowflake connections (the local emulator by default).
+
+Each is a thin Dagster face over domain code: the vault in `credentials`, connections in `warehouse.connections`.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
-from snowflake.connector.errors import Error as SnowflakeError
+from snowflake.connector import SnowflakeConnection
 
-from etl_assets.credentials import SnowflakeProfile, Vault, resolve_secret_reference, secrets_scrubbed
+from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.credentials.vault import VAULT_FILE_NAME
 from etl_assets.paths import ProjectPaths
-from etl_assets.warehouse.emulator import LocalEmulator
-from etl_assets.warehouse.errors import classify
-
-LOCAL_CONNECTION = "local"
-SECRET_REFERENCE = re.compile(r"\$\{SECRET:([^}]+)\}")
+from etl_assets.warehouse.connections import WarehouseConnections
 
 
 class ProjectHome(dg.ConfigurableResource):
@@ -37,22 +35,12 @@ class CredentialsVault(dg.ConfigurableResource):
     fernet_key: str | None = Field(default=None, description="ETL_ASSETS_FERNET_KEY: one key, or several comma-separated")
     home: str | None = Field(default=None, description="ETL_ASSETS_HOME holding credentials.json")
 
-    def _vault(self) -> Vault:
+    def vault(self) -> Vault:
         return Vault(ProjectHome(home=self.home).paths.home / VAULT_FILE_NAME, self.fernet_key)
-
-    def has_profile(self, name: str) -> bool:
-        """Whether a profile exists, read without decrypting anything."""
-        return name in self._vault().names()
 
     def resolve_secrets(self, text: str) -> str:
         """Replace each ${SECRET:profile.field} the config kept with its decrypted value, at execution time."""
-        vault = self._vault()
-        return SECRET_REFERENCE.sub(lambda match: resolve_secret_reference(vault, match[1]), text)
-
-    def snowflake_profile(self, name: str) -> SnowflakeProfile:
-        profile = self._vault().get(name, "snowflake")
-        assert isinstance(profile, SnowflakeProfile)
-        return profile
+        return resolve_secrets(self.vault(), text)
 
 
 class SnowflakeWarehouse(dg.ConfigurableResource):
@@ -61,32 +49,14 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
     home: str | None = Field(default=None, description="ETL_ASSETS_HOME whose emulator serves the `local` connection")
     vault: CredentialsVault = Field(default_factory=CredentialsVault)
 
+    def connections(self) -> WarehouseConnections:
+        return WarehouseConnections(ProjectHome(home=self.home).paths, self.vault.vault())
+
     def has_connection(self, name: str) -> bool:
-        return name == LOCAL_CONNECTION or self.vault.has_profile(name)
+        return self.connections().has_connection(name)
 
     @contextmanager
-    def get_connection(self, name: str) -> Iterator:
-        """A DB-API connection through dagster-snowflake and the real connector; no secret leaves in an error."""
-        # Imported here: dagster-snowflake pulls in snowflake.core (2+ s), which code-location loads,
-        # sensor ticks and non-load steps never need.
-        from dagster_snowflake import SnowflakeResource
-
-        if name == LOCAL_CONNECTION:
-            args, secrets = LocalEmulator(ProjectHome(home=self.home).paths.warehouse).connection_args(), ()
-        else:
-            profile = self.vault.snowflake_profile(name)
-            args, secrets = profile.connection_args(), tuple(profile.secret_values().values())
-        resource = SnowflakeResource(
-            account=args.pop("account"),
-            user=args.pop("user"),
-            password=args.pop("password", None),
-            additional_snowflake_connection_args=args,
-        )
-        with ExitStack() as stack:
-            try:
-                with secrets_scrubbed(secrets):
-                    connection = stack.enter_context(resource.get_connection())
-            except SnowflakeError as exc:
-                raise classify(exc, f"Connecting to warehouse connection '{name}'", connection_name=name) from None
-            with secrets_scrubbed(secrets):
-                yield connection
+    def get_connection(self, name: str) -> Iterator[SnowflakeConnection]:
+        """A DB-API connection through the real connector; no secret leaves in an error."""
+        with self.connections().connect(name) as connection:
+            yield connection
