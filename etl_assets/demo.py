@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -13,20 +17,22 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from etl_assets.config import load_config
 from etl_assets.config.models import DatasetConfig, ProjectConfig
-from etl_assets.defs import build_definitions
-from etl_assets.defs.jobs import job_name_for
-from etl_assets.defs.metadata import markdown_table
-from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.errors import EtlAssetsError
 from etl_assets.ingest.windows import TimeWindow, window_for
 from etl_assets.lake import stage_paths
+from etl_assets.markdown import markdown_table
 from etl_assets.paths import ProjectPaths
+from etl_assets.sql_text import qualified_name
+from etl_assets.warehouse.connections import WarehouseConnections
 from etl_assets.warehouse.emulator import LocalEmulator
-from etl_assets.warehouse.identifiers import object_name, qualified_name
+from etl_assets.warehouse.identifiers import object_name
 
 SAMPLE_ARRIVAL_HOUR = 12
 # The summary table is the demo's output; step-by-step logs stay in the run's event log.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# marks the run the demo launched, so it can find it in the instance afterwards
+DEMO_RUN_TAG = "etl_assets/demo_run"
+CODE_LOCATION = "etl_assets.definitions"
 
 
 def sample_data_dir() -> Path:
@@ -79,23 +85,36 @@ def sample_arrival(window: TimeWindow, now: dt.datetime, settle_seconds: float) 
     return max(window.start, min(window.start + dt.timedelta(hours=SAMPLE_ARRIVAL_HOUR), settled))
 
 
-def run_dataset(
-    defs: dg.Definitions, dataset: DatasetConfig, windows: list[TimeWindow], instance: dg.DagsterInstance
-) -> dg.ExecuteInProcessResult:
-    """One run over the whole range of windows, as a single-run backfill does."""
-    tags = {ASSET_PARTITION_RANGE_START_TAG: windows[0].key, ASSET_PARTITION_RANGE_END_TAG: windows[-1].key}
-    result = defs.resolve_job_def(job_name_for(dataset)).execute_in_process(
-        instance=instance, tags=tags, run_config=QUIET_RUN_CONFIG, raise_on_error=False
-    )
-    if not result.success:
-        failures = [event for event in result.all_events if event.is_step_failure]
-        message = failures[0].step_failure_data.error.message.strip() if failures else "the run failed"
-        raise EtlAssetsError(f"The {dataset.name} chain failed: {message.splitlines()[-1]}")
-    return result
+def run_dataset(dataset: DatasetConfig, windows: list[TimeWindow], instance: dg.DagsterInstance) -> dg.DagsterRun:
+    """One run of the dataset's job over the whole range of windows, launched as `dagster job execute` is by a user."""
+    marker = uuid.uuid4().hex
+    tags = {ASSET_PARTITION_RANGE_START_TAG: windows[0].key, ASSET_PARTITION_RANGE_END_TAG: windows[-1].key, DEMO_RUN_TAG: marker}
+    command = [
+        sys.executable, "-m", "dagster", "job", "execute", "-m", CODE_LOCATION, "-j", dataset.job_name,
+        "--tags", json.dumps(tags), "--config-json", json.dumps(QUIET_RUN_CONFIG),
+    ]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={DEMO_RUN_TAG: marker}))
+    if not runs:
+        said = (finished.stderr.strip().splitlines() or ["it printed nothing"])[-1]
+        raise EtlAssetsError(f"The {dataset.name} chain did not start ({said}); run `etl-assets validate` to check the config.")
+    run = runs[0]
+    if run.status != dg.DagsterRunStatus.SUCCESS:
+        raise EtlAssetsError(f"The {dataset.name} chain failed: {first_failure(instance, run.run_id)}")
+    return run
 
 
-def checks_summary(result: dg.ExecuteInProcessResult) -> str:
-    evaluations = result.get_asset_check_evaluations()
+def first_failure(instance: dg.DagsterInstance, run_id: str) -> str:
+    """The last line of the first failed step's error, which is the sentence the step raised."""
+    failures = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    if not failures:
+        return f"the run ended {instance.get_run_by_id(run_id).status.value.lower()}"
+    return failures[0].event_log_entry.dagster_event.step_failure_data.error.message.strip().splitlines()[-1]
+
+
+def checks_summary(instance: dg.DagsterInstance, run_id: str) -> str:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evaluations = [record.event_log_entry.dagster_event.event_specific_data for record in records]
     failed = sorted({e.check_name for e in evaluations if not e.passed})
     passed = len(evaluations) - sum(not e.passed for e in evaluations)
     return f"{passed} passed, {len(evaluations) - passed} failed" + (f" ({', '.join(failed)})" if failed else "")
@@ -103,7 +122,7 @@ def checks_summary(result: dg.ExecuteInProcessResult) -> str:
 
 def rows_in_warehouse(dataset: DatasetConfig, windows: list[TimeWindow]) -> int:
     table = qualified_name(*(object_name(n) for n in (dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)))
-    with SnowflakeWarehouse().get_connection(dataset.warehouse.connection) as connection:
+    with WarehouseConnections.for_home(ProjectPaths.from_env()).connect(dataset.warehouse.connection) as connection:
         cursor = connection.cursor()
         cursor.execute(
             f'SELECT COUNT(*) FROM {table} WHERE "time_window_start" >= %s AND "time_window_start" < %s',
@@ -125,7 +144,6 @@ def run_demo(days: int = 3) -> int:
     paths = ProjectPaths.from_env()
     ensure_dagster_home(paths)
     config = load_config()
-    defs = build_definitions(config)
     now = dt.datetime.now(dt.UTC)
     summary = []
     emulator = LocalEmulator(paths.warehouse)
@@ -137,13 +155,13 @@ def run_demo(days: int = 3) -> int:
             # Only in a window opened less than the settle time ago: its sample must wait to settle.
             time.sleep(max(0.0, (settled_at - dt.datetime.now(dt.UTC)).total_seconds()))
             run_started = time.perf_counter()
-            result = run_dataset(defs, dataset, windows, instance)
+            run = run_dataset(dataset, windows, instance)
             seconds = time.perf_counter() - run_started
             rows = rows_in_warehouse(dataset, windows)
             quarantined = sum(stage_paths(paths, dataset.name, w.key).read_verdict().quarantined_rows for w in windows)
-            target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
+            target = dataset.target_name
             summary.append(
-                (dataset.name, f"{windows[0].key} … {windows[-1].key} ({len(windows)})", rows, quarantined, checks_summary(result), target, f"{seconds:.1f}")
+                (dataset.name, f"{windows[0].key} … {windows[-1].key} ({len(windows)})", rows, quarantined, checks_summary(instance, run.run_id), target, f"{seconds:.1f}")
             )
     if not emulator_was_running:
         emulator.stop()

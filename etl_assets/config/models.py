@@ -417,6 +417,16 @@ class DatasetConfig(StrictModel):
         """`snowflake/<database>/<schema>/<table>` in lower case (docs/architecture.md §1)."""
         return ["snowflake", self.warehouse.database.lower(), self.warehouse.schema_.lower(), self.load.table.lower()]
 
+    @property
+    def job_name(self) -> str:
+        """The Dagster job that runs the dataset's whole chain for the windows asked for."""
+        return f"{self.name}_chain"
+
+    @property
+    def target_name(self) -> str:
+        """The table the dataset loads into, as `DATABASE.SCHEMA.TABLE` written in the config."""
+        return f"{self.warehouse.database}.{self.warehouse.schema_}.{self.load.table}"
+
 
 class ProjectConfig(StrictModel):
     injected_keys = ("source_file",)

@@ -11,14 +11,10 @@ from etl_assets.defs.partitions import partitions_def_for
 DATASET_TAG = "etl_assets/dataset"
 
 
-def job_name_for(dataset: DatasetConfig) -> str:
-    return f"{dataset.name}_chain"
-
-
 def build_dataset_job(dataset: DatasetConfig):
     """An asset job over the dataset's group; Definitions resolves it against the assets."""
     return dg.define_asset_job(
-        name=job_name_for(dataset),
+        name=dataset.job_name,
         selection=dg.AssetSelection.groups(dataset.name),
         partitions_def=partitions_def_for(dataset.partitions),
         # the run queue runs one run per dataset at a time (dagster.yaml)

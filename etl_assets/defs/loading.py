@@ -1,30 +1,22 @@
-"""The load step: each window of a run goes to Snowflake with its own keys, ledger row and reconciliation."""
+"""The load step's Dagster face: each window's outcome (warehouse.window_loads) becomes a materialization and checks."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import dagster as dg
 
-from etl_assets.config.columns import QUARANTINE_SUFFIX
 from etl_assets.config.models import DatasetConfig
-from etl_assets.defs.metadata import markdown_table, window_load_metadata, windows_load_metadata
+from etl_assets.defs.metadata import window_load_metadata, windows_load_metadata
 from etl_assets.defs.partitions import windows_in_run
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.errors import CredentialsError
-from etl_assets.ingest.windows import TimeWindow
-from etl_assets.lake import stage_paths
+from etl_assets.markdown import markdown_table
 from etl_assets.paths import ProjectPaths
-from etl_assets.profiling.profiler import profile_parquet
 from etl_assets.warehouse.errors import PermanentWarehouseError
-from etl_assets.warehouse.keys import KeyChoice, choose_keys, facts_from_profile
-from etl_assets.warehouse.ledger import LoadLedger
-from etl_assets.warehouse.loader import LoadRequest, LoadResult, load_window
-from etl_assets.warehouse.reconcile import Reconciliation, column_types, reconcile_window
-from etl_assets.warehouse.skipped_loads import record_skipped
+from etl_assets.warehouse.model import LoadResult, Reconciliation
+from etl_assets.warehouse.window_loads import WindowOutcome, load_windows, record_skipped_windows
 
 RECONCILIATION_CHECK = "reconciliation"
 SCHEMA_CHANGE_CHECK = "column_schema_changes"
@@ -61,8 +53,20 @@ class RunLoads:
     held_back: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the materialization metadata of each window loaded by this attempt
     metadata: dict[str, dict] = field(default_factory=dict)
-    # the table's columns, read again only after a load changed them
-    schema: dg.TableSchema | None = None
+    windows_done: int = 0
+
+    def add(self, outcome: WindowOutcome, target: str) -> None:
+        self.windows_done += 1
+        key = outcome.window.key
+        if outcome.held_back_by:
+            self.held_back[key] = outcome.held_back_by
+            return
+        self.results[key] = outcome.result
+        if outcome.reconciliation is not None:
+            self.reconciliations.append(outcome.reconciliation)
+        if outcome.newly_loaded:
+            schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in (outcome.columns or {}).items()])
+            self.metadata[key] = {**window_load_metadata(outcome.result, outcome.choice, outcome.verdict, target), "dagster/column_schema": schema}
 
 
 def load_run(
@@ -80,20 +84,22 @@ def load_run(
     windows = windows_in_run(context)
     connection_name = dataset.warehouse.connection
     if not warehouse.has_connection(connection_name):
-        yield from skipped(context, dataset, paths, windows, f"no credentials for warehouse connection '{connection_name}'")
+        reason = f"no credentials for warehouse connection '{connection_name}'"
+        record_skipped_windows(paths, dataset, windows, context.run_id, reason)
+        yield from skipped(context, dataset, reason)
         return
-    run = RunLoads()
-    window = None
+    run, connected = RunLoads(), False
     try:
         with warehouse.get_connection(connection_name) as connection:
-            ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
-            for window in windows:
-                load_one_window(context, dataset, paths, (connection, ledger), window, run)
-                if window is not windows[-1] and window.key in run.metadata:
+            connected = True
+            for outcome in load_windows(connection, dataset, paths, windows, context.run_id, context.log):
+                run.add(outcome, dataset.target_name)
+                key = outcome.window.key
+                if outcome.window is not windows[-1] and key in run.metadata:
                     # yielded, not logged: a logged event waits for the step's next yield, which a failure never makes
-                    yield window_materialization(context, window.key, run.metadata[window.key])
+                    yield window_materialization(context, key, run.metadata[key])
     except (PermanentWarehouseError, CredentialsError) as exc:
-        where = f"window {window.key} of {dataset.name}" if window else dataset.name
+        where = f"window {windows[min(run.windows_done, len(windows) - 1)].key} of {dataset.name}" if connected else dataset.name
         loaded = "; the windows before it are loaded and recorded" if run.results else ""
         raise dg.Failure(description=f"Loading {where} failed{loaded}: {exc}", allow_retries=False) from None
     checks = [reconciliation_result(run), schema_change_result(run.results), quality_gate_result(run.held_back)]
@@ -109,105 +115,8 @@ def window_materialization(context: dg.AssetExecutionContext, window_key: str, m
     return dg.AssetMaterialization(asset_key=context.asset_key, partition=window_key, metadata=metadata)
 
 
-def load_one_window(
-    context: dg.AssetExecutionContext,
-    dataset: DatasetConfig,
-    paths: ProjectPaths,
-    warehouse: tuple[object, LoadLedger],
-    window: TimeWindow,
-    run: RunLoads,
-) -> None:
-    """Load one window (and its quarantined rows), keeping in `run` what its checks and materialization need."""
-    connection, ledger = warehouse
-    verdict = stage_paths(paths, dataset.name, window.key).read_verdict()
-    if verdict.blocked:
-        run.held_back[window.key] = verdict.blocked_by
-        record_blocked(ledger, dataset, context.run_id, window, verdict.blocked_by)
-        context.log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
-        return
-    request, choice = load_request(context, dataset, paths, window, verdict.load_path)
-    context.log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
-    progress = lambda step: context.log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
-    result = run.results[window.key] = load_window(connection, request, ledger, progress)
-    if verdict.quarantine_path:
-        load_window(connection, quarantine_request(request, verdict.quarantine_path), ledger, progress)
-    if result.skipped:
-        context.log.warning(f"{dataset.name} {window.key}: {result.skipped}.")
-    else:
-        run.reconciliations.append(reconcile_window(connection, request, choice.keys, result))
-    if result.already_loaded:
-        context.log.info(f"{dataset.name} {window.key} was loaded by an earlier attempt of this run; it is not loaded again.")
-        return
-    changes = result.schema_changes
-    if run.schema is None or changes.created or changes.added or changes.widened:
-        columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
-        run.schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
-    run.metadata[window.key] = {**window_load_metadata(result, choice, verdict, target_name(dataset)), "dagster/column_schema": run.schema}
-
-
-def record_blocked(ledger: LoadLedger, dataset: DatasetConfig, run_id: str, window: TimeWindow, rules: Sequence[str]) -> None:
-    load_id = ledger.start(
-        dataset=dataset.name,
-        table_name=dataset.load.table,
-        window_key=window.key,
-        window_start=window.start,
-        window_end=window.end,
-        run_id=run_id,
-        strategy=dataset.load.strategy,
-    )
-    ledger.finish(load_id, "blocked", error=f"Held back: the window failed the error rules {', '.join(rules)}; fix the data and rerun the window.")
-
-
-def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadRequest:
-    """The window's quarantined rows go to <TABLE>_QUARANTINE, replacing that window's earlier ones (even with none)."""
-    return replace(
-        request, table=request.table + QUARANTINE_SUFFIX, strategy="replace_window", keys=[], parquet_path=quarantine_path,
-        sequence_by=None, load_empty=True,
-    )  # fmt: skip
-
-
-def load_request(
-    context: dg.AssetExecutionContext, dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow, load_path: Path
-) -> tuple[LoadRequest, KeyChoice]:
-    """The window's load, keyed by configured keys or, failing those, keys detected in the rows to load."""
-    configured, strategy = dataset.load.keys or [], dataset.load.strategy
-    if configured or strategy != "merge":
-        # choose_keys looks at no column then; profiling a big window only to ignore it would cost seconds
-        choice = choose_keys(configured, strategy, [])
-    else:
-        profile = profile_parquet(load_path)
-        choice = choose_keys(configured, strategy, facts_from_profile(profile), profile.key_candidates)
-    request = LoadRequest(
-        database=dataset.warehouse.database,
-        schema=dataset.warehouse.schema_,
-        table=dataset.load.table,
-        strategy=choice.strategy,
-        keys=choice.keys,
-        window_key=window.key,
-        window_start=window.start,
-        window_end=window.end,
-        run_id=context.run_id,
-        parquet_path=load_path,
-        dataset=dataset.name,
-        sequence_by=dataset.load.sequence_by,
-    )
-    return request, choice
-
-
-def skipped(
-    context: dg.AssetExecutionContext, dataset: DatasetConfig, paths: ProjectPaths, windows: list[TimeWindow], reason: str
-) -> Iterator[dg.AssetCheckResult]:
-    """Without credentials nothing is loaded: the skip is recorded locally, no window is materialized, upstream stands."""
-    for window in windows:
-        record_skipped(
-            paths.warehouse,
-            dataset=dataset.name,
-            table_name=target_name(dataset),
-            window_key=window.key,
-            run_id=context.run_id,
-            reason=reason,
-            at=dt.datetime.now(dt.UTC),
-        )
+def skipped(context: dg.AssetExecutionContext, dataset: DatasetConfig, reason: str) -> Iterator[dg.AssetCheckResult]:
+    """Without credentials nothing is loaded: no window is materialized, upstream stands, and the checks say why."""
     context.log.warning(f"The load of {dataset.name} was skipped: {reason}; add it with `etl-assets credentials set`.")
     not_loaded = dg.AssetCheckSeverity.WARN
     yield dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=False, severity=not_loaded, description=f"Not loaded: {reason}.")
@@ -268,6 +177,3 @@ def schema_change_result(results: dict[str, LoadResult]) -> dg.AssetCheckResult:
         metadata={"table_created": created, "added_columns": ", ".join(added) or "(none)", "widened_columns": str(widened or "(none)")},
     )
 
-
-def target_name(dataset: DatasetConfig) -> str:
-    return f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"

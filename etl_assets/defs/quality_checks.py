@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.config.models import DatasetConfig, ProjectConfig
-from etl_assets.defs.metadata import markdown_table
+from etl_assets.markdown import markdown_table
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.lake import QualityVerdict, StagePaths
 from etl_assets.paths import ProjectPaths
@@ -23,7 +23,8 @@ from etl_assets.quality.evaluate import (
     write_parquet_atomically,
 )
 from etl_assets.quality.rules import check_names, describe
-from etl_assets.warehouse.identifiers import object_name, qualified_name, quote_identifier
+from etl_assets.sql_text import qualified_name, quote_identifier
+from etl_assets.warehouse.identifiers import object_name
 
 EXAMPLE_ROWS = 20
 

@@ -1,0 +1,160 @@
+"""A run's load, window by window: quality gate, key choice, the load itself, its quarantine, ledger and reconciliation.
+
+The Dagster step only turns each window's outcome into events (docs/architecture.md §5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from etl_assets.config.columns import QUARANTINE_SUFFIX
+from etl_assets.config.models import DatasetConfig
+from etl_assets.ingest.windows import TimeWindow
+from etl_assets.lake import QualityVerdict, stage_paths
+from etl_assets.paths import ProjectPaths
+from etl_assets.profiling.profiler import profile_parquet
+from etl_assets.warehouse.keys import KeyChoice, choose_keys, facts_from_profile
+from etl_assets.warehouse.ledger import LoadLedger
+from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation
+from etl_assets.warehouse.reconcile import column_types, reconcile_window
+from etl_assets.warehouse.skipped_loads import record_skipped
+
+
+class Log(Protocol):
+    """What the load says as it goes: a `logging.Logger`, or the log of the step that runs it."""
+
+    def debug(self, msg: str) -> object: ...
+    def info(self, msg: str) -> object: ...
+    def warning(self, msg: str) -> object: ...
+
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    """What became of one window: held back by error rules, or loaded (which includes loaded by an earlier attempt)."""
+
+    window: TimeWindow
+    held_back_by: tuple[str, ...] = ()
+    result: LoadResult | None = None
+    choice: KeyChoice | None = None
+    verdict: QualityVerdict | None = None
+    reconciliation: Reconciliation | None = None
+    # the table's columns and types after the load
+    columns: dict[str, str] | None = None
+
+    @property
+    def newly_loaded(self) -> bool:
+        """Loaded by this attempt: a window an earlier attempt of the run loaded is not reported again."""
+        return self.result is not None and not self.result.already_loaded
+
+
+def load_windows(
+    connection,
+    dataset: DatasetConfig,
+    paths: ProjectPaths,
+    windows: Sequence[TimeWindow],
+    run_id: str,
+    log: Log = logging.getLogger(__name__),
+) -> Iterator[WindowOutcome]:
+    """Load each window the quality rules let through, yielding its outcome once its transaction has committed.
+
+    A window held back by an error rule is recorded in the ledger as `blocked` and not loaded; the others load.
+    The table's columns are read once, and again only after a load changed them.
+    """
+    ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
+    columns: dict[str, str] | None = None
+    for window in windows:
+        verdict = stage_paths(paths, dataset.name, window.key).read_verdict()
+        if verdict.blocked:
+            record_blocked(ledger, dataset, run_id, window, verdict.blocked_by)
+            log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
+            yield WindowOutcome(window, held_back_by=verdict.blocked_by)
+            continue
+        outcome = _load_one(connection, ledger, dataset, window, verdict, run_id, log)
+        changes = outcome.result.schema_changes
+        if outcome.newly_loaded and (columns is None or changes.created or changes.added or changes.widened):
+            columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
+        yield replace(outcome, columns=columns)
+
+
+def _load_one(connection, ledger: LoadLedger, dataset, window: TimeWindow, verdict: QualityVerdict, run_id: str, log: Log) -> WindowOutcome:
+    request, choice = load_request(dataset, window, verdict.load_path, run_id)
+    log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
+    progress = lambda step: log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
+    result = load_window(connection, request, ledger, progress)
+    if verdict.quarantine_path:
+        load_window(connection, quarantine_request(request, verdict.quarantine_path), ledger, progress)
+    reconciliation = None
+    if result.skipped:
+        log.warning(f"{dataset.name} {window.key}: {result.skipped}.")
+    else:
+        reconciliation = reconcile_window(connection, request, choice.keys, result)
+    if result.already_loaded:
+        log.info(f"{dataset.name} {window.key} was loaded by an earlier attempt of this run; it is not loaded again.")
+    return WindowOutcome(window, result=result, choice=choice, verdict=verdict, reconciliation=reconciliation)
+
+
+def record_blocked(ledger: LoadLedger, dataset: DatasetConfig, run_id: str, window: TimeWindow, rules: Sequence[str]) -> None:
+    load_id = ledger.start(
+        dataset=dataset.name,
+        table_name=dataset.load.table,
+        window_key=window.key,
+        window_start=window.start,
+        window_end=window.end,
+        run_id=run_id,
+        strategy=dataset.load.strategy,
+    )
+    ledger.finish(load_id, "blocked", error=f"Held back: the window failed the error rules {', '.join(rules)}; fix the data and rerun the window.")
+
+
+def record_skipped_windows(paths: ProjectPaths, dataset: DatasetConfig, windows: Sequence[TimeWindow], run_id: str, reason: str) -> None:
+    """Without a connection there is no ledger to write: each window's skip is kept in the local skipped-loads file."""
+    for window in windows:
+        record_skipped(
+            paths.warehouse,
+            dataset=dataset.name,
+            table_name=dataset.target_name,
+            window_key=window.key,
+            run_id=run_id,
+            reason=reason,
+            at=dt.datetime.now(dt.UTC),
+        )
+
+
+def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadRequest:
+    """The window's quarantined rows go to <TABLE>_QUARANTINE, replacing that window's earlier ones (even with none)."""
+    return replace(
+        request, table=request.table + QUARANTINE_SUFFIX, strategy="replace_window", keys=[], parquet_path=quarantine_path,
+        sequence_by=None, load_empty=True,
+    )  # fmt: skip
+
+
+def load_request(dataset: DatasetConfig, window: TimeWindow, load_path: Path, run_id: str) -> tuple[LoadRequest, KeyChoice]:
+    """The window's load, keyed by configured keys or, failing those, keys detected in the rows to load."""
+    configured, strategy = dataset.load.keys or [], dataset.load.strategy
+    if configured or strategy != "merge":
+        # choose_keys looks at no column then; profiling a big window only to ignore it would cost seconds
+        choice = choose_keys(configured, strategy, [])
+    else:
+        profile = profile_parquet(load_path)
+        choice = choose_keys(configured, strategy, facts_from_profile(profile), profile.key_candidates)
+    request = LoadRequest(
+        database=dataset.warehouse.database,
+        schema=dataset.warehouse.schema_,
+        table=dataset.load.table,
+        strategy=choice.strategy,
+        keys=choice.keys,
+        window_key=window.key,
+        window_start=window.start,
+        window_end=window.end,
+        run_id=run_id,
+        parquet_path=load_path,
+        dataset=dataset.name,
+        sequence_by=dataset.load.sequence_by,
+    )
+    return request, choice
