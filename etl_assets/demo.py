@@ -16,13 +16,14 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_assets.config import load_config
+from etl_assets.config.columns import WINDOW_START
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.errors import EtlAssetsError
 from etl_assets.ingest.windows import TimeWindow, window_for
 from etl_assets.lake import stage_paths
 from etl_assets.markdown import markdown_table
 from etl_assets.paths import ProjectPaths
-from etl_assets.sql_text import qualified_name
+from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.connections import WarehouseConnections
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.identifiers import object_name
@@ -121,10 +122,11 @@ def checks_summary(instance: dg.DagsterInstance, run_id: str) -> str:
 
 def rows_in_warehouse(dataset: DatasetConfig, windows: list[TimeWindow]) -> int:
     table = qualified_name(*(object_name(n) for n in (dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)))
+    start = quote_identifier(WINDOW_START)
     with WarehouseConnections.for_home(ProjectPaths.from_env()).connect(dataset.warehouse.connection) as connection:
         cursor = connection.cursor()
         cursor.execute(
-            f'SELECT COUNT(*) FROM {table} WHERE "time_window_start" >= %s AND "time_window_start" < %s',
+            f"SELECT COUNT(*) FROM {table} WHERE {start} >= %s AND {start} < %s",
             (windows[0].start.astimezone(dt.UTC).replace(tzinfo=None), windows[-1].end.astimezone(dt.UTC).replace(tzinfo=None)),
         )
         return int(cursor.fetchone()[0])

@@ -8,11 +8,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from etl_assets.markdown import markdown_table
+from etl_assets.config.columns import WINDOW_START
 from etl_assets.defs.partitions import windows_in_run
 from etl_assets.defs.resources import SnowflakeWarehouse
-from etl_assets.warehouse.connections import LOCAL_CONNECTION
 from etl_assets.ingest.windows import TimeWindow
+from etl_assets.markdown import markdown_table
+from etl_assets.sql_text import literal, quote_identifier
+from etl_assets.warehouse.connections import LOCAL_CONNECTION
 
 PANDAS_IO_MANAGER_KEY = "snowflake_pandas_io_manager"
 DAILY_REVENUE_KEY = dg.AssetKey(["marts", "daily_revenue"])
@@ -23,7 +25,7 @@ def window_partition_expr(timezone: str) -> str:
     """The `partition_expr` of a loaded table: its window start as wall-clock time in the partitions' time zone."""
     # dagster-snowflake compares it with naive 'YYYY-MM-DD HH:MM:SS' bounds, which Snowflake would read in the
     # session's TIMEZONE (America/Los_Angeles by default) against the TIMESTAMP_TZ column, shifting every window.
-    return f"CONVERT_TIMEZONE('{timezone}', \"time_window_start\")::TIMESTAMP_NTZ"
+    return f"CONVERT_TIMEZONE({literal(timezone)}, {quote_identifier(WINDOW_START)})::TIMESTAMP_NTZ"
 
 
 class WarehouseDbClient:
@@ -72,7 +74,7 @@ class SnowflakePandasWarehouseIOManager(dg.ConfigurableIOManagerFactory):
 
 def daily_revenue(orders: pd.DataFrame, windows: list[TimeWindow]) -> pd.DataFrame:
     """One row per window: its orders, and the net revenue of those paid or shipped."""
-    starts = pd.to_datetime(orders["time_window_start"], utc=True)
+    starts = pd.to_datetime(orders[WINDOW_START], utc=True)
     earning = orders["status"].isin(REVENUE_STATUSES)
     rows = []
     for window in windows:
