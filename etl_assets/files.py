@@ -24,13 +24,13 @@ def atomic_path(path: Path, *, mode: int | None = None, durable: bool = False) -
     try:
         yield temporary
         if durable:
-            _fsync(temporary, os.O_RDONLY)
+            _fsync(temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     if durable:
-        _fsync(path.parent, os.O_RDONLY)
+        sync_folder(path.parent)
 
 
 def write_atomically(path: Path, data: bytes | str, *, mode: int | None = None, durable: bool = False) -> None:
@@ -58,8 +58,13 @@ def _new_temp_file(path: Path, mode: int | None) -> Path:
     return temporary
 
 
-def _fsync(target: Path, flags: int) -> None:
-    descriptor = os.open(target, flags)
+def sync_folder(folder: Path) -> None:
+    """Make the folder's entries (files created, renamed or removed in it) survive a power cut."""
+    _fsync(folder)
+
+
+def _fsync(target: Path) -> None:
+    descriptor = os.open(target, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
