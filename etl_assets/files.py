@@ -49,10 +49,11 @@ def _new_temp_file(path: Path, mode: int | None) -> Path:
     """An empty file beside `path` under a name no other writer has; without `mode`, permissions as a plain open gives."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PLAIN_FILE_MODE)
+    # Created with no more than `mode` allows, so nobody can open it in between and read what is written later.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PLAIN_FILE_MODE if mode is None else mode)
     try:
         if mode is not None:
-            os.fchmod(handle, mode)
+            os.fchmod(handle, mode)  # the umask may have taken some of it away
     finally:
         os.close(handle)
     return temporary
