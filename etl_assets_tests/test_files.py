@@ -19,19 +19,36 @@ from etl_assets.paths import ProjectPaths
 ROUNDS = 300
 BIG = 1_000_000
 
-# Each child says it is ready, waits for the parent's go, then writes the same path ROUNDS times.
-PREAMBLE = """
-import sys
-from pathlib import Path
+# Each child imports what it needs, says it is ready, waits for the parent's go, then writes one path ROUNDS times.
+READY = """
 target, label, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print("ready", flush=True)
 sys.stdin.readline()
 """
-FILE_WRITER = PREAMBLE + textwrap.dedent(
-    f"""
+FILE_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
     from etl_assets.files import write_atomically
+    """
+) + READY + textwrap.dedent(
+    f"""
     for _ in range(rounds):
         write_atomically(target, label * {BIG})
+    """
+)
+VERDICT_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from etl_assets.lake import QualityVerdict, stage_paths
+    from etl_assets.paths import ProjectPaths
+    """
+) + READY + textwrap.dedent(
+    """
+    window = stage_paths(ProjectPaths(target), "orders", "2026-11-20")
+    for _ in range(rounds):
+        window.write_verdict(QualityVerdict(blocked_by=(label,), load_path=Path(label)))
     """
 )
 KILLED_WRITER = textwrap.dedent(
@@ -45,19 +62,10 @@ KILLED_WRITER = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
     """
 )
-VERDICT_WRITER = PREAMBLE + textwrap.dedent(
-    """
-    from etl_assets.lake import QualityVerdict, stage_paths
-    from etl_assets.paths import ProjectPaths
-    window = stage_paths(ProjectPaths(target), "orders", "2026-11-20")
-    for _ in range(rounds):
-        window.write_verdict(QualityVerdict(blocked_by=(label,), load_path=Path(label)))
-    """
-)
 
 
 class Writers:
-    """Child processes started together on one target; every read the parent makes meanwhile is checked."""
+    """Child processes that start writing one target at the same moment."""
 
     def __init__(self, script: str, target: Path, labels: tuple[str, ...]) -> None:
         self.children = [
