@@ -84,7 +84,7 @@ def _validate(args: argparse.Namespace) -> int:
     config = load_config()
     print(f"{config.source_file}: {len(config.datasets)} datasets are valid")
     for dataset in config.datasets.values():
-        target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
+        target = dataset.target_name
         print(f"  {dataset.name}: {dataset.source.path} ({dataset.partitions.cadence}) -> {target} [{dataset.load.strategy}]")
     return 0
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl_assets.config import load_config
-from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.errors import ConfigError, IngestError
 from etl_assets.ingest.landing import LandedFile, LandingScan, arrival_time, ignored_because, landing_zone_for
@@ -112,14 +111,14 @@ def status_report(dataset_name: str | None = None, ledger_rows: int = 5) -> str:
         waiting, settling = scan.ready, scan.settling
         uploads = sorted((paths.dataset_lake(dataset.name) / "uploads").glob("*.parquet"))
         loaded = sorted((paths.dataset_lake(dataset.name) / "transformed").glob("*.parquet"))
-        target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
+        target = dataset.target_name
         lines.append(f"{dataset.name} -> {target}")
         lines.append(f"  waiting in landing: {_files(len(waiting))}" + (f", oldest {_age(waiting[0].arrived_at)}" if waiting else ""))
         lines.append(f"  still settling in landing: {_files(len(settling))} (taken once unchanged for {dataset.source.settle_seconds:g} s)")
         lines.append(f"  windows uploaded: {len(uploads)}" + (f" (latest {uploads[-1].stem})" if uploads else ""))
         lines.append(f"  windows transformed: {len(loaded)}" + (f" (latest {loaded[-1].stem})" if loaded else ""))
         entries = ledgers.get(dataset.name, [])
-        lines.append(f"  load ledger ({dataset.warehouse.database}.{dataset.warehouse.schema_}.{LEDGER_TABLE}):" if entries else "  load ledger: no loads yet")
+        lines.append(f"  load ledger ({dataset.ledger_name}):" if entries else "  load ledger: no loads yet")
         lines += ["    " + line for line in ledger_table(entries).splitlines()] if entries else []
     return "\n".join(lines)
 

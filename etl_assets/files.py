@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+# what open() asks for; the umask then takes away what the user keeps from others
+PLAIN_FILE_MODE = 0o666
 
 
 @contextlib.contextmanager
@@ -18,22 +20,17 @@ def atomic_path(path: Path, *, mode: int | None = None, durable: bool = False) -
     The temp name is unique per writer, so two processes writing the same file each finish with a whole file.
     `mode` sets its permissions before anything is written; `durable` fsyncs the file and its folder.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    if mode is not None:
-        os.fchmod(handle, mode)
-    os.close(handle)
-    temporary = Path(temp_name)
+    temporary = _new_temp_file(path, mode)
     try:
         yield temporary
         if durable:
-            _fsync(temporary, os.O_RDONLY)
+            _fsync(temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     if durable:
-        _fsync(path.parent, os.O_RDONLY)
+        sync_folder(path.parent)
 
 
 def write_atomically(path: Path, data: bytes | str, *, mode: int | None = None, durable: bool = False) -> None:
@@ -48,8 +45,27 @@ def stale_temp_files(path: Path) -> Iterator[Path]:
     return path.parent.glob(f".{path.name}.*{TEMP_SUFFIX}")
 
 
-def _fsync(target: Path, flags: int) -> None:
-    descriptor = os.open(target, flags)
+def _new_temp_file(path: Path, mode: int | None) -> Path:
+    """An empty file beside `path` under a name no other writer has; without `mode`, permissions as a plain open gives."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    # Created with no more than `mode` allows, so nobody can open it in between and read what is written later.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PLAIN_FILE_MODE if mode is None else mode)
+    try:
+        if mode is not None:
+            os.fchmod(handle, mode)  # the umask may have taken some of it away
+    finally:
+        os.close(handle)
+    return temporary
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the folder's entries (files created, renamed or removed in it) survive a power cut."""
+    _fsync(folder)
+
+
+def _fsync(target: Path) -> None:
+    descriptor = os.open(target, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

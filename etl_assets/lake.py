@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from etl_assets.errors import ScriptError
+from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import upload_path
 from etl_assets.paths import ProjectPaths, window_slug
 from etl_assets.scriptgen.store import SavedScript
@@ -51,7 +51,7 @@ class StagePaths:
             "quarantined_rows": verdict.quarantined_rows,
             "score": verdict.score,
         }
-        _write_json(self.verdict, data)
+        write_atomically(self.verdict, json.dumps(data))
 
     def read_verdict(self) -> QualityVerdict:
         """The window's verdict; a window transformed before its rules existed loads its transformed rows."""
@@ -69,7 +69,7 @@ class StagePaths:
 
     def write_script_pointer(self, script: SavedScript) -> None:
         """Record which saved script this window runs, so reruns use the same one."""
-        _write_json(self.script_pointer, {"path": str(script.path), "content_hash": script.content_hash})
+        write_atomically(self.script_pointer, json.dumps({"path": str(script.path), "content_hash": script.content_hash}))
 
     def read_script_pointer(self) -> Path:
         try:
@@ -100,10 +100,3 @@ def stage_paths(paths: ProjectPaths, dataset: str, window_key: str) -> StagePath
         quarantine=root / "quarantine" / f"{slug}.parquet",
     )
 
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write beside the target, then rename, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data))
-    os.replace(temporary, path)

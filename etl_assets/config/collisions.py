@@ -22,8 +22,7 @@ def collision_problems(datasets: Mapping[str, DatasetConfig]) -> list[Collision]
 
 def table_name(dataset: DatasetConfig, table: str | None = None) -> str:
     """DATABASE.SCHEMA.TABLE as Snowflake resolves the unquoted names: upper-cased."""
-    parts = (dataset.warehouse.database, dataset.warehouse.schema_, table or dataset.load.table)
-    return ".".join(part.upper() for part in parts)
+    return dataset.warehouse.table_name(table or dataset.load.table).upper()
 
 
 def landing_folder(dataset: DatasetConfig) -> str:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.re2 import re2_named_groups
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -87,6 +88,10 @@ class WarehouseTarget(StrictModel):
     connection: str = "local"
     database: Identifier = "ANALYTICS"
     schema_: Identifier = Field(default="RAW", alias="schema")
+
+    def table_name(self, table: str) -> str:
+        """`DATABASE.SCHEMA.TABLE` as typed in the config (Snowflake resolves the unquoted names upper-cased)."""
+        return f"{self.database}.{self.schema_}.{table}"
 
 
 def _check_date_regex(value: str) -> str:
@@ -425,7 +430,12 @@ class DatasetConfig(StrictModel):
     @property
     def target_name(self) -> str:
         """The table the dataset loads into, as `DATABASE.SCHEMA.TABLE` written in the config."""
-        return f"{self.warehouse.database}.{self.warehouse.schema_}.{self.load.table}"
+        return self.warehouse.table_name(self.load.table)
+
+    @property
+    def ledger_name(self) -> str:
+        """The load ledger this dataset's loads are recorded in, one per target schema."""
+        return self.warehouse.table_name(LEDGER_TABLE)
 
 
 class ProjectConfig(StrictModel):

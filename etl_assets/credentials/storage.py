@@ -1,4 +1,4 @@
-"""The vault file on disk: its JSON shape, read whole or written whole (temp file, fsync, rename), mode 0600."""
+"""The vault file on disk: its JSON shape, read whole or written whole (atomically and durably), mode 0600."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -14,10 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from etl_assets.errors import CredentialsError
+from etl_assets.files import stale_temp_files, write_atomically
 
 VAULT_VERSION = 1
 PRIVATE_FILE_MODE = 0o600
-TEMP_SUFFIX = ".tmp"
 
 
 class StoredProfile(BaseModel):
@@ -72,29 +71,12 @@ def write_vault(path: Path, profiles: dict[str, StoredProfile]) -> None:
     """Replace the vault file with `profiles` in one step, so a crash leaves the old file or the new, never half."""
     document = StoredVault(profiles=dict(sorted(profiles.items()))).model_dump_json(indent=2) + "\n"
     try:
-        write_private_file(path, document.encode())
+        write_atomically(path, document, mode=PRIVATE_FILE_MODE, durable=True)
     except OSError as exc:
         raise CredentialsError(
             f"The credentials vault {path} could not be written ({exc.strerror}), so it was left as it was; "
             "free some disk space or fix the folder's permissions and try again."
         ) from None
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write `data` to `path` readable by its owner only: temp file, fsync, rename, fsync of the folder."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            os.fchmod(temp.fileno(), PRIVATE_FILE_MODE)
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    _fsync_folder(path.parent)
 
 
 @contextlib.contextmanager
@@ -112,14 +94,5 @@ def vault_lock(path: Path) -> Iterator[None]:
 
 def _remove_stale_temp_files(path: Path) -> None:
     # Only a writer killed mid-write leaves one, and under the lock no other writer is busy with it.
-    for stale in path.parent.glob(f".{path.name}.*{TEMP_SUFFIX}"):
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    for stale in stale_temp_files(path):
+        stale.unlink(missing_ok=True)

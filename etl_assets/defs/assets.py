@@ -54,7 +54,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         "partitions_def": partitions_def_for(dataset.partitions),
         "backfill_policy": dg.BackfillPolicy.single_run(),
     }
-    target = f"{dataset.warehouse.database}.{dataset.warehouse.schema_}.{dataset.load.table}"
+    target = dataset.target_name
 
     @dg.asset(
         key=keys["upload"],

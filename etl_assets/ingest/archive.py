@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
+from etl_assets.files import sync_folder, write_atomically
 from etl_assets.ingest.landing import LandedFile, arrival_time
+from etl_assets.json_values import json_safe
 from etl_assets.paths import window_slug
 
 SIDECAR_SUFFIX = ".meta.json"
@@ -178,21 +180,13 @@ def _keep_duplicate(copy: _Copy, arrival: Arrival, file: LandedFile, window_fold
 
 def _take_out_of_landing(file: LandedFile, copy: _Copy, recorded_in: Path) -> None:
     """Remove the landed file, unless a new file took its name meanwhile: that one waits for the next run."""
-    _sync_folder(recorded_in)
+    # The archive's new entries are made durable first, so a power cut cannot lose both.
+    sync_folder(recorded_in)
     try:
         if _identity(file.path.stat()) == copy.landed:
             file.path.unlink()
     except FileNotFoundError:
         return
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the archive's new entries durable before the landed file goes, so a power cut cannot lose both."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _archived(window_folder: Path, arrival: Arrival) -> ArchivedFile:
@@ -226,11 +220,8 @@ def _later_arrivals(window_folder: Path) -> list[Arrival]:
 
 
 def _write_record(arrival: Arrival, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = asdict(arrival) | {"arrived_at": arrival.arrived_at.isoformat(), "archived_at": arrival.archived_at.isoformat()}
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(content, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    content = {field: json_safe(value) for field, value in asdict(arrival).items()}
+    write_atomically(path, json.dumps(content, indent=2))
 
 
 def _read_record(path: Path) -> Arrival:

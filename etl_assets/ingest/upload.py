@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pyarrow.parquet as pq
 
 from etl_assets.config.models import DatasetConfig, SourceConfig
 from etl_assets.errors import IngestError
+from etl_assets.files import atomic_path, write_atomically
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
 from etl_assets.ingest.names import normalise_column_name
@@ -100,7 +100,8 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
         rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
         _check_reject_share(dataset.source, window.key, file_reads, rejects_path)
         output_path = upload_path(paths, dataset.name, window.key)
-        _write_atomically(output_path, lambda temporary: pq.write_table(table, temporary))
+        with atomic_path(output_path) as temporary:
+            pq.write_table(table, temporary)
     return UploadResult(
         window_key=window.key,
         output_path=output_path,
@@ -235,15 +236,6 @@ def _write_rejects(path: Path, rejects: list[tuple[str, Reject]]) -> Path | None
         json.dumps({"source_file": name, "line": reject.line, "reason": reject.reason, "raw": reject.raw}, ensure_ascii=False)
         for name, reject in rejects
     ]
-    _write_atomically(path, lambda temporary: temporary.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    write_atomically(path, "\n".join(lines) + "\n")
     return path
 
-
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

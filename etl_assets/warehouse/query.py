@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import decimal
 import io
 import json
 from typing import Any, Literal
@@ -12,6 +10,7 @@ from typing import Any, Literal
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.errors import WarehouseError
+from etl_assets.json_values import json_safe
 
 OutputFormat = Literal["table", "csv", "json"]
 
@@ -41,7 +40,7 @@ def format_result(columns: list[str], rows: list[tuple], fmt: OutputFormat = "ta
         writer.writerows([[_text(value, null="") for value in row] for row in rows])
         return buffer.getvalue()
     if fmt == "json":
-        return json.dumps([dict(zip(columns, map(_json_value, row), strict=True)) for row in rows], indent=2)
+        return json.dumps([dict(zip(columns, map(json_safe, row), strict=True)) for row in rows], indent=2)
     raise WarehouseError(f"Unknown output format {fmt!r}; use table, csv or json.")
 
 
@@ -58,16 +57,5 @@ def _as_table(columns: list[str], rows: list[tuple]) -> str:
 
 
 def _text(value: Any, null: str = "NULL") -> str:
-    if value is None:
-        return null
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).hex()
-    return str(value)
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return _text(value)
+    """A table or CSV cell: the JSON-safe form as text, and `null` for a missing value."""
+    return null if value is None else str(json_safe(value))

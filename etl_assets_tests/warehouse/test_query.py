@@ -53,3 +53,16 @@ def test_run_query_returns_columns_and_rows(warehouse_connection):
 def test_run_query_reports_a_refused_statement(warehouse_connection):
     with pytest.raises(WarehouseError, match=r"The warehouse refused the statement \(.+\); fix the SQL"):
         run_query(warehouse_connection, "SELEC 1")
+
+
+def test_json_holds_non_finite_floats_and_binary_as_text_so_any_json_reader_takes_it(warehouse_connection):
+    columns, rows = run_query(
+        warehouse_connection, "SELECT CAST('NaN' AS FLOAT) AS x, CAST('inf' AS FLOAT) AS y, TO_BINARY('abc', 'UTF-8') AS b"
+    )
+    strict = json.loads(format_result(columns, rows, "json"), parse_constant=_refuse)
+    assert strict == [{"X": "nan", "Y": "inf", "B": "616263"}]
+    assert format_result(columns, rows, "csv") == "X,Y,B\nnan,inf,616263\n"
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
