@@ -11,13 +11,15 @@ from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.quality_checks import check_results, judge_window, quality_check_specs, quality_metadata, reference_data
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import ingest_window
 from etl_assets.ingest.windows import TimeWindow, window_for
 from etl_assets.lake import QualityVerdict, stage_paths
 from etl_assets.paths import ProjectPaths
-from etl_assets.profiling.drift import Drift, compare_profiles
-from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
-from etl_assets.profiling.report import render_report, write_report
+from etl_assets.profiling.drift import compare_profiles
+from etl_assets.profiling.model import Drift, Profile
+from etl_assets.profiling.profiler import profile_parquet, read_profile, write_profile
+from etl_assets.profiling.report import render_report
 from etl_assets.scriptgen.generate import generate_script
 from etl_assets.scriptgen.sandbox import sandbox_command
 
@@ -93,7 +95,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
             previous = previous_profile(project.paths, dataset, window, profiles)
             drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None
             html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
-            write_report(html, paths.report)
+            write_atomically(paths.report, html)
         report = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).report
         return dg.MaterializeResult(metadata=md.profile_metadata(profiles, report, drifts), check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 

@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 from etl_assets.ingest.upload import UploadResult
 from etl_assets.markdown import markdown_table
 from etl_assets.lake import QualityVerdict
-from etl_assets.profiling.drift import Drift
-from etl_assets.profiling.profiler import Profile
+from etl_assets.profiling.model import Drift, Profile
 from etl_assets.scriptgen.store import SavedScript
 from etl_assets.warehouse.keys import KeyChoice
 from etl_assets.warehouse.model import LoadResult

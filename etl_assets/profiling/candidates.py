@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import TYPE_CHECKING
 
 import duckdb
 
+from etl_assets.profiling.model import ColumnProfile
 from etl_assets.profiling.sql import quote
-
-if TYPE_CHECKING:
-    from etl_assets.profiling.profiler import ColumnProfile
 
 NEVER_KEYS = ("float", "boolean", "json")
 ID_NAME = re.compile(r"(?i)^id$|_id$|Id$")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
+from etl_assets.profiling.model import ColumnProfile, DateCandidate
 from etl_assets.profiling.sql import is_text, json_safe, quote, typed_value
-
-if TYPE_CHECKING:
-    from etl_assets.profiling.profiler import ColumnProfile, DateCandidate
 
 QUANTILES = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
 HISTOGRAM_BINS = 10

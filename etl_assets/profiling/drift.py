@@ -2,38 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from etl_assets.profiling.profiler import ColumnProfile, Profile
+from etl_assets.profiling.model import ColumnProfile, Drift, DriftFinding, Profile
 
 TINY_COUNT = 10  # counts this small move by large factors from noise alone
-
-
-@dataclass(frozen=True)
-class DriftFinding:
-    """One change worth a look; `column` is None for table-level findings."""
-
-    kind: str
-    column: str | None
-    detail: str
-
-
-@dataclass(frozen=True)
-class Drift:
-    """What changed since the previous window's profile."""
-
-    findings: list[DriftFinding]
-
-    @property
-    def has_drift(self) -> bool:
-        return bool(self.findings)
-
-    def to_markdown(self) -> str:
-        if not self.findings:
-            return "No drift against the previous window."
-        lines = ["| kind | column | detail |", "|---|---|---|"]
-        lines += [f"| {f.kind} | {f.column or ''} | {_escaped(f.detail)} |" for f in self.findings]
-        return "\n".join(lines)
 
 
 def compare_profiles(
@@ -75,7 +46,3 @@ def _count_finding(kind: str, column: str | None, old: int, new: int, factor: fl
 
 def _null_rate(column: ColumnProfile, rows: int) -> float | None:
     return None if rows == 0 else 100.0 * column.null_count / rows
-
-
-def _escaped(text: str) -> str:
-    return text.replace("|", "\\|")

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.files import write_atomically
 from etl_assets.profiling import candidates, distributions, semantics, text_types
+from etl_assets.profiling.model import ColumnProfile, Profile
 from etl_assets.profiling.sql import create_sample, is_json, is_text, json_safe, quote, source_table
-
-JsonScalar = str | int | float | bool | None
 
 # Above this many rows distinct counts are HyperLogLog estimates: exact ones cost a hash table of every value.
 EXACT_DISTINCT_MAX_ROWS = 1_000_000
@@ -39,78 +36,6 @@ TYPED_AGGREGATES = ("count({c})", "{d}", "min({c})", "max({c})")
 UNORDERED_AGGREGATES = ("count({c})", "{d}", "NULL", "NULL")
 
 
-@dataclass(frozen=True)
-class ColumnProfile:
-    """What one column holds; everything after `max` is descriptive and optional in older profiles."""
-
-    name: str
-    physical_type: str
-    inferred_type: str
-    null_count: int
-    distinct_count: int
-    min: JsonScalar
-    max: JsonScalar
-    semantic_type: str | None = None
-    empty_count: int = 0
-    distinct_is_approximate: bool = False
-    mean: float | None = None
-    stddev: float | None = None
-    quantiles: dict[str, JsonScalar] | None = None
-    top_values: list[list[JsonScalar]] = field(default_factory=list)
-    length: dict[str, float] | None = None
-    pattern_sample: list[list[JsonScalar]] = field(default_factory=list)
-    histogram: list[list[float]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class DateCandidate:
-    """A column that holds dates, with the one format its text parses in (None when stored as a date)."""
-
-    column: str
-    format: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What an upload holds, column by column (lineage columns left out), and which columns look like keys or dates."""
-
-    row_count: int
-    columns: list[ColumnProfile]
-    duplicate_rows: int = 0
-    key_candidates: list[list[str]] = field(default_factory=list)
-    date_candidates: list[DateCandidate] = field(default_factory=list)
-    rejected_date_columns: list[DateCandidate] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Profile:
-        return cls(
-            row_count=data["row_count"],
-            columns=[ColumnProfile(**column) for column in data["columns"]],
-            duplicate_rows=data.get("duplicate_rows", 0),
-            key_candidates=data.get("key_candidates", []),
-            date_candidates=[DateCandidate(**entry) for entry in data.get("date_candidates", [])],
-            rejected_date_columns=[DateCandidate(**entry) for entry in data.get("rejected_date_columns", [])],
-        )
-
-    def inferred_types(self) -> dict[str, str]:
-        return {column.name: column.inferred_type for column in self.columns}
-
-    def column(self, name: str) -> ColumnProfile:
-        return next(column for column in self.columns if column.name == name)
-
-    def to_markdown(self) -> str:
-        """A Markdown table: column, type, nulls, distinct, min, max."""
-        lines = ["| column | type | nulls | distinct | min | max |", "|---|---|---:|---:|---|---|"]
-        for column in self.columns:
-            cells = [column.name, column.inferred_type, column.null_count, column.distinct_count, column.min, column.max]
-            lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
-        return "\n".join(lines)
-
-
 def profile_parquet(path: Path) -> Profile:
     """Profile a Parquet file; text columns get the narrowest type all their values fit."""
     fields = [f for f in pq.read_schema(path) if not f.name.startswith("_")]
@@ -129,10 +54,7 @@ def profile_parquet(path: Path) -> Profile:
 
 def write_profile(profile: Profile, path: Path) -> None:
     """Write a profile as JSON, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(profile.to_dict(), indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(profile.to_dict(), indent=2))
 
 
 def read_profile(path: Path) -> Profile:
@@ -239,8 +161,3 @@ def _type_of(arrow_type: pa.DataType) -> str:
 
 def _is_orderable(arrow_type: pa.DataType) -> bool:
     return _type_of(arrow_type) != "string" or pa.types.is_time(arrow_type)
-
-
-def _markdown_cell(value: JsonScalar) -> str:
-    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import html
-import os
-from pathlib import Path
 
-from etl_assets.profiling.drift import Drift
-from etl_assets.profiling.profiler import ColumnProfile, Profile
+from etl_assets.profiling.model import ColumnProfile, Drift, Profile
 
 CHART_WIDTH = 520
 BAR_HEIGHT = 18
@@ -45,14 +42,6 @@ def render_report(profile: Profile, *, dataset: str, window_key: str, drift: Dri
         f"<style>{STYLE}</style></head><body data-charts-total=\"{charts}\"><header><h1>{_e(title)}</h1></header>"
         f"<main>{''.join(sections)}</main><script>{SCRIPT}</script></body></html>"
     )
-
-
-def write_report(html_text: str, path: Path) -> None:
-    """Write the report atomically, so a reader never sees half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(html_text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _overview(profile: Profile, drift: Drift | None) -> str:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
+from etl_assets.profiling.model import ColumnProfile, DateCandidate
 from etl_assets.profiling.sql import is_text, literal, quote
-
-if TYPE_CHECKING:
-    from etl_assets.profiling.profiler import ColumnProfile, DateCandidate
 
 SHAPE_PATTERNS = {
     "email": r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
@@ -35,8 +32,6 @@ def add_semantics(
     connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], fields: list[pa.Field], row_count: int
 ) -> tuple[list[ColumnProfile], list[DateCandidate], list[DateCandidate]]:
     """The columns with their semantic type, the date candidates, and date-like columns that are not (with why)."""
-    from etl_assets.profiling.profiler import DateCandidate
-
     dates, rejected = _stored_dates(columns, fields)
     text = [c for c, f in zip(columns, fields) if is_text(f.type) and c.null_count < row_count]
     shapes, formats = _sample_counts(connection, text)
@@ -52,8 +47,6 @@ def add_semantics(
 
 
 def _stored_dates(columns: list[ColumnProfile], fields: list[pa.Field]) -> tuple[list, list]:
-    from etl_assets.profiling.profiler import DateCandidate
-
     dates = []
     for column, arrow_field in zip(columns, fields):
         if column.inferred_type not in ("date", "timestamp"):

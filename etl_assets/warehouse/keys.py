@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from etl_assets.profiling.profiler import Profile
+from etl_assets.profiling.model import Profile
 
 WINDOW_KEYS = ("time_window_start", "time_window_end")
 WEEK_START = "week_start"

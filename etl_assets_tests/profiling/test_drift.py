@@ -2,6 +2,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.profiling.drift import compare_profiles
+from etl_assets.profiling.model import Drift, DriftFinding
 from etl_assets.profiling.profiler import profile_parquet
 
 
@@ -43,3 +44,9 @@ def test_no_drift_for_a_first_window_or_small_moves(tmp_path):
     ids = table.select(["id"])
     tiny = _profile(tmp_path, "w3", ids.slice(0, 8))
     assert compare_profiles(_profile(tmp_path, "w4", ids.slice(0, 2)), tiny).findings == []
+
+
+def test_drift_table_keeps_one_row_per_finding_whatever_the_column_name():
+    name = "a|b\nc"
+    markdown = Drift([DriftFinding("column_added", name, f"new column {name} (string)")]).to_markdown()
+    assert markdown.splitlines()[2] == "| column_added | a\\|b c | new column a\\|b c (string) |"

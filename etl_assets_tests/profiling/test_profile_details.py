@@ -3,7 +3,8 @@ import random
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl_assets.profiling.profiler import Profile, profile_parquet, read_profile, write_profile
+from etl_assets.profiling.model import Profile
+from etl_assets.profiling.profiler import profile_parquet, read_profile, write_profile
 
 ROWS = 200
 

@@ -6,7 +6,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl_assets.profiling.profiler import ColumnProfile, Profile, profile_parquet, write_profile
+from etl_assets.profiling.model import ColumnProfile, Profile
+from etl_assets.profiling.profiler import profile_parquet, write_profile
 
 DIRTY = pa.table(
     {

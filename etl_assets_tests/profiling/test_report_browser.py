@@ -4,9 +4,10 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.files import write_atomically
 from etl_assets.profiling.drift import compare_profiles
 from etl_assets.profiling.profiler import profile_parquet
-from etl_assets.profiling.report import render_report, write_report
+from etl_assets.profiling.report import render_report
 from etl_assets_tests.profiling.browser import png_pixels, run_chromium
 
 ROWS = 1000
@@ -32,7 +33,7 @@ def _report(tmp_path):
     profile = profile_parquet(tmp_path / "now.parquet")
     drift = compare_profiles(profile_parquet(tmp_path / "before.parquet"), profile)
     path = tmp_path / "lake" / "orders" / "profile" / "2026-01-01.html"
-    write_report(render_report(profile, dataset="orders", window_key="2026-01-01", drift=drift), path)
+    write_atomically(path, render_report(profile, dataset="orders", window_key="2026-01-01", drift=drift))
     return path
 
 
