@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import re
 
 import duckdb
 
+from etl_assets.profiling.id_columns import NEVER_KEY_TYPES, key_rank
 from etl_assets.profiling.model import ColumnProfile
 from etl_assets.profiling.sql import quote
 
-NEVER_KEYS = ("float", "boolean", "json")
-ID_NAME = re.compile(r"(?i)^id$|_id$|Id$")
 PAIR_POOL = 12
 MAX_PAIRS_CHECKED = 10
 SAMPLE_ROWS = 50_000
@@ -24,8 +22,8 @@ def key_candidates(connection: duckdb.DuckDBPyConnection, columns: list[ColumnPr
     if row_count == 0:
         return []
     eligible = sorted(
-        (c for c in columns if c.null_count == 0 and c.empty_count == 0 and c.inferred_type not in NEVER_KEYS),
-        key=lambda c: (_rank(c), columns.index(c)),
+        (c for c in columns if c.null_count == 0 and c.empty_count == 0 and c.inferred_type not in NEVER_KEY_TYPES),
+        key=lambda c: (key_rank(c.name, c.inferred_type), columns.index(c)),
     )
     singles = _unique_singles(connection, eligible, row_count)
     pool = [c for c in eligible if c.name not in singles][:PAIR_POOL]
@@ -88,11 +86,3 @@ def _distinct_counts(connection: duckdb.DuckDBPyConnection, table: str, grouping
         return []
     branches = [f"(SELECT {index} AS i, count(*) AS n FROM (SELECT 1 FROM {table} GROUP BY {g}))" for index, g in enumerate(groupings)]
     return [count for _, count in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall())]
-
-
-def _rank(column: ColumnProfile) -> int:
-    if ID_NAME.search(column.name):
-        return 0
-    if column.inferred_type in ("integer", "string"):
-        return 1
-    return 2

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import duckdb
 import pyarrow as pa
 
+from etl_assets.profiling.id_columns import looks_like_id
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
 from etl_assets.profiling.sql import is_text, literal, quote
 
@@ -20,7 +20,6 @@ SHAPE_PATTERNS = {
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%Y%m%d", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M")
 SHAPE_SHARE = 0.9  # a column is an email (url, ...) column when this share of its sampled values look like one
 DATE_REASON_SHARE = 0.5  # below this share of date-like values a column is plain text, not worth a reason
-ID_NAME = re.compile(r"(?i)^id$|_id$|Id$")
 ID_DISTINCT_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 1000
 CATEGORY_MAX_SHARE = 0.5
@@ -149,7 +148,7 @@ def _semantic_type(
     filled = row_count - column.null_count - column.empty_count
     if filled <= 0:
         return None
-    if column.inferred_type == "integer" and ID_NAME.search(column.name) and column.distinct_count >= filled * ID_DISTINCT_SHARE:
+    if column.inferred_type == "integer" and looks_like_id(column.name) and column.distinct_count >= filled * ID_DISTINCT_SHARE:
         return "integer_id"
     if column.inferred_type != "string":
         return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from etl_assets.profiling.id_columns import NEVER_KEY_TYPES, key_rank
 from etl_assets.profiling.model import Profile
 
 WINDOW_KEYS = ("time_window_start", "time_window_end")
 WEEK_START = "week_start"
 DATE_TYPES = ("date", "timestamp")
-NEVER_KEYS = ("float", "boolean", "json")
 
 
 @dataclass(frozen=True)
@@ -91,25 +91,15 @@ def choose_keys(
 
 
 def primary_key(columns: Sequence[ColumnFacts]) -> ColumnFacts | None:
-    """The unique, never-empty column most likely to be the key: *_id names first, then integers and strings."""
+    """The unique, never-empty column most likely to be the key: names ending in the word id first, then integers and strings."""
     candidates = [
         (index, c)
         for index, c in enumerate(columns)
         if c.is_unique
-        and c.inferred_type not in NEVER_KEYS
+        and c.inferred_type not in NEVER_KEY_TYPES
         and c.name not in WINDOW_KEYS
         and not c.name.startswith("_")
     ]
     if not candidates:
         return None
-    return min(candidates, key=lambda item: (_rank(item[1]), item[0]))[1]
-
-
-def _rank(column: ColumnFacts) -> int:
-    name = column.name
-    # snake_case order_id or camelCase orderId; a plain "id" suffix would also match words like "paid"
-    if name.lower() == "id" or name.lower().endswith("_id") or name.endswith("Id"):
-        return 0
-    if column.inferred_type in ("integer", "string"):
-        return 1
-    return 2
+    return min(candidates, key=lambda item: (key_rank(item[1].name, item[1].inferred_type), item[0]))[1]

@@ -94,3 +94,10 @@ def test_a_unique_pair_from_the_profile_serves_when_no_single_column_does(tmp_pa
     choice = choose_keys([], "merge", facts_from_profile(profile), profile.key_candidates)
     assert (choice.strategy, choice.keys) == ("merge", ["time_window_start", "time_window_end", "order_id", "line_no"])
     assert "order_id + line_no" in choice.reason
+
+
+def test_every_spelling_of_an_id_name_is_preferred_and_words_ending_in_id_are_not():
+    for name in ("CustomerID", "order-id", "ORDER_ID", "id"):
+        assert primary_key([unique("code", "string"), unique(name, "string")]).name == name
+    for name in ("PAID", "VOID", "valid"):
+        assert primary_key([unique("code", "string"), unique(name, "string")]).name == "code"
