@@ -11,13 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from etl_assets.column_types import normalised_type
 from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.re2 import re2_named_groups
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-SCALAR_TYPES = ("string", "integer", "float", "boolean", "date", "timestamp", "json")
-DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
 # What YAML leaves of `type: decimal(12,2)` inside {...}: the comma ends the value there.
 SPLIT_DECIMAL_TYPE = re.compile(r"^decimal\(\s*\d+\s*$")
 
@@ -153,17 +152,6 @@ class SourceConfig(StrictModel):
     @property
     def is_s3(self) -> bool:
         return self.path.startswith("s3://")
-
-
-def normalised_type(value: str) -> str:
-    """A column type in canonical spelling: one of SCALAR_TYPES or decimal(p,s)."""
-    normalised = value.strip().lower()
-    if normalised in SCALAR_TYPES:
-        return normalised
-    match = DECIMAL_TYPE.match(normalised)
-    if match and 0 < int(match[1]) <= 38 and int(match[2]) <= int(match[1]):
-        return f"decimal({int(match[1])},{int(match[2])})"
-    raise ValueError(f"unknown type {value!r}; use one of {', '.join(SCALAR_TYPES)} or decimal(p,s) with p<=38")
 
 
 class ColumnSpec(StrictModel):

@@ -8,7 +8,7 @@ import duckdb
 
 from etl_assets.profiling.id_columns import NEVER_KEY_TYPES, key_rank
 from etl_assets.profiling.model import ColumnProfile
-from etl_assets.profiling.sql import quote
+from etl_assets.sql_text import quote_identifier
 
 PAIR_POOL = 12
 MAX_PAIRS_CHECKED = 10
@@ -39,7 +39,7 @@ def duplicate_rows(connection: duckdb.DuckDBPyConnection, columns: list[ColumnPr
     """Rows that repeat an earlier row in every profiled column (lineage columns aside): the extra copies."""
     if has_key or not columns or row_count < 2:
         return 0
-    names = ", ".join(quote(c.name) for c in columns)
+    names = ", ".join(quote_identifier(c.name) for c in columns)
     return row_count - connection.execute(f"SELECT count(*) FROM (SELECT DISTINCT {names} FROM source)").fetchone()[0]
 
 
@@ -47,7 +47,7 @@ def _unique_singles(connection: duckdb.DuckDBPyConnection, eligible: list[Column
     exact = [c.name for c in eligible if not c.distinct_is_approximate and c.distinct_count == row_count]
     estimated = [c.name for c in eligible if c.distinct_is_approximate and c.distinct_count >= row_count * APPROXIMATE_UNIQUE_SHARE]
     if estimated:
-        counts = connection.execute(f"SELECT {', '.join(f'count(DISTINCT {quote(n)})' for n in estimated)} FROM source").fetchone()
+        counts = connection.execute(f"SELECT {', '.join(f'count(DISTINCT {quote_identifier(n)})' for n in estimated)} FROM source").fetchone()
         exact_names = set(exact) | {name for name, count in zip(estimated, counts) if count == row_count}
         return [c.name for c in eligible if c.name in exact_names]
     return exact
@@ -59,7 +59,7 @@ def _unique_pairs(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, 
         return []
     names = sorted({name for pair in pairs for name in pair})
     connection.execute(
-        f"CREATE TEMP TABLE key_sample AS SELECT {', '.join(quote(n) for n in names)} "
+        f"CREATE TEMP TABLE key_sample AS SELECT {', '.join(quote_identifier(n) for n in names)} "
         f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
     )
     survivors = _distinct_pairs_equal(connection, "key_sample", pairs, min(row_count, SAMPLE_ROWS))[:MAX_PAIRS_CHECKED]
@@ -74,9 +74,9 @@ def _distinct_pairs_equal(
     """Pairs whose combinations are all distinct: as many distinct hashes proves it, fewer may be a hash collision."""
     if not pairs:
         return []
-    hashed = _distinct_counts(connection, table, [f"hash({quote(a)}, {quote(b)})" for a, b in pairs])
+    hashed = _distinct_counts(connection, table, [f"hash({quote_identifier(a)}, {quote_identifier(b)})" for a, b in pairs])
     unsure = [pair for pair, count in zip(pairs, hashed) if count < expected]
-    exact = dict(zip(unsure, _distinct_counts(connection, table, [f"{quote(a)}, {quote(b)}" for a, b in unsure])))
+    exact = dict(zip(unsure, _distinct_counts(connection, table, [f"{quote_identifier(a)}, {quote_identifier(b)}" for a, b in unsure])))
     return [pair for pair in pairs if exact.get(pair, expected) == expected]
 
 

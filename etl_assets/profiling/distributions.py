@@ -8,8 +8,11 @@ import math
 import duckdb
 import pyarrow as pa
 
+from etl_assets.column_types import is_text
+from etl_assets.json_values import json_safe
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
-from etl_assets.profiling.sql import is_text, json_safe, quote, typed_value
+from etl_assets.profiling.sql import typed_value
+from etl_assets.sql_text import quote_identifier
 
 QUANTILES = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
 HISTOGRAM_BINS = 10
@@ -45,7 +48,7 @@ def add_value_counts(connection: duckdb.DuckDBPyConnection, columns: list[Column
     # each column is read through a subquery that names it `raw`: only then can no column name shadow the aliases
     branches = [
         f"(SELECT {index} AS i, CAST(raw AS VARCHAR) AS v, n, groups FROM (SELECT raw, count(*) AS n, count(*) OVER () AS groups "
-        f"FROM (SELECT {quote(c.name)} AS raw FROM source) WHERE raw IS NOT NULL GROUP BY raw) ORDER BY n DESC, v LIMIT {TOP_VALUES})"
+        f"FROM (SELECT {quote_identifier(c.name)} AS raw FROM source) WHERE raw IS NOT NULL GROUP BY raw) ORDER BY n DESC, v LIMIT {TOP_VALUES})"
         for index, c in enumerate(columns)
     ]
     if not branches:
@@ -100,7 +103,7 @@ def _counted(
     """Top values (when not counted exactly before), histogram bins and sampled value shapes, as one UNION ALL of GROUP BYs."""
     branches, bins = [], {}
     for index, (column, arrow_field) in enumerate(zip(columns, fields)):
-        quoted = quote(column.name)
+        quoted = quote_identifier(column.name)
         if column.distinct_is_approximate and _has_top_values(column, row_count):
             branches.append(_branch(index, "top", f"CAST({quoted} AS VARCHAR)", f"{quoted} IS NOT NULL", TOP_VALUES))
         if is_text(arrow_field.type) and column.null_count < row_count:

@@ -11,10 +11,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.column_types import is_json, is_text, logical_type
 from etl_assets.files import write_atomically
+from etl_assets.json_values import json_safe
 from etl_assets.profiling import candidates, distributions, semantics, text_types
 from etl_assets.profiling.model import ColumnProfile, Profile
-from etl_assets.profiling.sql import create_sample, is_json, is_text, json_safe, quote, source_table
+from etl_assets.profiling.sql import create_sample, source_table
+from etl_assets.sql_text import quote_identifier
 
 # Above this many rows distinct counts are HyperLogLog estimates: exact ones cost a hash table of every value.
 EXACT_DISTINCT_MAX_ROWS = 1_000_000
@@ -107,7 +110,7 @@ def _retyped(
 
 
 def _aggregates_for(arrow_field: pa.Field, approximate: bool, guess: str | None) -> list[str]:
-    quoted = quote(arrow_field.name)
+    quoted = quote_identifier(arrow_field.name)
     if is_text(arrow_field.type):
         templates = [*TEXT_AGGREGATES, *text_types.templates(guess)]
     elif _is_orderable(arrow_field.type):
@@ -120,7 +123,7 @@ def _aggregates_for(arrow_field: pa.Field, approximate: bool, guess: str | None)
 
 
 def _substituted(name: str, templates: list[str] | tuple[str, ...], distinct: str) -> list[str]:
-    substitutes = {"c": quote(name), "t": f"trim({quote(name)})", "d": distinct}
+    substitutes = {"c": quote_identifier(name), "t": f"trim({quote_identifier(name)})", "d": distinct}
     return [PLACEHOLDER.sub(lambda match: substitutes[match[1]], template) for template in templates]
 
 
@@ -144,20 +147,9 @@ def _typed_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> Colu
 
 
 def _type_of(arrow_type: pa.DataType) -> str:
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_integer(arrow_type):
-        return "integer"
-    if pa.types.is_floating(arrow_type):
-        return "float"
-    if pa.types.is_decimal(arrow_type):
-        return f"decimal({arrow_type.precision},{arrow_type.scale})"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    return "string"
+    # a type no logical type holds (binary, time, nested) is profiled as text
+    return logical_type(arrow_type) or "string"
 
 
 def _is_orderable(arrow_type: pa.DataType) -> bool:
-    return _type_of(arrow_type) != "string" or pa.types.is_time(arrow_type)
+    return logical_type(arrow_type) is not None or pa.types.is_time(arrow_type)

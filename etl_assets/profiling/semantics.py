@@ -7,9 +7,10 @@ import dataclasses
 import duckdb
 import pyarrow as pa
 
+from etl_assets.column_types import is_text
 from etl_assets.profiling.id_columns import looks_like_id
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
-from etl_assets.profiling.sql import is_text, literal, quote
+from etl_assets.sql_text import literal, quote_identifier
 
 SHAPE_PATTERNS = {
     "email": r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
@@ -72,7 +73,7 @@ def _sample_counts(
         return {}, {}
     branches = []
     for index, column in enumerate(text):
-        trimmed = f"trim({quote(column.name)})"
+        trimmed = f"trim({quote_identifier(column.name)})"
         # every format starts with a digit, and a failed try_strptime costs a microsecond per format: skip the hopeless
         dated = rf"CASE WHEN regexp_matches({trimmed}, '^\s*[0-9]') THEN {trimmed} END"
         shaped, date_like = column.inferred_type == "string", _may_be_date_text(column)
@@ -124,7 +125,7 @@ def _verify(connection: duckdb.DuckDBPyConnection, to_verify: dict[str, tuple[st
     if not to_verify:
         return {}
     failures = [
-        f"count_if(trim({quote(name)}) <> '' AND try_strptime(trim({quote(name)}), {literal(date_format)}) IS NULL)"
+        f"count_if(trim({quote_identifier(name)}) <> '' AND try_strptime(trim({quote_identifier(name)}), {literal(date_format)}) IS NULL)"
         for name, (date_format, _) in to_verify.items()
     ]
     row = connection.execute(f"SELECT {', '.join(failures)} FROM source").fetchone()

@@ -1,25 +1,17 @@
-"""SQL pieces the profiling queries share: quoting, the source table and each column's typed value."""
+"""SQL pieces the profiling queries share: the source table, the sample and each column's typed value."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from etl_assets.column_types import is_text
+from etl_assets.sql_text import literal, quote_identifier
+
 NUMBER_TYPES = ("integer", "float")
 SAMPLE_ROWS = 20_000
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def source_table(path: Path, json_names: list[str]) -> str:
@@ -27,7 +19,7 @@ def source_table(path: Path, json_names: list[str]) -> str:
 
     JSON columns are loaded as their text, which the text queries read like any other.
     """
-    as_text = ", ".join(f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}" for name in json_names)
+    as_text = ", ".join(f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}" for name in json_names)
     replaced = f" REPLACE ({as_text})" if json_names else ""
     return f"CREATE TEMP TABLE source AS SELECT *{replaced} FROM read_parquet({literal(str(path))})"
 
@@ -36,19 +28,9 @@ def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> No
     """Keep SAMPLE_ROWS random rows of the named columns as the temp table `sample`, for checks too costly on every row."""
     if names:
         connection.execute(
-            f"CREATE TEMP TABLE sample AS SELECT {', '.join(quote(n) for n in names)} "
+            f"CREATE TEMP TABLE sample AS SELECT {', '.join(quote_identifier(n) for n in names)} "
             f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
         )
-
-
-def is_text(arrow_type: pa.DataType) -> bool:
-    """Strings, and JSON, which is profiled as text but never typed from it."""
-    string = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
-    return string or is_json(arrow_type)
-
-
-def is_json(arrow_type: pa.DataType) -> bool:
-    return getattr(arrow_type, "extension_name", None) == "arrow.json"
 
 
 def is_number(inferred_type: str) -> bool:
@@ -57,7 +39,7 @@ def is_number(inferred_type: str) -> bool:
 
 def typed_value(name: str, arrow_type: pa.DataType, inferred_type: str, date_format: str | None) -> tuple[str, str] | None:
     """('number' | 'moment', an expression of the column's values in their inferred type), or None for other types."""
-    column = quote(name)
+    column = quote_identifier(name)
     text = is_text(arrow_type)
     if is_number(inferred_type):
         number = f"TRY_CAST(trim({column}) AS DOUBLE)" if text else f"CAST({column} AS DOUBLE)"
@@ -72,12 +54,3 @@ def typed_value(name: str, arrow_type: pa.DataType, inferred_type: str, date_for
         return "moment", f"try_strptime(trim({column}), {literal(date_format)})"
     return None
 
-
-def json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from etl_assets.profiling.sql import quote
+from etl_assets.column_types import MAX_DECIMAL_PRECISION
+from etl_assets.sql_text import quote_identifier
 
 # A value gets a type only when it is written the way that type prints it back, so no load reads differently:
 # "007", "+1", " 12", ".5", "5.", "-0", "1e3" and "1_000" keep their columns text. Booleans ignore case.
@@ -15,7 +16,6 @@ NEGATIVE_ZERO_PATTERN = r"-[0.]+"
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # ISO 8601 with at most microseconds, which is all a loaded timestamp keeps
 TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
-MAX_DECIMAL_PRECISION = 38
 TYPES = ("boolean", "integer", "decimal", "date", "timestamp")
 # One count per entry of TYPES, in that order: how many values fit the type; {c} is the column.
 CHECKS = (
@@ -55,8 +55,8 @@ def guesses(connection: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str
     # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
     branches = []
     for index, name in enumerate(names):
-        checks = [check.replace("{c}", quote(name)) for check in CHECKS]
-        branches.append(f"(SELECT {index} AS i, count({quote(name)}), {', '.join(checks)} FROM sample)")
+        checks = [check.replace("{c}", quote_identifier(name)) for check in CHECKS]
+        branches.append(f"(SELECT {index} AS i, count({quote_identifier(name)}), {', '.join(checks)} FROM sample)")
     found = {}
     for index, count, *fits in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall()):
         found[names[index]] = None if count == 0 else next((t for t, fit in zip(TYPES, fits) if fit == count), "string")

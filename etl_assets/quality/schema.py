@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from etl_assets.config.models import DECIMAL_TYPE
+from etl_assets.column_types import matches_type
 
 
 def schema_mismatches(schema: pa.Schema, expected: Mapping[str, str]) -> list[str]:
@@ -18,21 +18,3 @@ def schema_mismatches(schema: pa.Schema, expected: Mapping[str, str]) -> list[st
         elif not matches_type(schema.field(column).type, kind):
             problems.append(f"{column} is {schema.field(column).type}, expected {kind}")
     return problems
-
-
-def matches_type(actual: pa.DataType, kind: str) -> bool:
-    """Whether an Arrow type holds the logical type `kind` (already normalised, as the config models leave it)."""
-    decimal = DECIMAL_TYPE.match(kind)
-    if decimal:
-        return pa.types.is_decimal(actual) and (actual.precision, actual.scale) == (int(decimal[1]), int(decimal[2]))
-    checks = {
-        "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t),
-        "integer": pa.types.is_integer,
-        "float": pa.types.is_floating,
-        "boolean": pa.types.is_boolean,
-        "date": pa.types.is_date,
-        "timestamp": pa.types.is_timestamp,
-        "json": lambda t: getattr(t, "extension_name", None) == "arrow.json",
-    }
-    return checks[kind](actual)
-

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from etl_assets.config.models import DECIMAL_TYPE, SCALAR_TYPES, ColumnSpec, TransformConfig
+from etl_assets.column_types import SCALAR_TYPES, duckdb_type, normalised_type
+from etl_assets.config.columns import LINEAGE_COLUMNS
+from etl_assets.config.models import ColumnSpec, TransformConfig
 from etl_assets.errors import ScriptError
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.nested import SEPARATOR
@@ -15,18 +15,9 @@ from etl_assets.scriptgen.expressions import (
     render_expression,
 )
 from etl_assets.scriptgen.script_skeleton import SCRIPT_SKELETON
+from etl_assets.sql_text import quote_identifier
 
 GENERATOR_VERSION = "template-1"
-LINEAGE_COLUMNS = ("_source_file", "_source_row", "_arrived_at")
-DUCKDB_TYPES = {
-    "string": "VARCHAR",
-    "integer": "BIGINT",
-    "float": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "json": "JSON",
-}
 
 
 def render_template_script(dataset_name: str, transform: TransformConfig | None, source_types: dict[str, str]) -> str:
@@ -45,24 +36,9 @@ def render_template_script(dataset_name: str, transform: TransformConfig | None,
         required_input_columns=_python_list([*plan.input_columns, *LINEAGE_COLUMNS]),
         typed_columns=_python_list(plan.typed_lines),
         output_columns=_python_list(plan.output_lines),
-        lineage_columns=_python_list([quote(name) for name in LINEAGE_COLUMNS]),
-        deduplicate_on=_python_list([quote(name) for name in deduplicate_on]),
+        lineage_columns=_python_list([quote_identifier(name) for name in LINEAGE_COLUMNS]),
+        deduplicate_on=_python_list([quote_identifier(name) for name in deduplicate_on]),
     )
-
-
-def quote(identifier: str) -> str:
-    """A DuckDB quoted identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def duckdb_type(logical_type: str) -> str:
-    """The DuckDB type for a validated logical type (string, integer, ..., decimal(p,s))."""
-    if logical_type in DUCKDB_TYPES:
-        return DUCKDB_TYPES[logical_type]
-    match = DECIMAL_TYPE.match(logical_type)
-    if match is None:
-        raise ValueError(f"unknown logical type {logical_type!r}")
-    return f"DECIMAL({int(match[1])},{int(match[2])})"
 
 
 def typed_value(sql: str, logical_type: str) -> str:
@@ -96,18 +72,18 @@ class _ColumnPlan:
                 self._add_copied(name, spec)
         for name, spec in columns.items():
             if spec.expr is None:
-                self.output_lines.append(quote(name))
+                self.output_lines.append(quote_identifier(name))
             else:
                 self.output_lines.append(self._expression_line(name, spec.expr, spec.type))
 
     def _add_copied(self, name: str, spec: ColumnSpec) -> None:
         source_name = self._source_column(name, spec.from_ or name, "reads from")
-        value = quote(source_name)
+        value = quote_identifier(source_name)
         if spec.apply and self.source[source_name] != "string":
             value = f"CAST({value} AS VARCHAR)"
         for text_function in spec.apply:
             value = f"{text_function.upper()}({value})"
-        self.typed_lines.append(f"{typed_value(value, spec.type)} AS {quote(name)}")
+        self.typed_lines.append(f"{typed_value(value, spec.type)} AS {quote_identifier(name)}")
 
     def _expression_line(self, name: str, expression: str, logical_type: str) -> str:
         try:
@@ -119,7 +95,7 @@ class _ColumnPlan:
                 "functions such as COALESCE, NULLIF, ROUND, ABS, LOWER, TRIM, CONCAT, SUBSTRING)."
             ) from error
         inputs = {reference: self._expression_input(name, reference) for reference in referenced_columns(tree)}
-        return f"{typed_value(render_expression(tree, inputs.__getitem__), logical_type)} AS {quote(name)}"
+        return f"{typed_value(render_expression(tree, inputs.__getitem__), logical_type)} AS {quote_identifier(name)}"
 
     def _expression_input(self, target: str, reference: str) -> str:
         """What an expression reads: a copied target column, a lineage column, or a source column typed as profiled."""
@@ -129,8 +105,8 @@ class _ColumnPlan:
         source_name = self._source_column(target, reference, "has an expression that reads")
         if source_name not in self._expression_inputs:
             self._expression_inputs.append(source_name)
-            typed = typed_value(quote(source_name), self.source[source_name])
-            self.typed_lines.append(f"{typed} AS {quote(source_name)}")
+            typed = typed_value(quote_identifier(source_name), self.source[source_name])
+            self.typed_lines.append(f"{typed} AS {quote_identifier(source_name)}")
         return source_name
 
     def _source_column(self, target: str, wanted: str, verb: str) -> str:
@@ -155,8 +131,8 @@ def _normalised_source_types(dataset_name: str, source_types: dict[str, str]) ->
         # a flattened struct leaf (address__city) keeps its separator, which normalising one name would merge
         name = SEPARATOR.join(normalise_column_name(part) for part in header.split(SEPARATOR))
         try:
-            normalised[name] = ColumnSpec(type=logical_type).type
-        except ValidationError as error:
+            normalised[name] = normalised_type(logical_type)
+        except ValueError as error:
             raise ScriptError(
                 f"Dataset '{dataset_name}': the profiler typed the source column '{header}' as {logical_type!r}, "
                 f"which the template does not know; expected one of {', '.join(SCALAR_TYPES)} or decimal(p,s)."

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from etl_assets.column_types import snowflake_type
+from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.model import SchemaChanges
-from etl_assets.sql_text import qualified_name, quote_identifier
-from etl_assets.warehouse.types import snowflake_type
 
 NUMBER_TYPE = re.compile(r"^NUMBER\((\d+),(\d+)\)$")
 VARCHAR_TYPE = re.compile(r"^VARCHAR(?:\((\d+)\))?$")
@@ -28,7 +28,17 @@ def column_definitions(arrow_schema: pa.Schema) -> dict[str, str]:
         raise PermanentWarehouseError(
             f"Columns {clashes} differ only in letter case, which Snowflake loads cannot tell apart; rename them."
         )
-    return {field.name: snowflake_type(field.type, field.name) for field in arrow_schema}
+    return {field.name: _snowflake_type(field) for field in arrow_schema}
+
+
+def _snowflake_type(arrow_field: pa.Field) -> str:
+    kind = snowflake_type(arrow_field.type)
+    if kind is None:
+        raise PermanentWarehouseError(
+            f"Column {arrow_field.name!r} has type {arrow_field.type}, which has no Snowflake equivalent here; "
+            "cast it in the transform."
+        )
+    return kind
 
 
 def existing_columns(cursor, database: str, schema: str, table: str) -> dict[str, str]:

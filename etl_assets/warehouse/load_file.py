@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.column_types import is_json
 from etl_assets.config.columns import LOADED_AT, RUN_ID, SOURCE_FILE, STAGED_ROW, WINDOW_END, WINDOW_START
 from etl_assets.sql_text import quote_identifier
 
@@ -49,7 +50,7 @@ def write_load_files(
     parquet = pq.ParquetFile(source, pre_buffer=False)
     kept = [f for f in parquet.schema_arrow if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]
     lineage = [] if SOURCE_FILE in parquet.schema_arrow.names else [pa.field(SOURCE_FILE, pa.string())]
-    json_columns = frozenset(f.name for f in kept if isinstance(f.type, pa.JsonType))
+    json_columns = frozenset(f.name for f in kept if is_json(f.type))
     schema = pa.schema(
         [
             *kept,

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from etl_assets.column_types import duckdb_type
 from etl_assets.profiling.profiler import profile_parquet
-from etl_assets.scriptgen.template import duckdb_type
 
 STAY_TEXT = {
     "zip": ["01234", "12345"],

@@ -1,4 +1,4 @@
-"""Configured name validation, and Arrow -> Snowflake type mapping."""
+"""Configured name validation, the column types of a new table, and which type changes a table can take."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pyarrow as pa
 import pytest
 
 from etl_assets.errors import WarehouseError
-from etl_assets.warehouse.ddl import is_compatible
+from etl_assets.warehouse.ddl import column_definitions, is_compatible
+from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.identifiers import object_name, validate_identifier
-from etl_assets.warehouse.types import snowflake_type
 
 
 @pytest.mark.parametrize("name", ["ORDERS", "raw_2026", "_private"])
@@ -26,34 +26,9 @@ def test_object_name_resolves_like_an_unquoted_identifier():
     assert object_name("orders") == "ORDERS"
 
 
-@pytest.mark.parametrize(
-    ("arrow_type", "expected"),
-    [
-        (pa.int8(), "NUMBER(38,0)"),
-        (pa.uint64(), "NUMBER(38,0)"),
-        (pa.decimal128(12, 2), "NUMBER(12,2)"),
-        (pa.float32(), "FLOAT"),
-        (pa.float64(), "FLOAT"),
-        (pa.string(), "VARCHAR"),
-        (pa.large_string(), "VARCHAR"),
-        (pa.dictionary(pa.int32(), pa.string()), "VARCHAR"),
-        (pa.bool_(), "BOOLEAN"),
-        (pa.date32(), "DATE"),
-        (pa.timestamp("us"), "TIMESTAMP_NTZ"),
-        (pa.timestamp("ns", tz="UTC"), "TIMESTAMP_TZ"),
-        (pa.list_(pa.int64()), "VARIANT"),
-        (pa.struct([("a", pa.int64())]), "VARIANT"),
-        (pa.map_(pa.string(), pa.int64()), "VARIANT"),
-        (pa.binary(), "BINARY"),
-    ],
-)
-def test_arrow_types_map_to_snowflake_types(arrow_type, expected):
-    assert snowflake_type(arrow_type) == expected
-
-
 def test_unmappable_type_names_the_column():
-    with pytest.raises(WarehouseError, match="Column 'elapsed' has type duration"):
-        snowflake_type(pa.duration("s"), "elapsed")
+    with pytest.raises(PermanentWarehouseError, match="^Column 'elapsed' has type duration.*; cast it in the transform.$"):
+        column_definitions(pa.schema([("id", pa.int64()), ("elapsed", pa.duration("s"))]))
 
 
 @pytest.mark.parametrize(
