@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.errors import ScriptError
+from etl_assets.files import write_atomically
 
 INDEX_FILE = "index.json"
 HASH_LENGTH = 16
@@ -85,12 +84,11 @@ def save_script(
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, code)
-        _write_atomically(folder / f"{content_hash}.json", json.dumps(log, indent=2) + "\n")
+        write_atomically(path, code)
+        write_atomically(folder / f"{content_hash}.json", json.dumps(log, indent=2) + "\n")
         index = _read_json(folder / INDEX_FILE)
         index[inputs_hash] = content_hash
-        _write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
+        write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
     except OSError as error:
         raise ScriptError(
             f"Could not save the generated script for dataset '{dataset_name}' under {folder} ({error.strerror}); "
@@ -110,14 +108,3 @@ def _read_json(path: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return loaded if isinstance(loaded, dict) else {}
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as temp_file:
-            temp_file.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
