@@ -21,6 +21,19 @@ DUCKDB_TYPES = {
     "timestamp": "TIMESTAMP",
     "json": "JSON",
 }
+# Snowflake's type for each family of Arrow types (see FAMILIES) but decimals and timestamps, which carry parameters.
+SNOWFLAKE_TYPES = {
+    "json": "VARIANT",
+    "string": "VARCHAR",
+    "null": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "integer": "NUMBER(38,0)",
+    "float": "FLOAT",
+    "date": "DATE",
+    "time": "TIME",
+    "nested": "VARIANT",
+    "binary": "BINARY",
+}
 
 
 def normalised_type(value: str) -> str:
@@ -38,23 +51,10 @@ def normalised_type(value: str) -> str:
 
 def logical_type(arrow_type: pa.DataType) -> str | None:
     """The logical type that holds values of `arrow_type` as they are; None when none does (binary, nested, time...)."""
-    if is_json(arrow_type):
-        return "json"
-    if is_string(arrow_type):
-        return "string"
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_integer(arrow_type):
-        return "integer"
-    if pa.types.is_floating(arrow_type):
-        return "float"
-    if pa.types.is_decimal(arrow_type):
+    family = _family(arrow_type)
+    if family == "decimal":
         return f"decimal({arrow_type.precision},{arrow_type.scale})"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    return None
+    return family if family in SCALAR_TYPES else None
 
 
 def matches_type(arrow_type: pa.DataType, logical: str) -> bool:
@@ -74,33 +74,16 @@ def duckdb_type(logical: str) -> str:
 
 def snowflake_type(arrow_type: pa.DataType) -> str | None:
     """The Snowflake column type that holds values of `arrow_type` without loss (JSON as VARIANT); None when none does."""
-    if is_json(arrow_type):
-        return "VARIANT"
     if isinstance(arrow_type, pa.ExtensionType):
         return snowflake_type(arrow_type.storage_type)
     if pa.types.is_dictionary(arrow_type):
         return snowflake_type(arrow_type.value_type)
-    if pa.types.is_integer(arrow_type):
-        return "NUMBER(38,0)"
-    if pa.types.is_decimal(arrow_type):
+    family = _family(arrow_type)
+    if family == "decimal":
         return f"NUMBER({arrow_type.precision},{arrow_type.scale})"
-    if pa.types.is_floating(arrow_type):
-        return "FLOAT"
-    if is_string(arrow_type) or pa.types.is_null(arrow_type):
-        return "VARCHAR"
-    if pa.types.is_boolean(arrow_type):
-        return "BOOLEAN"
-    if pa.types.is_date(arrow_type):
-        return "DATE"
-    if pa.types.is_time(arrow_type):
-        return "TIME"
-    if pa.types.is_timestamp(arrow_type):
+    if family == "timestamp":
         return "TIMESTAMP_TZ" if arrow_type.tz else "TIMESTAMP_NTZ"
-    if pa.types.is_nested(arrow_type):
-        return "VARIANT"
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type) or pa.types.is_fixed_size_binary(arrow_type):
-        return "BINARY"
-    return None
+    return SNOWFLAKE_TYPES.get(family)
 
 
 def is_json(arrow_type: pa.DataType) -> bool:
@@ -116,3 +99,28 @@ def is_string(arrow_type: pa.DataType) -> bool:
 def is_text(arrow_type: pa.DataType) -> bool:
     """Strings and JSON: both hold text, which profiling reads as such."""
     return is_string(arrow_type) or is_json(arrow_type)
+
+
+def _is_binary(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type) or pa.types.is_fixed_size_binary(arrow_type)
+
+
+# Each Arrow type falls in at most one family; the families that share a logical type's name are that type.
+FAMILIES = (
+    ("json", is_json),
+    ("string", is_string),
+    ("boolean", pa.types.is_boolean),
+    ("integer", pa.types.is_integer),
+    ("float", pa.types.is_floating),
+    ("decimal", pa.types.is_decimal),
+    ("date", pa.types.is_date),
+    ("timestamp", pa.types.is_timestamp),
+    ("time", pa.types.is_time),
+    ("null", pa.types.is_null),
+    ("nested", pa.types.is_nested),
+    ("binary", _is_binary),
+)
+
+
+def _family(arrow_type: pa.DataType) -> str | None:
+    return next((name for name, test in FAMILIES if test(arrow_type)), None)
