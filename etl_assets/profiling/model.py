@@ -1,6 +1,6 @@
 """The profile stage's data: a window's profile, its columns and date candidates, and the drift between two profiles.
 
-It imports nothing else of the package, so every profiling module can use it and imports run one way.
+It imports no other profiling module, so every profiling module can use it and imports run one way.
 """
 
 from __future__ import annotations
@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from etl_assets.markdown import markdown_table
+
 JsonScalar = str | int | float | bool | None
+PROFILE_ALIGNMENT = ("---", "---", "---:", "---:", "---", "---")
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,8 @@ class Profile:
 
     def to_markdown(self) -> str:
         """A Markdown table: column, type, nulls, distinct, min, max."""
-        lines = ["| column | type | nulls | distinct | min | max |", "|---|---|---:|---:|---|---|"]
-        for column in self.columns:
-            cells = [column.name, column.inferred_type, column.null_count, column.distinct_count, column.min, column.max]
-            lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
-        return "\n".join(lines)
+        rows = [[c.name, c.inferred_type, c.null_count, c.distinct_count, c.min, c.max] for c in self.columns]
+        return markdown_table(["column", "type", "nulls", "distinct", "min", "max"], rows, align=PROFILE_ALIGNMENT)
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,4 @@ class Drift:
     def to_markdown(self) -> str:
         if not self.findings:
             return "No drift against the previous window."
-        lines = ["| kind | column | detail |", "|---|---|---|"]
-        lines += ["| " + " | ".join(_markdown_cell(cell) for cell in (f.kind, f.column, f.detail)) + " |" for f in self.findings]
-        return "\n".join(lines)
-
-
-def _markdown_cell(value: JsonScalar) -> str:
-    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+        return markdown_table(["kind", "column", "detail"], [[f.kind, f.column, f.detail] for f in self.findings])
