@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from etl_assets.config.columns import WINDOW_COLUMNS
 from etl_assets.profiling.id_columns import NEVER_KEY_TYPES, key_rank
 from etl_assets.profiling.model import Profile
 
-WINDOW_KEYS = ("time_window_start", "time_window_end")
 WEEK_START = "week_start"
 DATE_TYPES = ("date", "timestamp")
 
@@ -62,15 +62,15 @@ def choose_keys(
     if primary:
         return KeyChoice(
             "merge",
-            [*WINDOW_KEYS, primary.name],
+            [*WINDOW_COLUMNS, primary.name],
             f"no load.keys are set and {primary.name} is unique and never empty in the window, "
             f"so rows merge on the window and {primary.name}",
         )
-    pair = next((list(c) for c in candidates if len(c) == 2 and not any(n.startswith("_") or n in WINDOW_KEYS for n in c)), None)
+    pair = next((list(c) for c in candidates if len(c) == 2 and not any(n.startswith("_") or n in WINDOW_COLUMNS for n in c)), None)
     if pair:
         return KeyChoice(
             "merge",
-            [*WINDOW_KEYS, *pair],
+            [*WINDOW_COLUMNS, *pair],
             f"no load.keys are set and no single column is unique, but {pair[0]} + {pair[1]} is, "
             f"so rows merge on the window and that pair",
         )
@@ -81,7 +81,7 @@ def choose_keys(
         # not unique (else it would be the primary key), so a MERGE on it would collapse rows into one
         return KeyChoice(
             "replace_window",
-            [*WINDOW_KEYS, period.name],
+            [*WINDOW_COLUMNS, period.name],
             f"no load.keys are set and no column is unique, so rows are keyed by the window and {period.name} "
             f"and the whole window is replaced, which keeps every row",
         )
@@ -97,7 +97,7 @@ def primary_key(columns: Sequence[ColumnFacts]) -> ColumnFacts | None:
         for index, c in enumerate(columns)
         if c.is_unique
         and c.inferred_type not in NEVER_KEY_TYPES
-        and c.name not in WINDOW_KEYS
+        and c.name not in WINDOW_COLUMNS
         and not c.name.startswith("_")
     ]
     if not candidates:
