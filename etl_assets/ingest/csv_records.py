@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from etl_assets.config.columns import SOURCE_ROW
 from etl_assets.errors import IngestError
 from etl_assets.ingest.model import Reject
 
@@ -152,7 +153,7 @@ class _Splitter:
 
     def result(self) -> DelimitedRead:
         names = [f"f{index}" for index in range(len(self.header or []))]
-        schema = pa.schema([(name, pa.string()) for name in names] + [("_source_row", pa.int64())])
+        schema = pa.schema([(name, pa.string()) for name in names] + [(SOURCE_ROW, pa.int64())])
         table = pa.concat_tables(self.tables) if self.tables else schema.empty_table()
         return DelimitedRead(self.header or [], table, sorted(self.rejects, key=lambda reject: reject.line), self.short_rows)
 
@@ -240,7 +241,7 @@ class _Splitter:
         tables = [table for table in (fast, slow) if table is not None and table.num_rows]
         if tables:
             combined = pa.concat_tables(tables)
-            self.tables.append(combined.take(pc.sort_indices(combined["_source_row"])))
+            self.tables.append(combined.take(pc.sort_indices(combined[SOURCE_ROW])))
 
     def _fast_records(self, records: pa.StringArray, line_numbers: np.ndarray) -> pa.Table | None:
         """Well-formed records: long ones become rejects, short ones get empty fields, and Arrow parses the rest."""
@@ -260,7 +261,7 @@ class _Splitter:
         padding = pa.array([self.delimiter * missing for missing in range(width)], pa.string())
         padded = pc.binary_join_element_wise(records.filter(pa.array(keep)), padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
         table = _parse_whole_records(padded, self.delimiter, width, self.original_name)
-        return table.append_column("_source_row", pa.array(line_numbers[keep], pa.int64()))
+        return table.append_column(SOURCE_ROW, pa.array(line_numbers[keep], pa.int64()))
 
     def _slow_records(self, scanners: list[_RecordScanner]) -> pa.Table | None:
         width = len(self.header or [])
@@ -276,7 +277,7 @@ class _Splitter:
         if not rows:
             return None
         columns = {f"f{index}": pa.array([row[index] or None for row in rows], pa.string()) for index in range(width)}
-        return pa.table({**columns, "_source_row": pa.array(source_rows, pa.int64())})
+        return pa.table({**columns, SOURCE_ROW: pa.array(source_rows, pa.int64())})
 
 
 class _BlockWalk:

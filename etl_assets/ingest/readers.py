@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.config.columns import SOURCE_ROW
 from etl_assets.errors import IngestError
 from etl_assets.ingest.csv_records import read_delimited
 from etl_assets.ingest.encodings import decoded_chunks, detect_encoding
@@ -20,7 +21,6 @@ from etl_assets.ingest.model import ReadResult, Reject
 from etl_assets.ingest.names import normalise_column_names, rename_reserved
 from etl_assets.ingest.nested import flatten_nested
 
-SOURCE_ROW = "_source_row"
 FORMAT_BY_EXTENSION = {
     ".csv": "csv",
     ".tsv": "tsv",

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from etl_assets.config.columns import ARRIVED_AT, SOURCE_FILE, SOURCE_ROW
 from etl_assets.config.models import DatasetConfig, SourceConfig
 from etl_assets.errors import IngestError
 from etl_assets.files import atomic_path, write_atomically
@@ -20,12 +21,10 @@ from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import partition_keys_for
-from etl_assets.ingest.readers import SOURCE_ROW, ReadResult, Reject, read_file
+from etl_assets.ingest.readers import ReadResult, Reject, read_file
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.paths import ProjectPaths, window_slug
 
-SOURCE_FILE = "_source_file"
-ARRIVED_AT = "_arrived_at"
 ARRIVED_AT_TYPE = pa.timestamp("us", tz="UTC")
 LINEAGE_SCHEMA = pa.schema([(SOURCE_FILE, pa.string()), (SOURCE_ROW, pa.int64()), (ARRIVED_AT, ARRIVED_AT_TYPE)])
 REJECT_EXAMPLES = 5

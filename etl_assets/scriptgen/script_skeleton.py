@@ -33,10 +33,11 @@ TYPED_COLUMNS = $typed_columns
 OUTPUT_COLUMNS = $output_columns
 
 LINEAGE_COLUMNS = $lineage_columns
+SOURCE_FILE, SOURCE_ROW, ARRIVED_AT = LINEAGE_COLUMNS
 
 # Rows sharing these keys keep only the latest arrival; a row with a NULL key is never a duplicate.
 DEDUPLICATE_ON = $deduplicate_on
-LATEST_FIRST = '"_arrived_at" DESC, "_source_file" DESC, "_source_row" DESC'
+LATEST_FIRST = f"{ARRIVED_AT} DESC, {SOURCE_FILE} DESC, {SOURCE_ROW} DESC"
 
 
 def build_query() -> str:
@@ -52,7 +53,7 @@ def build_query() -> str:
         keys = ", ".join(DEDUPLICATE_ON)
         any_key_null = " OR ".join(f"{key} IS NULL" for key in DEDUPLICATE_ON)
         query += f"QUALIFY {any_key_null} OR ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {LATEST_FIRST}) = 1\\n"
-    return query + 'ORDER BY "_source_file", "_source_row"'
+    return query + f"ORDER BY {SOURCE_FILE}, {SOURCE_ROW}"
 
 
 def transform(input_path: Path, output_path: Path) -> dict:

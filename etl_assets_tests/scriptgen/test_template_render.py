@@ -28,7 +28,7 @@ def _constants(code: str) -> dict:
     """The module-level literal assignments of a rendered script."""
     constants = {}
     for node in ast.parse(code).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and not isinstance(node.value, ast.JoinedStr):
             constants[node.targets[0].id] = ast.literal_eval(node.value)
     return constants
 
