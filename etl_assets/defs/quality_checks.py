@@ -7,21 +7,13 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.markdown import markdown_table
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.lake import QualityVerdict, StagePaths
 from etl_assets.paths import ProjectPaths
-from etl_assets.quality.evaluate import (
-    FAILED_RULES_COLUMN,
-    RuleOutcome,
-    WindowQuality,
-    evaluate_window,
-    quarantine_window,
-    write_parquet_atomically,
-)
+from etl_assets.quality.evaluate import RuleOutcome, WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
 from etl_assets.quality.rules import check_names, describe
 from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.identifiers import object_name
@@ -49,17 +41,12 @@ def judge_window(
         split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)
         if not split.quarantined_rows:
             # An empty file still replaces the window in <TABLE>_QUARANTINE, clearing rows an earlier run put there.
-            write_empty_quarantine(stage)
+            write_empty_quarantine(stage.kept, stage.quarantine)
         verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score)
     else:
         verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
     stage.write_verdict(verdict)
     return quality, verdict
-
-
-def write_empty_quarantine(stage: StagePaths) -> None:
-    schema = pq.read_schema(stage.kept).append(pa.field(FAILED_RULES_COLUMN, pa.string()))
-    write_parquet_atomically(schema.empty_table(), stage.quarantine)
 
 
 def check_results(dataset: DatasetConfig, qualities: Mapping[str, WindowQuality]) -> list[dg.AssetCheckResult]:
