@@ -243,3 +243,15 @@ def test_a_pattern_is_checked_once_however_many_windows_use_it(window):
         only(path, {"rule": "regex", "column": "email", "pattern": pattern})
 
     assert regex_problem.cache_info().misses == checked_before + 1
+
+
+def test_examples_show_decimals_as_text_and_bytes_as_hex(window):
+    path = window({
+        "net": pa.array([decimal.Decimal("-1.50"), decimal.Decimal("2.00")], pa.decimal128(12, 2)),
+        "blob": pa.array([b"\x00\xff", b"\x00\xff"], pa.binary()),
+    })
+
+    quality = evaluate(path, {"rule": "range", "column": "net", "min": 0}, {"rule": "unique", "column": "blob"})
+
+    assert quality.outcomes[0].examples[0]["net"] == "-1.50"
+    assert [example["blob"] for example in quality.outcomes[1].examples] == ["00ff", "00ff"]
