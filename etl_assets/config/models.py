@@ -6,7 +6,7 @@ import codecs
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -333,25 +333,26 @@ class FreshnessRule(RuleBase):
         return dt.timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
 
 
+# Every rule type, once: the names users write, the model that parses each and the union derive from this list.
+# Each has its behaviour (columns, SQL, description, validation) in etl_assets/quality/rule_types.
+RULE_CLASSES: tuple[type[RuleBase], ...] = (
+    NotNullRule,
+    UniqueRule,
+    RegexRule,
+    RangeRule,
+    AcceptedValuesRule,
+    ReferencesRule,
+    RowCountRule,
+    SchemaRule,
+    FreshnessRule,
+)
 RULE_MODELS: dict[str, type[RuleBase]] = {
-    "not_null": NotNullRule,
-    "unique": UniqueRule,
-    "duplicates": UniqueRule,
-    "regex": RegexRule,
-    "range": RangeRule,
-    "accepted_values": AcceptedValuesRule,
-    "references": ReferencesRule,
-    "row_count": RowCountRule,
-    "schema": SchemaRule,
-    "freshness": FreshnessRule,
+    name: model for model in RULE_CLASSES for name in get_args(model.model_fields["rule"].annotation)
 }
 
 
 class _RuleName(StrictModel):
-    rule: Literal[
-        "not_null", "unique", "duplicates", "regex", "range",
-        "accepted_values", "references", "row_count", "schema", "freshness",
-    ]
+    rule: Literal[tuple(RULE_MODELS)]  # type: ignore[valid-type]
 
 
 def _typed_rule(data: Any) -> Any:
@@ -362,17 +363,7 @@ def _typed_rule(data: Any) -> Any:
     return RULE_MODELS[name].model_validate(data)
 
 
-AnyRule = (
-    NotNullRule
-    | UniqueRule
-    | RegexRule
-    | RangeRule
-    | AcceptedValuesRule
-    | ReferencesRule
-    | RowCountRule
-    | SchemaRule
-    | FreshnessRule
-)
+AnyRule = Union[RULE_CLASSES]  # type: ignore[valid-type]
 QualityRule = Annotated[AnyRule, BeforeValidator(_typed_rule)]
 
 

@@ -7,24 +7,15 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.markdown import markdown_table
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.lake import QualityVerdict, StagePaths
 from etl_assets.paths import ProjectPaths
-from etl_assets.quality.evaluate import (
-    FAILED_RULES_COLUMN,
-    RuleOutcome,
-    WindowQuality,
-    evaluate_window,
-    quarantine_window,
-    write_parquet_atomically,
-)
+from etl_assets.quality.evaluate import RuleOutcome, WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
+from etl_assets.quality.references import loaded_keys
 from etl_assets.quality.rules import check_names, describe
-from etl_assets.sql_text import qualified_name, quote_identifier
-from etl_assets.warehouse.identifiers import object_name
 
 EXAMPLE_ROWS = 20
 
@@ -49,17 +40,12 @@ def judge_window(
         split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)
         if not split.quarantined_rows:
             # An empty file still replaces the window in <TABLE>_QUARANTINE, clearing rows an earlier run put there.
-            write_empty_quarantine(stage)
+            write_empty_quarantine(stage.kept, stage.quarantine)
         verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score)
     else:
         verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
     stage.write_verdict(verdict)
     return quality, verdict
-
-
-def write_empty_quarantine(stage: StagePaths) -> None:
-    schema = pq.read_schema(stage.kept).append(pa.field(FAILED_RULES_COLUMN, pa.string()))
-    write_parquet_atomically(schema.empty_table(), stage.quarantine)
 
 
 def check_results(dataset: DatasetConfig, qualities: Mapping[str, WindowQuality]) -> list[dg.AssetCheckResult]:
@@ -111,28 +97,18 @@ def reference_data(
         if rule.rule != "references":
             continue
         other = config.datasets[rule.dataset]
-        loaded = loaded_keys(other, rule.key, warehouse)
+        loaded = _loaded_keys(other, rule.key, warehouse)
         transformed = sorted((paths.dataset_lake(other.name) / "transformed").glob("*.parquet"))
         references[(rule.dataset, rule.key)] = loaded if loaded is not None else transformed
     return references
 
 
-def loaded_keys(other: DatasetConfig, key: str, warehouse: SnowflakeWarehouse) -> pa.Table | None:
+def _loaded_keys(other: DatasetConfig, key: str, warehouse: SnowflakeWarehouse) -> pa.Table | None:
     """The distinct keys of the other dataset's table, or None when it has no reachable, existing table."""
     if not warehouse.has_connection(other.warehouse.connection):
         return None
-    names = [object_name(n) for n in (other.warehouse.database, other.warehouse.schema_, other.load.table)]
     with warehouse.get_connection(other.warehouse.connection) as connection:
-        cursor = connection.cursor()
-        cursor.execute(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_catalog = %s AND table_schema = %s AND table_name = %s",
-            tuple(names),
-        )
-        if not cursor.fetchone()[0]:
-            return None
-        cursor.execute(f"SELECT DISTINCT {quote_identifier(key)} FROM {qualified_name(*names)}")
-        rows = cursor.fetchall()
-    return pa.table({key: [row[0] for row in rows]})
+        return loaded_keys(connection, other, key)
 
 
 def quality_metadata(qualities: Mapping[str, WindowQuality], verdicts: Mapping[str, QualityVerdict]) -> dict[str, object]:

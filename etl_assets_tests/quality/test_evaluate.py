@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.quality.evaluate import MAX_EXAMPLES, evaluate_window
+from etl_assets.quality.rule_types.regex import regex_problem
 from etl_assets.quality.rules import check_names
 from etl_assets_tests.quality.conftest import rules
 
@@ -231,3 +232,26 @@ def test_patterns_with_quotes_are_passed_safely(window, pattern):
     path = window({"text": [pattern, "other"]})
 
     assert only(path, {"rule": "regex", "column": "text", "pattern": pattern}).failing_count == 1
+
+
+def test_a_pattern_is_checked_once_however_many_windows_use_it(window):
+    pattern = "^[a-z]+@once-per-run$"
+    first, second = window({"email": ["a"]}, name="w1.parquet"), window({"email": ["b"]}, name="w2.parquet")
+    checked_before = regex_problem.cache_info().misses
+
+    for path in (first, second):
+        only(path, {"rule": "regex", "column": "email", "pattern": pattern})
+
+    assert regex_problem.cache_info().misses == checked_before + 1
+
+
+def test_examples_show_decimals_as_text_and_bytes_as_hex(window):
+    path = window({
+        "net": pa.array([decimal.Decimal("-1.50"), decimal.Decimal("2.00")], pa.decimal128(12, 2)),
+        "blob": pa.array([b"\x00\xff", b"\x00\xff"], pa.binary()),
+    })
+
+    quality = evaluate(path, {"rule": "range", "column": "net", "min": 0}, {"rule": "unique", "column": "blob"})
+
+    assert quality.outcomes[0].examples[0]["net"] == "-1.50"
+    assert [example["blob"] for example in quality.outcomes[1].examples] == ["00ff", "00ff"]

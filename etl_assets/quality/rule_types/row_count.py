@@ -1,0 +1,31 @@
+"""row_count: the window has between `min` and `max` rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etl_assets.config.models import RowCountRule
+from etl_assets.quality.rule_types.base import DatasetFacts, Problem, WindowRuleType
+from etl_assets.quality.rule_types.bounds import bounds_problems, bounds_text
+from etl_assets.quality.window import Verdict, WindowFacts
+
+
+class RowCount(WindowRuleType[RowCountRule]):
+    model = RowCountRule
+
+    def columns(self) -> list[str]:
+        return []
+
+    def check_name(self) -> str:
+        return self.rule.rule
+
+    def demands(self) -> str:
+        return f"the window has {bounds_text(self.rule.min, self.rule.max)} rows"
+
+    def own_problems(self, dataset: DatasetFacts) -> list[Problem]:
+        return bounds_problems(self.rule.min, self.rule.max)
+
+    def verdict(self, facts: WindowFacts, aggregate: Any) -> Verdict:
+        rows, low, high = facts.rows_total, self.rule.min, self.rule.max
+        passed = (low is None or rows >= low) and (high is None or rows <= high)
+        return Verdict.of(passed, f"{rows} rows; {self.describe()}")
