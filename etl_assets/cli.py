@@ -79,7 +79,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from etl_assets.config import load_config
+    from etl_assets.config.loader import load_config
 
     config = load_config()
     print(f"{config.source_file}: {len(config.datasets)} datasets are valid")

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.errors import ConfigError, IngestError
 from etl_assets.ingest.landing import LandedFile, LandingScan, arrival_time, ignored_because, landing_zone_for

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.config.columns import WINDOW_START
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.errors import EtlAssetsError

@@ -19,6 +19,7 @@ from etl_assets.config.models import ColumnPartitioning, ProjectConfig
 from etl_assets.config.problems import ConfigFileError, Location, config_location, dataset_location
 from etl_assets.config.secrets import secret_problems
 from etl_assets.config.targets import target_problems
+from etl_assets.quality.validation import rule_problems
 
 CONFIG_ENV_VAR = "ETL_ASSETS_CONFIG"
 DEFAULT_CONFIG_NAME = "etl_config.yaml"
@@ -199,9 +200,6 @@ def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
 
 
 def _reject_dataset_problems(config: ProjectConfig, file: str) -> None:
-    # Imported here: the rule checks import this package's models, so a module-level import would be circular.
-    from etl_assets.quality.validation import rule_problems
-
     names = set(config.datasets)
     details = [
         dataset_location(file, name, (field,)).describe(problem)

@@ -8,7 +8,7 @@ import shutil
 
 import snowflake.connector
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.demo import demo_windows, lay_sample_uploads, sample_arrival
 from etl_assets.ingest.windows import TimeWindow, window_for
 from etl_assets.warehouse.emulator import LocalEmulator

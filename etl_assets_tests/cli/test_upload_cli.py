@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.ingest.upload import ingest_window
 from etl_assets.ingest.windows import window_for
 from etl_assets.paths import ProjectPaths

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.config import ConfigFileError, ProjectConfig, load_config
+from etl_assets.config.loader import load_config
+from etl_assets.config.models import ProjectConfig
+from etl_assets.config.problems import ConfigFileError
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.config import ConfigFileError, load_config
+from etl_assets.config.loader import load_config
+from etl_assets.config.problems import ConfigFileError
 from etl_assets.errors import ConfigError, EtlAssetsError
 
 VALID_ORDERS = "orders: {source: {path: /x}, load: {table: ORDERS}}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.config import CONFIG_ENV_VAR, default_config_path, load_config
+from etl_assets.config.loader import CONFIG_ENV_VAR, default_config_path, load_config
 from etl_assets.config.models import FilenamePartitioning
 
 FULL_EXAMPLE = r"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.paths import HOME_ENV_VAR, ProjectPaths
 
 PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "etl_config.yaml"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.config.models import ProjectConfig
 from etl_assets.paths import ProjectPaths
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from etl_assets.config import load_config
+from etl_assets.config.loader import load_config
 from etl_assets.defs import build_definitions
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.lake import stage_paths

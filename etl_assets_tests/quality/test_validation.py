@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from etl_assets.config import ConfigFileError, load_config
+from etl_assets.config.loader import load_config
+from etl_assets.config.problems import ConfigFileError
 
 CONFIG = """
 datasets:
