@@ -9,7 +9,7 @@ from etl_assets.defs import metadata as md
 from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
-from etl_assets.defs.quality_checks import check_results, judge_window, quality_check_specs, quality_metadata, reference_data
+from etl_assets.defs.quality_checks import check_results, quality_check_specs, quality_metadata, reference_data
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import ingest_window
@@ -20,6 +20,7 @@ from etl_assets.profiling.drift import compare_profiles
 from etl_assets.profiling.model import Drift, Profile
 from etl_assets.profiling.profiler import profile_parquet, read_profile, write_profile
 from etl_assets.profiling.report import render_report
+from etl_assets.quality.verdict import judge_window
 from etl_assets.scriptgen.generate import generate_script
 from etl_assets.scriptgen.sandbox import sandbox_command
 

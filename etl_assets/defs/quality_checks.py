@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
@@ -11,9 +10,9 @@ import pyarrow as pa
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.markdown import markdown_table
 from etl_assets.defs.resources import SnowflakeWarehouse
-from etl_assets.lake import QualityVerdict, StagePaths
+from etl_assets.lake import QualityVerdict
 from etl_assets.paths import ProjectPaths
-from etl_assets.quality.evaluate import RuleOutcome, WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
+from etl_assets.quality.evaluate import RuleOutcome, WindowQuality
 from etl_assets.quality.references import loaded_keys
 from etl_assets.quality.rules import check_names, describe
 
@@ -26,26 +25,6 @@ def quality_check_specs(dataset: DatasetConfig, asset_key: dg.AssetKey) -> list[
         dg.AssetCheckSpec(name, asset=asset_key, description=describe(rule))
         for name, rule in zip(check_names(dataset.quality), dataset.quality, strict=True)
     ]
-
-
-def judge_window(
-    dataset: DatasetConfig, stage: StagePaths, references: Mapping[tuple[str, str], object]
-) -> tuple[WindowQuality, QualityVerdict]:
-    """Evaluate every rule on the window, take quarantined rows out, and decide whether the window may load."""
-    rules = dataset.quality
-    names = check_names(rules)
-    quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=dt.datetime.now(dt.UTC))
-    blocked_by = tuple(o.name for o in quality.outcomes if not o.passed and o.severity == "error" and o.action != "quarantine")
-    if any(rule.action == "quarantine" for rule in rules):
-        split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)
-        if not split.quarantined_rows:
-            # An empty file still replaces the window in <TABLE>_QUARANTINE, clearing rows an earlier run put there.
-            write_empty_quarantine(stage.kept, stage.quarantine)
-        verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score)
-    else:
-        verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
-    stage.write_verdict(verdict)
-    return quality, verdict
 
 
 def check_results(dataset: DatasetConfig, qualities: Mapping[str, WindowQuality]) -> list[dg.AssetCheckResult]:

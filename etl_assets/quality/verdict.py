@@ -1,0 +1,31 @@
+"""A window's verdict: every rule evaluated on its transformed rows, quarantined rows taken out, and whether it may load."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from etl_assets.config.models import DatasetConfig
+from etl_assets.lake import QualityVerdict, StagePaths
+from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
+from etl_assets.quality.rules import check_names
+
+
+def judge_window(
+    dataset: DatasetConfig, stage: StagePaths, references: Mapping[tuple[str, str], object]
+) -> tuple[WindowQuality, QualityVerdict]:
+    """Evaluate every rule on the window, take quarantined rows out, and decide whether the window may load."""
+    rules = dataset.quality
+    names = check_names(rules)
+    quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=dt.datetime.now(dt.UTC))
+    blocked_by = tuple(o.name for o in quality.outcomes if not o.passed and o.severity == "error" and o.action != "quarantine")
+    if any(rule.action == "quarantine" for rule in rules):
+        split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)
+        if not split.quarantined_rows:
+            # An empty file still replaces the window in <TABLE>_QUARANTINE, clearing rows an earlier run put there.
+            write_empty_quarantine(stage.kept, stage.quarantine)
+        verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score)
+    else:
+        verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
+    stage.write_verdict(verdict)
+    return quality, verdict
