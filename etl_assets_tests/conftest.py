@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,14 @@ import snowflake.connector
 
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_fakesnow_folder_left() -> Iterator[None]:
+    """Importing fakesnow makes a temp folder (test_emulator_patches.py); remove the one this process made."""
+    yield
+    if stage := sys.modules.get("fakesnow.transforms.stage"):
+        shutil.rmtree(stage.LOCAL_BUCKET_PATH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
