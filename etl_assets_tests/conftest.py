@@ -1,4 +1,4 @@
-"""Shared fixtures: one local Snowflake emulator for the whole test session."""
+"""Shared fixtures: one local Snowflake emulator for the whole test session; tests that use it are `integration`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,24 @@ import snowflake.connector
 
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
+
+
+# fixtures that start the emulator or the real CLI (etl_assets_tests/cli/conftest.py)
+SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test that starts a service unmarked, so `make test-fast` (not integration) never starts one."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("integration")
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the emulator or the CLI, so they need @pytest.mark.integration (make test-fast "
+            "must not start either): " + ", ".join(unmarked)
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

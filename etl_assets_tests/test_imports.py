@@ -171,6 +171,7 @@ def fresh_imports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     return json.loads(server.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", list(package_modules()))
 def test_module_imports_first_in_a_fresh_interpreter(fresh_imports: dict[str, dict], module: str):
     result = fresh_imports[module]

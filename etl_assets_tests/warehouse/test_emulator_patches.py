@@ -139,6 +139,7 @@ def test_fixed_untranslated_error_is_an_sql_error_answered_at_once(fixed):
     assert "NOT NULL constraint failed" in body["message"]
 
 
+@pytest.mark.slow
 def test_upstream_makes_a_stage_folder_at_import(tmp_path: Path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     code = "import fakesnow.transforms.stage as stage; print(stage.LOCAL_BUCKET_PATH)"

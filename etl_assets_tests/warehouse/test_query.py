@@ -41,6 +41,7 @@ def test_unknown_format_is_refused():
         format_result(COLUMNS, ROWS, "xml")
 
 
+@pytest.mark.integration
 def test_run_query_returns_columns_and_rows(warehouse_connection):
     columns, rows = run_query(
         warehouse_connection, "SELECT 1 AS n, 'a,b' AS s, CAST('2026-01-02' AS DATE) AS d, NULL AS missing"
@@ -50,6 +51,7 @@ def test_run_query_returns_columns_and_rows(warehouse_connection):
     assert format_result(columns, rows, "csv") == 'N,S,D,MISSING\n1,"a,b",2026-01-02,\n'
 
 
+@pytest.mark.integration
 def test_run_query_reports_a_refused_statement(warehouse_connection):
     with pytest.raises(WarehouseError, match=r"The warehouse refused the statement \(.+\); fix the SQL"):
         run_query(warehouse_connection, "SELEC 1")
