@@ -57,6 +57,7 @@ def test_run_query_reports_a_refused_statement(warehouse_connection):
         run_query(warehouse_connection, "SELEC 1")
 
 
+@pytest.mark.integration
 def test_json_holds_non_finite_floats_and_binary_as_text_so_any_json_reader_takes_it(warehouse_connection):
     columns, rows = run_query(
         warehouse_connection, "SELECT CAST('NaN' AS FLOAT) AS x, CAST('inf' AS FLOAT) AS y, TO_BINARY('abc', 'UTF-8') AS b"
