@@ -1,11 +1,12 @@
-# `make demo` and `make test` work on a fresh machine with nothing but Python 3.11.
+# `make demo` and `make test-fast` work on a fresh machine with nothing but Python 3.11; `make test` also needs
+# Chromium for the report's browser tests, and installs Debian's when this user may (scripts/ensure-chromium).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export ETL_ASSETS_HOME ?= $(CURDIR)/.etl_assets
 export DAGSTER_HOME ?= $(ETL_ASSETS_HOME)/dagster
 
-.PHONY: demo test dev bench stop clean dagster-home
+.PHONY: demo test test-fast chromium dev bench stop clean dagster-home
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +21,16 @@ dagster-home:
 demo: $(VENV)/.installed dagster-home
 	$(BIN)/etl-assets demo
 
-test: $(VENV)/.installed
+# Every test. Chromium first, so a machine without it stops before anything is installed.
+test: chromium $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The inner loop: no emulator, services, Dagster runs, browser or slow tests.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not integration and not browser and not slow"
+
+chromium:
+	@scripts/ensure-chromium
 
 dev: $(VENV)/.installed dagster-home
 	$(BIN)/dagster dev -w workspace.yaml

@@ -1,7 +1,9 @@
-"""Shared fixtures: one local Snowflake emulator for the whole test session."""
+"""Shared fixtures: one local Snowflake emulator for the whole test session; tests that use it are `integration`."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,32 @@ import snowflake.connector
 
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
+
+
+# fixtures that start the emulator or the real CLI (etl_assets_tests/cli/conftest.py)
+SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test that starts a service unmarked, so `make test-fast` (not integration) never starts one."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("integration")
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the emulator or the CLI, so they need @pytest.mark.integration (make test-fast "
+            "must not start either): " + ", ".join(unmarked)
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_fakesnow_folder_left() -> Iterator[None]:
+    """Importing fakesnow makes a temp folder (test_emulator_patches.py); remove the one this process made."""
+    yield
+    if stage := sys.modules.get("fakesnow.transforms.stage"):
+        shutil.rmtree(stage.LOCAL_BUCKET_PATH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -157,6 +157,7 @@ def test_stale_temp_files_are_the_ones_a_killed_writer_of_that_file_leaves(tmp_p
     assert not target.exists()
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_file_never_fail_and_readers_never_see_half(tmp_path: Path, writers) -> None:
     target = tmp_path / "data.txt"
     whole = {"a" * BIG, "b" * BIG}
@@ -171,6 +172,7 @@ def test_two_processes_writing_one_file_never_fail_and_readers_never_see_half(tm
     assert [entry.name for entry in tmp_path.iterdir()] == ["data.txt"]
 
 
+@pytest.mark.slow
 def test_two_processes_writing_a_window_verdict_both_succeed(tmp_path: Path, writers) -> None:
     group = writers(VERDICT_WRITER, tmp_path, ("a", "b"))
     group.go()

@@ -29,6 +29,7 @@ def loaded_after_importing(modules: list[str]) -> set[str]:
     return set(json.loads(done.stdout))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", DOMAIN_PACKAGES)
 def test_a_domain_package_imports_no_dagster(package):
     loaded = loaded_after_importing(modules_of(f"etl_assets.{package}"))
@@ -36,6 +37,7 @@ def test_a_domain_package_imports_no_dagster(package):
     assert not {name for name in loaded if name.startswith("etl_assets.defs")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", OUTSIDE_DEFS)
 def test_the_cli_and_the_demo_do_not_import_the_dagster_wiring(module):
     assert not {name for name in loaded_after_importing([module]) if name.startswith("etl_assets.defs")}

@@ -12,11 +12,11 @@ import socket
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import fakesnow.arrow
-import fakesnow.cursor
 import fakesnow.server
 import fakesnow.transforms
 import fakesnow.transforms.stage
@@ -101,28 +101,47 @@ def _errors_as_sql_errors(original):
     return execute
 
 
+# (where, what, wrapper): the fakesnow 0.12.1 bugs the emulator mends; each has a test in
+# etl_assets_tests/warehouse/test_emulator_patches.py that fails once upstream fixes the bug, so the fix can go.
+FAKESNOW_FIXES = (
+    # test_upstream_merge_in_a_transaction_fails_on_an_empty_table_comment
+    (fakesnow.transforms, "extract_comment_on_table", _comment_free_create),
+    # test_upstream_encodes_a_null_timestamp_as_a_valid_struct
+    (fakesnow.arrow, "timestamp_to_sf_struct", _null_preserving_timestamps),
+    # test_upstream_answers_an_untranslated_error_with_http_500 (after sessions.install: it wraps the sessions too)
+    (FakeSnowflakeCursor, "execute", _errors_as_sql_errors),
+)
+
+
+def apply_fakesnow_fixes(set_attribute: Callable[[object, str, object], None] = setattr) -> None:
+    """Wrap what FAKESNOW_FIXES names; `set_attribute` lets a test undo it (pytest's monkeypatch.setattr)."""
+    for owner, name, wrapper in FAKESNOW_FIXES:
+        set_attribute(owner, name, wrapper(getattr(owner, name)))
+
+
 def configure_fakesnow(data_dir: Path, sessions: EmulatorSessions) -> None:
     """Point fakesnow's stages and databases at `data_dir`, give it Snowflake's transactions and patch its bugs."""
     # fakesnow creates a temp dir at import; remove it first, so nothing is left outside our home
+    # (test_upstream_makes_a_stage_folder_at_import)
     shutil.rmtree(fakesnow.transforms.stage.LOCAL_BUCKET_PATH, ignore_errors=True)
     stages = data_dir / STAGES_DIR
     databases = data_dir / DATABASES_DIR
     stages.mkdir(parents=True, exist_ok=True)
     databases.mkdir(parents=True, exist_ok=True)
     fakesnow.transforms.stage.LOCAL_BUCKET_PATH = str(stages)
-    fakesnow.cursor.transforms.extract_comment_on_table = _comment_free_create(
-        fakesnow.transforms.extract_comment_on_table
-    )
     sessions.install()
-    FakeSnowflakeCursor.execute = _errors_as_sql_errors(FakeSnowflakeCursor.execute)
-    fakesnow.arrow.timestamp_to_sf_struct = _null_preserving_timestamps(fakesnow.arrow.timestamp_to_sf_struct)
+    apply_fakesnow_fixes()
     shared = FakeSnow(db_path=databases)
+    # fakesnow's logins connect through this module global (test_emulator.py::test_data_persists_across_restart)
     fakesnow.server.shared_fs = shared
     _attach_existing_databases(shared, databases)
 
 
 def _attach_existing_databases(shared: FakeSnow, databases: Path) -> None:
-    """Attach the databases of earlier runs so a restarted emulator sees its tables at once."""
+    """Attach the databases of earlier runs so a restarted emulator sees its tables at once.
+
+    fakesnow attaches a database file only when a session names it (test_upstream_sees_no_database_nobody_named).
+    """
     for db_file in sorted(databases.glob("*.db")):
         shared.connect(database=db_file.stem).close()
 
@@ -186,9 +205,10 @@ def serve(data_dir: Path, state_file: Path, port: int, sessions: EmulatorSession
                 },
             )
 
+    # uvicorn has no hook for "listening now" (test_emulator.py::test_start_status_stop)
     server.startup = startup_then_publish
     # uvicorn re-raises a captured signal after shutdown; this handler keeps that from killing us
-    # before the state file is removed
+    # before the state file is removed (test_emulator.py::test_sigterm_stops_the_server_and_removes_its_state_file)
     signal.signal(signal.SIGTERM, request_exit)
     signal.signal(signal.SIGINT, request_exit)
     try:

@@ -6,7 +6,11 @@ import datetime as dt
 import json
 import textwrap
 
+import pytest
+
 from etl_assets_tests.cli.conftest import REPO
+
+pytestmark = pytest.mark.integration
 
 
 def test_validate_lists_the_datasets(cli):

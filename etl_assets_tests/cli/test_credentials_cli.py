@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 
+import pytest
+
 from etl_assets.warehouse.emulator import LocalEmulator
+
+pytestmark = pytest.mark.integration
 
 
 def set_local_profile(cli, name: str, password: str):

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shutil
 
+import pytest
 import snowflake.connector
 
 from etl_assets.config.loader import load_config
@@ -15,6 +16,7 @@ from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets_tests.cli.conftest import REPO
 
 
+@pytest.mark.integration
 def test_demo_loads_every_dataset_and_prints_a_summary(cli):
     result = cli.run("demo", "--days", "2")
     assert result.returncode == 0, result.stderr
@@ -27,6 +29,7 @@ def test_demo_loads_every_dataset_and_prints_a_summary(cli):
     assert any((cli.home / "dagster").iterdir()), "runs are recorded in DAGSTER_HOME"
 
 
+@pytest.mark.integration
 def test_dagster_cli_materializes_a_partition_range_in_one_run(cli):
     landing = cli.home / "landing/orders"
     landing.mkdir(parents=True)

@@ -16,6 +16,8 @@ from etl_assets.ingest.windows import window_for
 from etl_assets.paths import ProjectPaths
 from etl_assets_tests.cli.conftest import REPO
 
+pytestmark = pytest.mark.integration
+
 SAMPLE = REPO / "sample_data/orders/orders_day1.csv"
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from etl_assets.credentials import SnowflakeProfile, Vault
 from etl_assets_tests.cli.conftest import REPO
+
+pytestmark = pytest.mark.integration
 
 
 def _refusal(cli, config: Path, *command: str) -> str:

@@ -47,6 +47,7 @@ def test_a_yaml_alias_bomb_is_refused_at_the_alias(config_error, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_big_plain_yaml_is_refused_at_the_value_over_the_limit(config_error):
     items = ",".join(["1"] * 100_001)
 
@@ -56,6 +57,7 @@ def test_a_big_plain_yaml_is_refused_at_the_value_over_the_limit(config_error):
     assert str(error).endswith("a config needs far fewer, so split it or remove what is not used.")
 
 
+@pytest.mark.slow
 def test_deep_nesting_is_refused_at_the_level_over_the_limit(config_error):
     error = _refused_cheaply(config_error, f"datasets:\n{ORDERS}variables:\n  deep: {'[' * 3000}{']' * 3000}\n")
 
@@ -121,6 +123,7 @@ def test_list_variables_nesting_each_other_are_refused(config_error):
     )
 
 
+@pytest.mark.slow
 def test_a_template_repeated_by_many_datasets_counts_once_per_dataset(config_error):
     rules = ", ".join(["{rule: row_count, min: 1}"] * 2_000)
     datasets = "".join(f"  d{index}: {{extends: big, source: {{path: /in/{index}}}, load: {{table: T{index}}}}}\n" for index in range(200))

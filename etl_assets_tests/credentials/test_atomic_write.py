@@ -9,6 +9,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from etl_assets.credentials.profiles import S3Profile, SnowflakeProfile
 from etl_assets.credentials.vault import Vault
 
@@ -73,6 +75,7 @@ def test_a_write_that_fails_midway_leaves_the_old_vault(
     assert [entry.name for entry in vault.path.parent.iterdir()] == ["credentials.json"]
 
 
+@pytest.mark.slow
 def test_a_writer_killed_at_any_moment_never_leaves_a_half_written_vault(vault: Vault, key: str) -> None:
     for delay in (0.05, 0.13, 0.21):
         writer = run_writer(vault.path.parent, key, "busy")

@@ -47,6 +47,7 @@ def test_redact_hides_any_long_line_of_a_pem(encrypted_pem: str) -> None:
     assert redact(f"could not parse {line}", [encrypted_pem]) == f"could not parse {REDACTED}"
 
 
+@pytest.mark.integration
 def test_a_real_connector_error_that_echoes_the_secret_is_scrubbed(
     warehouse_connection: snowflake.connector.SnowflakeConnection,
 ) -> None:
@@ -65,6 +66,7 @@ def test_a_real_connector_error_that_echoes_the_secret_is_scrubbed(
     assert isinstance(classify(error, "The load of orders"), PermanentWarehouseError)
 
 
+@pytest.mark.integration
 def test_a_failed_login_keeps_its_type_and_errno_for_retry_decisions(emulator: LocalEmulator) -> None:
     args = {**emulator.connection_args(), "port": 9, "password": SECRET, "login_timeout": 2}
     profile = SnowflakeProfile(account=args["account"], user=args["user"], password=SECRET)

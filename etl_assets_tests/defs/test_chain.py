@@ -12,6 +12,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from etl_assets.defs import build_definitions
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 
+pytestmark = pytest.mark.integration
+
 DAY1 = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
 DAY2 = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 

@@ -26,6 +26,8 @@ from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.sessions import open_transactions
 
+pytestmark = pytest.mark.integration
+
 TABLE = "snowflake__analytics__faults__events"
 MARCH = {day: dt.datetime(2026, 3, day, 9, tzinfo=dt.UTC) for day in range(1, 5)}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from etl_assets.defs import build_definitions
 from etl_assets.warehouse.skipped_loads import skipped_loads
@@ -25,6 +26,7 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckE
     return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
 
 
+@pytest.mark.integration
 def test_each_window_gets_a_ledger_row_and_the_checks_pass(chain_project, warehouse_home, warehouse_connection):
     chain_project.land("orders", "orders_day1.csv", DAY1)
     chain_project.land("orders", "orders_day2.csv", DAY2)
@@ -43,6 +45,7 @@ def test_each_window_gets_a_ledger_row_and_the_checks_pass(chain_project, wareho
     assert "order_id" in [c.name for c in metadata["dagster/column_schema"].schema.columns]
 
 
+@pytest.mark.integration
 def test_a_new_column_is_added_and_the_schema_check_warns(chain_project, warehouse_home, warehouse_connection):
     chain_project.land("orders", "orders_day1.csv", DAY1)
     assert run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19").success
@@ -60,6 +63,7 @@ def test_a_new_column_is_added_and_the_schema_check_warns(chain_project, warehou
     assert cursor.fetchone() == (7, 7)
 
 
+@pytest.mark.integration
 def test_keys_are_detected_when_none_are_configured(chain_project, warehouse_home, warehouse_connection):
     chain_project.land("customers", "customers_day2.csv", DAY1)
     result = run_chain(chain_project, warehouse_home, "customers", "2026-11-19", "2026-11-19")
@@ -74,6 +78,7 @@ def test_keys_are_detected_when_none_are_configured(chain_project, warehouse_hom
     assert cursor.fetchone()[0] == 4
 
 
+@pytest.mark.integration
 def test_without_credentials_the_load_is_skipped_and_upstream_stands(chain_project, warehouse_home):
     text = chain_project.config_path.read_text()
     chain_project.config_path.write_text(text.replace("connection: local", "connection: prod"))
@@ -89,6 +94,7 @@ def test_without_credentials_the_load_is_skipped_and_upstream_stands(chain_proje
     assert "no credentials for warehouse connection 'prod'" in entry["error"]
 
 
+@pytest.mark.integration
 def test_a_permanent_error_fails_at_once_without_retries(chain_project, warehouse_home, warehouse_connection):
     text = chain_project.config_path.read_text()
     chain_project.config_path.write_text(text.replace("strategy: merge, keys: [order_id]}", "strategy: merge, keys: [order_id], retry: {attempts: 3, delay_seconds: 0}}"))

@@ -12,6 +12,8 @@ from etl_assets.defs import build_definitions
 from etl_assets.defs.marts import DAILY_REVENUE_KEY, PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 
+pytestmark = pytest.mark.integration
+
 DAY1 = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
 DAY2 = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 # From sample_data/orders after the chain's cleaning (the later 5002/5008 rows win):

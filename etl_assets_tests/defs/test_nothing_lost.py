@@ -21,6 +21,8 @@ from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
 
+pytestmark = pytest.mark.integration
+
 ARRIVED = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
 WINDOW = "2026-11-19"
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_assets.defs import build_definitions
 from etl_assets.defs.resources import ProjectHome
 from etl_assets_tests.defs.test_chain import DAY1, DAY2
 from etl_assets_tests.defs.test_loading import check_results
+
+pytestmark = pytest.mark.integration
 
 
 def profile_customers(chain_project, first: str, last: str) -> dg.ExecuteInProcessResult:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets_tests.defs.test_chain import DAY1, DAY2, run_chain
 from etl_assets_tests.defs.test_loading import TABLE_NODE, check_results, ledger_rows
+
+pytestmark = pytest.mark.integration
 
 
 def add_rules(chain_project, rules: str) -> None:

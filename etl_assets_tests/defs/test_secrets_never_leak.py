@@ -15,6 +15,8 @@ from etl_assets.defs.resources import CredentialsVault, SnowflakeWarehouse
 from etl_assets.errors import EtlAssetsError
 from etl_assets_tests.defs.test_chain import DAY1
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def vault_project(chain_project, emulator, monkeypatch):

@@ -6,9 +6,12 @@ import datetime as dt
 import os
 
 import dagster as dg
+import pytest
 
 from etl_assets.ingest.upload import rejects_path_for, upload_path
 from etl_assets_tests.defs.test_chain import DAY1, run_chain
+
+pytestmark = pytest.mark.integration
 
 WINDOW = "2026-11-19"
 

@@ -19,6 +19,8 @@ from etl_assets.paths import ProjectPaths
 
 from .helpers import dataset, land
 
+pytestmark = pytest.mark.slow
+
 DAY = window_from_key("2026-11-20", PartitionsConfig())
 MORNING = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -113,6 +113,7 @@ def test_a_4_mb_field_loads_whole_quoted_over_lines_or_not(tmp_path):
     assert _rows(result) == [("1", big, 2), ("2", quoted, 3), ("3", "small", 6)]
 
 
+@pytest.mark.slow
 def test_a_field_over_16_mib_makes_its_row_a_reject_and_one_of_exactly_16_mib_loads(tmp_path):
     limit = "y" * MAX_FIELD_BYTES
     over = "é" * (MAX_FIELD_BYTES // 2 + 1)  # fewer characters than the limit, but more UTF-8 bytes
@@ -128,6 +129,7 @@ def test_a_field_over_16_mib_makes_its_row_a_reject_and_one_of_exactly_16_mib_lo
     assert all(len(reject.raw) <= 65536 for reject in result.rejects)
 
 
+@pytest.mark.slow
 def test_a_quote_left_open_for_more_than_16_mib_rejects_one_line_and_the_rest_is_read_again(tmp_path):
     line_count = MAX_FIELD_BYTES // 1000 + 100
     lines = [f"{index},{'w' * 990}" for index in range(line_count)]

@@ -203,6 +203,7 @@ with open(path, "w") as out:
 """
 
 
+@pytest.mark.slow
 def test_a_file_still_being_written_is_left_in_landing_until_it_has_settled(tmp_path):
     paths = ProjectPaths(tmp_path / "home")
     landing = paths.landing / "orders"
@@ -249,6 +250,7 @@ while not stop:
 """
 
 
+@pytest.mark.slow
 def test_a_file_appended_to_while_it_is_copied_stays_in_landing_for_the_next_run(tmp_path):
     paths = ProjectPaths(tmp_path / "home")
     landing = paths.landing / "orders"

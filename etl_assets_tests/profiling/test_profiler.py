@@ -5,6 +5,7 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.profiling.model import ColumnProfile, Profile
 from etl_assets.profiling.profiler import profile_parquet, write_profile
@@ -105,6 +106,7 @@ def test_odd_column_names_and_pipes_are_quoted(tmp_path):
     assert "a\\|b" in profile.to_markdown()
 
 
+@pytest.mark.slow
 def test_one_bad_value_late_in_a_big_column_demotes_its_type(tmp_path):
     rows = 200_000
     late = rows - 7

@@ -3,6 +3,7 @@ import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.files import write_atomically
 from etl_assets.profiling.drift import compare_profiles
@@ -46,6 +47,7 @@ def test_report_is_self_contained_and_escaped(tmp_path):
     assert [p.name for p in (tmp_path / "lake" / "orders" / "profile").iterdir()] == ["2026-01-01.html"]
 
 
+@pytest.mark.browser
 def test_charts_render_in_headless_chromium(tmp_path):
     report = _report(tmp_path)
     dom = run_chromium(tmp_path / "browser", "--dump-dom", report.as_uri()).stdout
@@ -55,6 +57,7 @@ def test_charts_render_in_headless_chromium(tmp_path):
     assert rendered is not None and int(rendered[1]) == total
 
 
+@pytest.mark.browser
 def test_screenshot_is_not_blank(tmp_path):
     report = _report(tmp_path)
     screenshot = tmp_path / "report.png"

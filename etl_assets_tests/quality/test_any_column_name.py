@@ -7,6 +7,7 @@ import datetime as dt
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.ingest.readers import read_file
 from etl_assets.profiling.profiler import profile_parquet
@@ -58,6 +59,7 @@ def test_a_column_named_v_profiles(tmp_path):
     assert [(c.distinct_count, c.min, c.max) for c in profile.columns] == [(2, 1, 2), (2, "a", "b")]
 
 
+@pytest.mark.slow
 def test_every_profile_query_works_whatever_the_column_names(tmp_path):
     plain_names = [f"plain_{position}" for position in range(len(NAMES))]
     awkward = profile_parquet(_write(tmp_path, _table(NAMES), "awkward.parquet"))

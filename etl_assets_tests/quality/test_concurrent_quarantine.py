@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+import pytest
 from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quarantine_window
 from etl_assets.quality.rules import check_names
 from etl_assets_tests.quality.conftest import rules
@@ -28,6 +29,7 @@ def split_repeatedly(start: multiprocessing.synchronize.Barrier, window: Path, q
         )
 
 
+@pytest.mark.slow
 def test_two_processes_writing_the_same_outputs_both_succeed_and_leave_whole_files(window, tmp_path):
     path = window({"id": list(range(ROWS)), "net": [-1 if row % 10 == 0 else row for row in range(ROWS)]})
     parsed = rules(*RULES)

@@ -9,6 +9,8 @@ from etl_assets.config.models import DatasetConfig
 from etl_assets.errors import WarehouseError
 from etl_assets.quality.references import loaded_keys
 
+pytestmark = pytest.mark.integration
+
 
 def customers(table: str, database: str = "analytics") -> DatasetConfig:
     return DatasetConfig.model_validate(

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.config.models import TransformConfig
 from etl_assets.scriptgen.template import render_template_script
 from etl_assets_tests.scriptgen.builders import arrival, run_ok, save_code
+
+pytestmark = pytest.mark.slow
 
 LINEAGE = {"_source_file": ["e.parquet"] * 3, "_source_row": [1, 2, 3], "_arrived_at": [arrival(8)] * 3}
 LINEAGE_TYPES = [("_source_file", pa.string()), ("_source_row", pa.int64()), ("_arrived_at", pa.timestamp("us", tz="UTC"))]

@@ -7,6 +7,8 @@ import os
 import subprocess
 import textwrap
 
+import pytest
+
 from etl_assets.scriptgen.sandbox import sandbox_command, scrubbed_environment
 
 
@@ -37,6 +39,7 @@ def test_a_script_run_through_the_sandbox_sees_no_secret(tmp_path):
     assert "fernet-secret" not in output.read_text() and "hunter2" not in output.read_text()
 
 
+@pytest.mark.slow
 def test_the_cpu_limit_stops_a_runaway_script(tmp_path):
     script = tmp_path / "spin.py"
     script.write_text("while True:\n    pass\n")

@@ -5,10 +5,13 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.config.models import TransformConfig
 from etl_assets.scriptgen.template import render_template_script
 from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM, arrival, save_code, write_upload
+
+pytestmark = pytest.mark.integration
 
 
 def test_script_under_pipes_reports_counts_and_logs_instead_of_printing(tmp_path: Path) -> None:

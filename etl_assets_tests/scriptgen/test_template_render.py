@@ -37,6 +37,7 @@ def _render_orders() -> str:
     return render_template_script("orders", TransformConfig.model_validate(ORDERS_TRANSFORM), ORDERS_SOURCE_TYPES)
 
 
+@pytest.mark.slow
 def test_same_inputs_give_byte_identical_code_even_across_processes() -> None:
     program = (
         "import json, sys\n"

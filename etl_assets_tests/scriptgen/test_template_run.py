@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl_assets.config.models import TransformConfig
 from etl_assets.scriptgen.template import render_template_script
@@ -20,6 +21,8 @@ from etl_assets_tests.scriptgen.builders import (
     save_code,
     write_upload,
 )
+
+pytestmark = pytest.mark.slow
 
 ORDERS_HEADERS = ["order_id", "email", "order_date", "gross_amount", "discount", "status"]
 LINEAGE_TYPES = [

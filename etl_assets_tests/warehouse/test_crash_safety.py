@@ -18,6 +18,8 @@ from etl_assets.warehouse.ledger import ABANDONED, LoadLedger
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 
+pytestmark = pytest.mark.integration
+
 DAY_1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 FIRST = {"order_id": [1, 2, 3], "amount": [10.0, 20.0, 30.0]}

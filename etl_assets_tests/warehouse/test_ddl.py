@@ -10,6 +10,8 @@ import pytest
 from etl_assets.warehouse.ddl import SchemaChanges, ensure_target, existing_columns
 from etl_assets.warehouse.errors import PermanentWarehouseError
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def cursor(warehouse_connection):

@@ -14,6 +14,8 @@ import snowflake.connector
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def local(tmp_path):

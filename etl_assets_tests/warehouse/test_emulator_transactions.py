@@ -20,6 +20,8 @@ from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.emulator_server import IDLE_ABORT_ENV
 from etl_assets.warehouse.errors import is_transient
 
+pytestmark = pytest.mark.integration
+
 TABLE = '"TXN"."RAW"."{}"'
 ROWS = [(1, "a"), (2, "b"), (3, "c")]
 IDLE_ABORT_SECONDS = 3.0

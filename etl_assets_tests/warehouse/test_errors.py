@@ -23,6 +23,7 @@ def failure_of(connection, sql: str) -> sf_errors.Error:
     return caught.value
 
 
+@pytest.mark.integration
 def test_closed_port_is_transient_and_names_no_host_or_port(emulator):
     port = free_port()
     args = {**emulator.connection_args(), "port": port, "login_timeout": 3}
@@ -37,6 +38,7 @@ def test_closed_port_is_transient_and_names_no_host_or_port(emulator):
     assert "127.0.0.1" not in str(error) and str(port) not in str(error) and "snow" not in str(error)
 
 
+@pytest.mark.integration
 def test_sql_compilation_and_missing_objects_are_permanent(warehouse_connection):
     syntax = classify(failure_of(warehouse_connection, "SELEC 1"), "Running the check")
     missing = classify(failure_of(warehouse_connection, 'SELECT * FROM "NOPE"."NOPE"."NOPE"'), "Reading NOPE")
@@ -86,6 +88,7 @@ def test_urls_hosts_and_ports_are_removed_from_permanent_messages():
     assert "acme" not in str(classify(error, "Loading")) and "10.0.0.1" not in str(classify(error, "Loading"))
 
 
+@pytest.mark.integration
 def test_sql_error_during_a_load_is_permanent_and_keeps_the_cause(warehouse_connection, tmp_path):
     schema = f"S_{uuid.uuid4().hex[:8].upper()}"
     cursor = warehouse_connection.cursor()

@@ -18,6 +18,8 @@ from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.sessions import current_session, open_transactions
 from etl_assets_tests.warehouse.load_until_killed import request
 
+pytestmark = pytest.mark.integration
+
 DATABASE = "KILLED"
 FIRST = {"order_id": [1, 2, 3], "amount": [10.0, 20.0, 30.0]}
 CHANGED = {"order_id": [1, 2, 4], "amount": [11.0, 22.0, 40.0]}

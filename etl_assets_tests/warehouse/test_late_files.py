@@ -15,6 +15,8 @@ from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 from etl_assets.warehouse.reconcile import reconcile_window
 
+pytestmark = pytest.mark.integration
+
 MARCH_1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 MARCH_2 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 MARCH_3 = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)

@@ -15,6 +15,8 @@ from etl_assets.warehouse.ledger import ABANDONED, LoadLedger
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 
+pytestmark = pytest.mark.integration
+
 DAY_1 = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 4, 2, tzinfo=dt.UTC)
 

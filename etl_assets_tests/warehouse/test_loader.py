@@ -18,6 +18,8 @@ from etl_assets.warehouse.load_file import write_load_files
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 
+pytestmark = pytest.mark.integration
+
 DAY_1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 DAY_3 = dt.datetime(2026, 1, 3, tzinfo=dt.UTC)

@@ -41,6 +41,7 @@ def test_unknown_format_is_refused():
         format_result(COLUMNS, ROWS, "xml")
 
 
+@pytest.mark.integration
 def test_run_query_returns_columns_and_rows(warehouse_connection):
     columns, rows = run_query(
         warehouse_connection, "SELECT 1 AS n, 'a,b' AS s, CAST('2026-01-02' AS DATE) AS d, NULL AS missing"
@@ -50,11 +51,13 @@ def test_run_query_returns_columns_and_rows(warehouse_connection):
     assert format_result(columns, rows, "csv") == 'N,S,D,MISSING\n1,"a,b",2026-01-02,\n'
 
 
+@pytest.mark.integration
 def test_run_query_reports_a_refused_statement(warehouse_connection):
     with pytest.raises(WarehouseError, match=r"The warehouse refused the statement \(.+\); fix the SQL"):
         run_query(warehouse_connection, "SELEC 1")
 
 
+@pytest.mark.integration
 def test_json_holds_non_finite_floats_and_binary_as_text_so_any_json_reader_takes_it(warehouse_connection):
     columns, rows = run_query(
         warehouse_connection, "SELECT CAST('NaN' AS FLOAT) AS x, CAST('inf' AS FLOAT) AS y, TO_BINARY('abc', 'UTF-8') AS b"

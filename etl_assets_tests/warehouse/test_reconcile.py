@@ -14,6 +14,8 @@ from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 from etl_assets.warehouse.reconcile import column_types, expected_rows, reconcile_window, rows_in_window
 
+pytestmark = pytest.mark.integration
+
 DAY_1 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
 DAY_3 = dt.datetime(2026, 5, 3, tzinfo=dt.UTC)

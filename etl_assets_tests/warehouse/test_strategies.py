@@ -13,6 +13,8 @@ from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 from etl_assets.warehouse.reconcile import rows_in_window
 
+pytestmark = pytest.mark.integration
+
 DAY_1 = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 DAY_2 = dt.datetime(2026, 2, 2, tzinfo=dt.UTC)
 ROWS = [(1, 10.0), (2, 20.0), (3, 30.0)]
