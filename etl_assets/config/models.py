@@ -6,14 +6,16 @@ import codecs
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from etl_assets.column_types import normalised_type
+from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.re2 import re2_named_groups
+from etl_assets.quality.rule_types import RULE_CLASSES, RuleBase
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -27,26 +29,6 @@ LoadStrategy = Literal["append", "merge", "truncate_insert", "replace_window"]
 TextTransform = Literal["trim", "lower", "upper"]
 
 
-class StrictModel(BaseModel):
-    """Unknown keys are errors, so a typo never silently does nothing."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    # Fields the loader fills in, so they are not offered to the user as keys to write.
-    injected_keys: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_unknown_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        known = {key for name, field in cls.model_fields.items() for key in (name, field.alias) if key}
-        unknown = [key for key in data if key not in known]
-        if unknown:
-            allowed = [field.alias or name for name, field in cls.model_fields.items() if name not in cls.injected_keys]
-            noun = "key" if len(unknown) == 1 else "keys"
-            raise ValueError(f"unknown {noun} {', '.join(repr(key) for key in unknown)}; allowed: {', '.join(allowed)}")
-        return data
 
 
 class PartitionsConfig(StrictModel):
@@ -193,159 +175,6 @@ class TransformConfig(StrictModel):
         return self
 
 
-Severity = Literal["error", "warn"]
-RuleAction = Literal["fail", "quarantine"]
-RuleValue = int | float | dt.datetime | dt.date | str
-DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-class RuleBase(StrictModel):
-    """What every quality rule has: how bad a failure is, and what happens to failing rows."""
-
-    # Row-level rules flag individual rows, so only they can quarantine.
-    row_level: ClassVar[bool] = True
-
-    rule: str
-    severity: Severity = "error"
-    action: RuleAction = "fail"
-    description: str | None = None
-
-    @model_validator(mode="after")
-    def _quarantine_needs_rows(self) -> RuleBase:
-        if self.action == "quarantine" and not self.row_level:
-            raise ValueError(
-                f"action 'quarantine' needs a row-level rule, and {self.rule} checks the whole window; use action: fail"
-            )
-        return self
-
-
-class NotNullRule(RuleBase):
-    rule: Literal["not_null"]
-    column: str
-    max_null_percent: float = Field(default=0, ge=0, le=100)
-
-
-class UniqueRule(RuleBase):
-    """`unique` and `duplicates` are the same check: rows whose key appears more than once fail."""
-
-    rule: Literal["unique", "duplicates"]
-    column: str | None = None
-    columns: list[str] | None = Field(default=None, min_length=1)
-    max_duplicate_percent: float = Field(default=0, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _one_key_form(self) -> UniqueRule:
-        if (self.column is None) == (self.columns is None):
-            raise ValueError("give either 'column: NAME' or 'columns: [NAME, ...]'")
-        return self
-
-    @property
-    def key_columns(self) -> list[str]:
-        return [self.column] if self.column is not None else list(self.columns or [])
-
-
-class RegexRule(RuleBase):
-    rule: Literal["regex"]
-    column: str
-    pattern: str
-
-
-class RangeRule(RuleBase):
-    """Inclusive bounds; either may be left out."""
-
-    rule: Literal["range"]
-    column: str
-    min: RuleValue | None = None
-    max: RuleValue | None = None
-
-    @model_validator(mode="after")
-    def _some_bound(self) -> RangeRule:
-        if self.min is None and self.max is None:
-            raise ValueError("give 'min', 'max' or both")
-        return self
-
-
-class AcceptedValuesRule(RuleBase):
-    rule: Literal["accepted_values"]
-    column: str
-    values: list[bool | int | float | str] = Field(min_length=1)
-
-
-class ReferencesRule(RuleBase):
-    """Every non-null value of `column` must exist as `key` in another dataset."""
-
-    rule: Literal["references"]
-    column: str
-    dataset: str
-    key: str
-
-
-class RowCountRule(RuleBase):
-    row_level: ClassVar[bool] = False
-
-    rule: Literal["row_count"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _some_bound(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("min") is None and data.get("max") is None:
-            raise ValueError("give 'min', 'max' or both")
-        return data
-
-
-class SchemaRule(RuleBase):
-    """The window's columns and their types, in the vocabulary of transform.columns."""
-
-    row_level: ClassVar[bool] = False
-
-    rule: Literal["schema"]
-    expected: dict[str, str] = Field(min_length=1)
-
-    @field_validator("expected")
-    @classmethod
-    def _known_types(cls, value: dict[str, str]) -> dict[str, str]:
-        return {column: normalised_type(kind) for column, kind in value.items()}
-
-
-class FreshnessRule(RuleBase):
-    """The newest value of `column` is at most `max_age` old (such as 90m, 36h, 2d, 1w)."""
-
-    row_level: ClassVar[bool] = False
-
-    rule: Literal["freshness"]
-    column: str
-    max_age: str
-
-    @field_validator("max_age", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not DURATION.match(value):
-            raise ValueError(f"got {value!r}; use a number and a unit such as 90m, 36h, 2d or 1w")
-        return value.strip()
-
-    @property
-    def max_age_delta(self) -> dt.timedelta:
-        match = DURATION.match(self.max_age)
-        assert match is not None
-        return dt.timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
-
-
-# Every rule type, once: the names users write, the model that parses each and the union derive from this list.
-# Each has its behaviour (columns, SQL, description, validation) in etl_assets/quality/rule_types.
-RULE_CLASSES: tuple[type[RuleBase], ...] = (
-    NotNullRule,
-    UniqueRule,
-    RegexRule,
-    RangeRule,
-    AcceptedValuesRule,
-    ReferencesRule,
-    RowCountRule,
-    SchemaRule,
-    FreshnessRule,
-)
 RULE_MODELS: dict[str, type[RuleBase]] = {
     name: model for model in RULE_CLASSES for name in get_args(model.model_fields["rule"].annotation)
 }

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.config.columns import FAILED_RULES, SOURCE_FILE, SOURCE_ROW
-from etl_assets.config.models import RuleBase
+from etl_assets.quality.rule_types.base import RuleBase
 from etl_assets.files import atomic_path
 from etl_assets.json_values import json_safe
 from etl_assets.quality.rule_types import rule_type

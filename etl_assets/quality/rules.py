@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from etl_assets.config.models import RuleBase
+from etl_assets.quality.rule_types.base import RuleBase
 from etl_assets.quality.rule_types import rule_type
 
 

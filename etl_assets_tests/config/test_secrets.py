@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl_assets.config.models import StrictModel
+from etl_assets.config.base import StrictModel
 from etl_assets.config.secrets import SecretText, secret_problems
 from etl_assets.credentials import SnowflakeProfile, Vault
 

@@ -106,7 +106,7 @@ def test_rule_fields_are_checked_per_rule_type(tmp_path):
     assert problem(tmp_path, "{rule: freshness, column: net, max_age: soon}") == (
         "field 'quality[0].max_age': got 'soon'; use a number and a unit such as 90m, 36h, 2d or 1w."
     )
-    assert problem(tmp_path, "{rule: nope}").startswith("field 'quality[0].rule': got 'nope'; allowed: not_null, unique")
+    assert problem(tmp_path, "{rule: nope}").startswith("field 'quality[0].rule': got 'nope'; allowed: accepted_values, freshness")
 
 
 def test_columns_are_not_checked_without_declared_transform_columns(tmp_path):

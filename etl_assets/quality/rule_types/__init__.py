@@ -1,24 +1,36 @@
-"""One class per quality rule type, each owning its columns, check name, description, SQL and validation.
+"""One module per quality rule type, each owning its config model, columns, check name, description, SQL and validation.
 
-A new rule type is its config model in etl_assets/config/models.py (with its entry in RULE_CLASSES), one module
-here, and its line in RULE_TYPES.
+A new rule type is one new module here: its pydantic model (a RuleBase) and its behaviour (a RuleType naming that
+model). Every module of this package is found and imported below, so nothing else lists the rule types.
 """
 
 from __future__ import annotations
 
-from etl_assets.config.models import RuleBase
-from etl_assets.quality.rule_types.accepted_values import AcceptedValues
-from etl_assets.quality.rule_types.base import RuleType
-from etl_assets.quality.rule_types.freshness import Freshness
-from etl_assets.quality.rule_types.not_null import NotNull
-from etl_assets.quality.rule_types.range import Range
-from etl_assets.quality.rule_types.references import References
-from etl_assets.quality.rule_types.regex import Regex
-from etl_assets.quality.rule_types.row_count import RowCount
-from etl_assets.quality.rule_types.schema import Schema
-from etl_assets.quality.rule_types.unique import Unique
+import importlib
+import inspect
+import pkgutil
 
-RULE_TYPES: tuple[type[RuleType], ...] = (NotNull, Unique, Regex, Range, AcceptedValues, References, RowCount, Schema, Freshness)
+from etl_assets.quality.rule_types.base import RowRuleType, RuleBase, RuleType, WindowRuleType
+
+SHARED_MODULES = ("base", "bounds")
+
+
+def _discovered() -> tuple[type[RuleType], ...]:
+    found = []
+    for module in sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name not in SHARED_MODULES):
+        members = vars(importlib.import_module(f"{__name__}.{module}")).values()
+        found += [
+            member
+            for member in members
+            if inspect.isclass(member) and issubclass(member, RuleType) and member.__module__ == f"{__name__}.{module}"
+            and member not in (RowRuleType, WindowRuleType) and not inspect.isabstract(member)
+        ]  # fmt: skip
+    return tuple(found)
+
+
+RULE_TYPES = _discovered()
+# The config models of every rule type: the names users write, the model that parses each and the union derive from it.
+RULE_CLASSES: tuple[type[RuleBase], ...] = tuple(kind.model for kind in RULE_TYPES)
 _BY_MODEL = {kind.model: kind for kind in RULE_TYPES}
 
 

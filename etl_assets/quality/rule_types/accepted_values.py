@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from etl_assets.config.models import AcceptedValuesRule
-from etl_assets.quality.rule_types.base import RowRuleType
+from typing import Literal
+
+from pydantic import Field
+
+from etl_assets.quality.rule_types.base import RowRuleType, RuleBase
 from etl_assets.quality.sql import comparable_value
 from etl_assets.quality.window import RowFlag, Window
+
+
+class AcceptedValuesRule(RuleBase):
+    rule: Literal["accepted_values"]
+    column: str
+    values: list[bool | int | float | str] = Field(min_length=1)
+
 
 LONGEST_VALUE_LIST = 5
 

@@ -1,15 +1,48 @@
-"""What every rule type provides, so the evaluator, the validator and the check names never ask which rule it is."""
+"""What every rule type has: the config fields all rules share (RuleBase), and the behaviour each provides (RuleType),
+so the evaluator, the validator and the check names never ask which rule it is.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
+from pydantic import model_validator
+
+from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LINEAGE_TYPES
-from etl_assets.config.models import RuleBase
 from etl_assets.quality.window import RowFlag, Verdict, Window, WindowFacts
+
+Severity = Literal["error", "warn"]
+RuleAction = Literal["fail", "quarantine"]
+RuleValue = int | float | dt.datetime | dt.date | str
+DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class RuleBase(StrictModel):
+    """What every quality rule has: how bad a failure is, and what happens to failing rows."""
+
+    # Row-level rules flag individual rows, so only they can quarantine.
+    row_level: ClassVar[bool] = True
+
+    rule: str
+    severity: Severity = "error"
+    action: RuleAction = "fail"
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _quarantine_needs_rows(self) -> RuleBase:
+        if self.action == "quarantine" and not self.row_level:
+            raise ValueError(
+                f"action 'quarantine' needs a row-level rule, and {self.rule} checks the whole window; use action: fail"
+            )
+        return self
+
 
 RuleT = TypeVar("RuleT", bound=RuleBase)
 # (the field of the rule it is about, such as `pattern`; one sentence saying what is wrong and what to do)

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from etl_assets.config.models import FreshnessRule
-from etl_assets.quality.rule_types.base import WindowRuleType
+from pydantic import field_validator
+
+from etl_assets.quality.rule_types.base import DURATION, DURATION_UNITS, RuleBase, WindowRuleType
 from etl_assets.quality.sql import type_family
 from etl_assets.quality.window import Verdict, Window, WindowFacts
+
+
+class FreshnessRule(RuleBase):
+    """The newest value of `column` is at most `max_age` old (such as 90m, 36h, 2d, 1w)."""
+
+    row_level: ClassVar[bool] = False
+
+    rule: Literal["freshness"]
+    column: str
+    max_age: str
+
+    @field_validator("max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not DURATION.match(value):
+            raise ValueError(f"got {value!r}; use a number and a unit such as 90m, 36h, 2d or 1w")
+        return value.strip()
+
+    @property
+    def max_age_delta(self) -> dt.timedelta:
+        match = DURATION.match(self.max_age)
+        assert match is not None
+        return dt.timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
 
 
 class Freshness(WindowRuleType[FreshnessRule]):

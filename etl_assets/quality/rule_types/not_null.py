@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from etl_assets.config.models import NotNullRule
-from etl_assets.quality.rule_types.base import RowRuleType
+from typing import Literal
+
+from pydantic import Field
+
+from etl_assets.quality.rule_types.base import RowRuleType, RuleBase
 from etl_assets.quality.window import RowFlag, Window
+
+
+class NotNullRule(RuleBase):
+    rule: Literal["not_null"]
+    column: str
+    max_null_percent: float = Field(default=0, ge=0, le=100)
 
 
 class NotNull(RowRuleType[NotNullRule]):

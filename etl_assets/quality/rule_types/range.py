@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Literal
 
-from etl_assets.config.models import RangeRule
-from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RowRuleType
+from pydantic import model_validator
+
+from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RowRuleType, RuleBase, RuleValue
 from etl_assets.quality.rule_types.bounds import bounds_problems, bounds_text
 from etl_assets.quality.sql import comparable_value
 from etl_assets.quality.window import RowFlag, Window
+
+
+class RangeRule(RuleBase):
+    """Inclusive bounds; either may be left out."""
+
+    rule: Literal["range"]
+    column: str
+    min: RuleValue | None = None
+    max: RuleValue | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> RangeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        return self
+
 
 # PyYAML reads a number such as 1.5e6, whose exponent has no sign, as text.
 UNSIGNED_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")

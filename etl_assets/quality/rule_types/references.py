@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 
-from etl_assets.config.models import ReferencesRule
-from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RowRuleType
+from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RowRuleType, RuleBase
 from etl_assets.quality.sql import type_family
 from etl_assets.quality.window import ReferenceData, RowFlag, Window
 from etl_assets.sql_text import literal, quote_identifier
+
+
+class ReferencesRule(RuleBase):
+    """Every non-null value of `column` must exist as `key` in another dataset."""
+
+    rule: Literal["references"]
+    column: str
+    dataset: str
+    key: str
 
 
 class References(RowRuleType[ReferencesRule]):

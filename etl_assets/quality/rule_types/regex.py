@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Literal
 
 import duckdb
 
-from etl_assets.config.models import RegexRule
-from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RowRuleType
+from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RowRuleType, RuleBase
 from etl_assets.quality.window import RowFlag, Window
 from etl_assets.sql_text import literal
+
+
+class RegexRule(RuleBase):
+    rule: Literal["regex"]
+    column: str
+    pattern: str
 
 
 class Regex(RowRuleType[RegexRule]):

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from etl_assets.config.models import RowCountRule
-from etl_assets.quality.rule_types.base import DatasetFacts, Problem, WindowRuleType
+from pydantic import Field, model_validator
+
+from etl_assets.quality.rule_types.base import DatasetFacts, Problem, RuleBase, WindowRuleType
 from etl_assets.quality.rule_types.bounds import bounds_problems, bounds_text
 from etl_assets.quality.window import Verdict, WindowFacts
+
+
+class RowCountRule(RuleBase):
+    row_level: ClassVar[bool] = False
+
+    rule: Literal["row_count"]
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _some_bound(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("min") is None and data.get("max") is None:
+            raise ValueError("give 'min', 'max' or both")
+        return data
 
 
 class RowCount(WindowRuleType[RowCountRule]):

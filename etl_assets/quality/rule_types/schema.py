@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from etl_assets.config.models import SchemaRule
-from etl_assets.quality.rule_types.base import WindowRuleType
+from pydantic import Field, field_validator
+
+from etl_assets.column_types import normalised_type
+from etl_assets.quality.rule_types.base import RuleBase, WindowRuleType
 from etl_assets.quality.schema import schema_mismatches
 from etl_assets.quality.window import Verdict, WindowFacts
+
+
+class SchemaRule(RuleBase):
+    """The window's columns and their types, in the vocabulary of transform.columns."""
+
+    row_level: ClassVar[bool] = False
+
+    rule: Literal["schema"]
+    expected: dict[str, str] = Field(min_length=1)
+
+    @field_validator("expected")
+    @classmethod
+    def _known_types(cls, value: dict[str, str]) -> dict[str, str]:
+        return {column: normalised_type(kind) for column, kind in value.items()}
 
 
 class Schema(WindowRuleType[SchemaRule]):

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
-from etl_assets.config.models import UniqueRule
-from etl_assets.quality.rule_types.base import RowRuleType
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from etl_assets.quality.rule_types.base import RowRuleType, RuleBase
 from etl_assets.quality.window import RowFlag, Window
+
+
+class UniqueRule(RuleBase):
+    """`unique` and `duplicates` are the same check: rows whose key appears more than once fail."""
+
+    rule: Literal["unique", "duplicates"]
+    column: str | None = None
+    columns: list[str] | None = Field(default=None, min_length=1)
+    max_duplicate_percent: float = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_key_form(self) -> UniqueRule:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("give either 'column: NAME' or 'columns: [NAME, ...]'")
+        return self
+
+    @property
+    def key_columns(self) -> list[str]:
+        return [self.column] if self.column is not None else list(self.columns or [])
 
 
 class Unique(RowRuleType[UniqueRule]):
