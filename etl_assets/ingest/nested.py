@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from etl_assets.ingest.names import made_unique, normalise_column_name, normalise_column_names
+from etl_assets.sql_text import literal, quote_identifier
 
 SEPARATOR = "__"
 
@@ -92,7 +93,7 @@ def _jsonable(sql: str, arrow_type: pa.DataType, depth: int) -> str:
         return f"list_transform({sql}, lambda {element}: {_jsonable(element, arrow_type.value_type, depth + 1)})"
     if pa.types.is_struct(arrow_type):
         fields = ", ".join(
-            f"{_identifier(field.name)} := {_jsonable(f'struct_extract({sql}, {_text(field.name)})', field.type, depth)}"
+            f"{quote_identifier(field.name)} := {_jsonable(f'struct_extract({sql}, {literal(field.name)})', field.type, depth)}"
             for field in arrow_type
         )
         return f"CASE WHEN {sql} IS NULL THEN NULL ELSE struct_pack({fields}) END"
@@ -108,11 +109,3 @@ def _jsonable(sql: str, arrow_type: pa.DataType, depth: int) -> str:
         # DuckDB's text keeps every fractional digit; ISO 8601 wants a T between date and time
         return f"replace(CAST({sql} AS VARCHAR), ' ', 'T')"
     return sql
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

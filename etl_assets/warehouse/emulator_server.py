@@ -28,6 +28,7 @@ from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import FakeSnow
 from sqlglot import Expr
 
+from etl_assets.files import write_atomically
 from etl_assets.warehouse.emulator_sessions import DEFAULT_QUERY_IN_PROGRESS_SECONDS, EmulatorSessions
 from etl_assets.warehouse.emulator_transactions import DEFAULT_IDLE_ABORT_SECONDS, TransactionRegistry
 
@@ -148,9 +149,7 @@ def _attach_existing_databases(shared: FakeSnow, databases: Path) -> None:
 
 def write_state(state_file: Path, state: dict) -> None:
     """Write the state file atomically, so a reader never sees half of it."""
-    partial = state_file.with_name(state_file.name + ".partial")
-    partial.write_text(json.dumps(state, indent=2))
-    os.replace(partial, state_file)
+    write_atomically(state_file, json.dumps(state, indent=2))
 
 
 def _configure_logging(data_dir: Path) -> dict:
