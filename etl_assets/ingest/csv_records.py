@@ -9,7 +9,7 @@ and the lines after it are read again as records.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +48,8 @@ class DelimitedRead:
 
 def read_delimited(open_text: TextSource, delimiter: str | None, original_name: str) -> DelimitedRead:
     """Read delimited text; `open_text` is called again only to re-read after a broken quote too long to keep."""
-    splitter = _Splitter(open_text, delimiter, original_name)
-    splitter.run()
-    return splitter.result()
+    reader = DelimitedReader(open_text, delimiter, original_name)
+    return reader.result(list(reader.batches()))
 
 
 class _RecordScanner:
@@ -131,8 +130,10 @@ class _RecordScanner:
         self.in_quotes, self.parts = False, []
 
 
-class _Splitter:
-    """Walks the text block by block, keeping the header, the rows, the rejects and a record left open between blocks."""
+class DelimitedReader:
+    """Walks the text block by block, giving each block's rows as soon as they are read (in line order), and keeping
+    the header, the rejects and a record left open between blocks; `header`, `rejects` and `short_rows` are whole
+    once `batches()` is exhausted."""
 
     def __init__(self, open_text: TextSource, delimiter: str | None, original_name: str) -> None:
         self.open_text = open_text
@@ -146,18 +147,25 @@ class _Splitter:
         self.rejects: list[Reject] = []
         self.short_rows = 0
 
-    def run(self) -> None:
-        resume_after = 0
+    def batches(self) -> Iterator[pa.Table]:
+        """The rows block by block: columns f0..fN then `_source_row`."""
+        resume_after: int | None = 0
         while resume_after is not None:
-            resume_after = self._read(resume_after)
+            resume_after = yield from self._read(resume_after)
 
-    def result(self) -> DelimitedRead:
+    def result(self, tables: list[pa.Table]) -> DelimitedRead:
+        """The whole read, with `tables` the batches it gave."""
+        table = pa.concat_tables(tables) if tables else self.empty_table()
+        return DelimitedRead(self.header or [], table, self.sorted_rejects(), self.short_rows)
+
+    def empty_table(self) -> pa.Table:
         names = [f"f{index}" for index in range(len(self.header or []))]
-        schema = pa.schema([(name, pa.string()) for name in names] + [(SOURCE_ROW, pa.int64())])
-        table = pa.concat_tables(self.tables) if self.tables else schema.empty_table()
-        return DelimitedRead(self.header or [], table, sorted(self.rejects, key=lambda reject: reject.line), self.short_rows)
+        return pa.schema([(name, pa.string()) for name in names] + [(SOURCE_ROW, pa.int64())]).empty_table()
 
-    def _read(self, skip_lines: int) -> int | None:
+    def sorted_rejects(self) -> list[Reject]:
+        return sorted(self.rejects, key=lambda reject: reject.line)
+
+    def _read(self, skip_lines: int) -> Generator[pa.Table, None, int | None]:
         """Read from line `skip_lines + 1` on; returns the line to resume after when a broken record must be re-read."""
         chunks = self.open_text()
         head = _head(chunks)
@@ -165,13 +173,18 @@ class _Splitter:
             self.newline = "\n" if "\n" in head or "\r" not in head else "\r"
         first = skip_lines + 1
         for lines, at_eof in _line_blocks(head, chunks, self.newline, skip_lines):
-            walk: tuple[pa.StringArray, int] | None = (lines, first)
+            walk: tuple[pa.StringArray, int] | int | None = (lines, first)
             first += len(lines)
-            while walk is not None:
+            while isinstance(walk, tuple):
                 walk = self._walk(*walk, at_eof)
-                if isinstance(walk, int):
-                    return walk
+            yield from self._take_tables()
+            if isinstance(walk, int):
+                return walk
         return None
+
+    def _take_tables(self) -> Iterator[pa.Table]:
+        tables, self.tables = self.tables, []
+        yield from tables
 
     def _walk(self, lines: pa.StringArray, first: int, at_eof: bool) -> tuple[pa.StringArray, int] | int | None:
         """Take the lines numbered from `first`; returns lines to walk again, a line to re-read after, or None."""

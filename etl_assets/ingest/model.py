@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -31,3 +32,12 @@ class ReadResult:
     encoding: str | None = None
     short_rows: int = 0
     renamed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StreamedRead:
+    """A file read batch by batch, so it is never held whole: `batches` gives its rows as `ReadResult.table` would,
+    and `summary()`, once they are exhausted, the rest of the ReadResult with an empty table of the same columns."""
+
+    batches: Iterator[pa.Table]
+    summary: Callable[[], ReadResult]

@@ -6,6 +6,7 @@ import codecs
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,9 @@ import pyarrow.parquet as pq
 
 from etl_assets.config.columns import SOURCE_ROW
 from etl_assets.errors import IngestError
-from etl_assets.ingest.csv_records import read_delimited
+from etl_assets.ingest.csv_records import DelimitedReader
 from etl_assets.ingest.encodings import decoded_chunks, detect_encoding
-from etl_assets.ingest.model import ReadResult, Reject
+from etl_assets.ingest.model import ReadResult, Reject, StreamedRead
 from etl_assets.ingest.names import normalise_column_names, rename_reserved
 from etl_assets.ingest.nested import flatten_nested
 
@@ -36,10 +37,18 @@ SNIFF_BYTES = 65536
 
 def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> ReadResult:
     """Read `path` as `fmt` (csv|tsv|json|jsonl|parquet|auto) in `encoding` (None: detected); CSV values stay strings."""
+    streamed = stream_file(path, fmt, original_name, encoding)
+    tables = list(streamed.batches)
+    summary = streamed.summary()
+    return dataclasses.replace(summary, table=pa.concat_tables(tables) if tables else summary.table)
+
+
+def stream_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> StreamedRead:
+    """`read_file` batch by batch: CSV and TSV one block of text at a time, other formats in one batch."""
     resolved = detect_format(path, original_name) if fmt == "auto" else fmt
-    try:
+    with _read_errors(resolved, original_name):
         if resolved == "parquet":
-            return _read_parquet(path)
+            return _one_batch(_read_parquet(path))
         used = encoding or detect_encoding(path, original_name)
         if used is None:
             raise IngestError(
@@ -48,15 +57,32 @@ def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = N
             )
         text = partial(decoded_chunks, path, used, original_name, configured=encoding is not None)
         if resolved in ("csv", "tsv"):
-            return _with_encoding(_read_delimited(text, "\t" if resolved == "tsv" else None, original_name), used)
+            streamed = _stream_delimited(text, "\t" if resolved == "tsv" else None, original_name, used)
+            return dataclasses.replace(streamed, batches=_guarded(streamed.batches, resolved, original_name))
         whole = "".join(text())
         reader = _read_json_document if resolved == "json" else _read_json_lines
-        return _with_encoding(reader(whole), used)
+        return _one_batch(_with_encoding(reader(whole), used))
+
+
+@contextmanager
+def _read_errors(resolved: str, original_name: str) -> Iterator[None]:
+    try:
+        yield
     except (pa.ArrowException, json.JSONDecodeError, OSError) as exc:
         raise IngestError(
             f"Cannot read {original_name!r} as {resolved} ({_first_line(exc)}); fix or re-export the file, "
             "or set source.format in etl_config.yaml to its real format."
         ) from None
+
+
+def _guarded(batches: Iterator[pa.Table], resolved: str, original_name: str) -> Iterator[pa.Table]:
+    with _read_errors(resolved, original_name):
+        yield from batches
+
+
+def _one_batch(result: ReadResult) -> StreamedRead:
+    summary = dataclasses.replace(result, table=result.table.schema.empty_table())
+    return StreamedRead(iter([result.table]), lambda: summary)
 
 
 def detect_format(path: Path, original_name: str) -> str:
@@ -78,11 +104,23 @@ def detect_format(path: Path, original_name: str) -> str:
     return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
 
 
-def _read_delimited(text: Callable[[], Iterator[str]], delimiter: str | None, original_name: str) -> ReadResult:
-    read = read_delimited(text, delimiter, original_name)
-    rows = read.table.drop_columns([SOURCE_ROW])
-    result = _result(rows, read.table[SOURCE_ROW], read.header, read.rejects)
-    return dataclasses.replace(result, short_rows=read.short_rows)
+def _stream_delimited(text: Callable[[], Iterator[str]], delimiter: str | None, original_name: str, encoding: str) -> StreamedRead:
+    reader = DelimitedReader(text, delimiter, original_name)
+
+    def batches() -> Iterator[pa.Table]:
+        for batch in reader.batches():
+            yield _named(batch, reader.header or [], []).table
+
+    def summary() -> ReadResult:
+        result = _named(reader.empty_table(), reader.header or [], reader.sorted_rejects())
+        return _with_encoding(dataclasses.replace(result, short_rows=reader.short_rows), encoding)
+
+    return StreamedRead(batches(), summary)
+
+
+def _named(batch: pa.Table, header: list[str], rejects: list[Reject]) -> ReadResult:
+    """A delimited batch (f0..fN, `_source_row`) under the header's normalised names."""
+    return _result(batch.drop_columns([SOURCE_ROW]), batch[SOURCE_ROW], header, rejects)
 
 
 def _with_encoding(result: ReadResult, encoding: str) -> ReadResult:
