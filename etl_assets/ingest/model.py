@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -41,3 +43,22 @@ class StreamedRead:
 
     batches: Iterator[pa.Table]
     summary: Callable[[], ReadResult]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a file's rows came from, as the upload's lineage columns carry it: its name and arrival."""
+
+    source_file: str
+    arrived_at: datetime
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    """One file's rows written to a Parquet part with their lineage: the part, its row count, and the read's
+    summary (rejects, columns, encoding, padded rows, renamed headers; an empty table)."""
+
+    part: Path
+    rows: int
+    lineage: Lineage
+    summary: ReadResult

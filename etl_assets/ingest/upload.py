@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from etl_assets.config.columns import ARRIVED_AT, SOURCE_FILE, SOURCE_ROW
 from etl_assets.config.models import DatasetConfig, SourceConfig
 from etl_assets.errors import IngestError
 from etl_assets.files import atomic_path, write_atomically
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
+from etl_assets.ingest.model import Lineage, Reject, SpooledFile, StreamedRead
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import partition_keys_for
-from etl_assets.ingest.readers import ReadResult, Reject, read_file
+from etl_assets.ingest.readers import stream_file
+from etl_assets.ingest.spool import LINEAGE_SCHEMA, combine_parts, spool_file
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.paths import ProjectPaths, window_slug
 
-ARRIVED_AT_TYPE = pa.timestamp("us", tz="UTC")
-LINEAGE_SCHEMA = pa.schema([(SOURCE_FILE, pa.string()), (SOURCE_ROW, pa.int64()), (ARRIVED_AT, ARRIVED_AT_TYPE)])
 REJECT_EXAMPLES = 5
 
 
@@ -84,46 +84,61 @@ def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list
 
 
 def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow) -> UploadResult:
-    """Archive the window's landed files and rewrite its upload from every file archived for it."""
-    with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"):
-        outcomes, fresh_reads, settling = _archive_landed_files(dataset, paths.archive / dataset.name, window.key)
+    """Archive the window's landed files and rewrite its upload from every file archived for it, batch by batch."""
+    output_path = upload_path(paths, dataset.name, window.key)
+    with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"), _parts_folder(output_path) as parts:
+        outcomes, fresh_reads, settling = _archive_landed_files(dataset, paths.archive / dataset.name, window.key, parts)
         files = archived_files(paths.archive / dataset.name, window.key)
-        tables, rejects, columns, file_reads = [], [], {}, []
-        for file in files:
-            result = fresh_reads.get(file.sha256) or read_source_file(file.path, dataset.source, file.original_name)
-            tables.append(_with_lineage(result.table, file))
-            rejects.extend((file.original_name, reject) for reject in result.rejects)
-            columns = result.columns | columns
-            file_reads.append(_file_read(file.original_name, result))
-        table = _union(tables) if tables else _empty_upload(dataset)
+        spooled = [fresh_reads.get(file.sha256) or _spool(file.path, dataset.source, file.original_name, _lineage(file), parts) for file in files]
+        rejects = [(file.original_name, reject) for file, read in zip(files, spooled, strict=True) for reject in read.summary.rejects]
+        file_reads = [_file_read(file.original_name, read) for file, read in zip(files, spooled, strict=True)]
         rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
         _check_reject_share(dataset.source, window.key, file_reads, rejects_path)
-        output_path = upload_path(paths, dataset.name, window.key)
-        with atomic_path(output_path) as temporary:
-            pq.write_table(table, temporary)
+        if spooled:
+            combine_parts(spooled, [_lineage(file) for file in files], output_path)
+        else:
+            with atomic_path(output_path) as temporary:
+                pq.write_table(_empty_upload(dataset), temporary)
     return UploadResult(
         window_key=window.key,
         output_path=output_path,
-        row_count=table.num_rows,
+        row_count=sum(read.rows for read in spooled),
         files=files,
         new_files=sum(outcome.status == "new" for outcome in outcomes),
         duplicate_files=sum(outcome.status == "duplicate" for outcome in outcomes),
         settling_files=settling + sum(outcome.status == "changed" for outcome in outcomes),
         reject_count=len(rejects),
         rejects_path=rejects_path,
-        columns=columns,
+        columns=_columns(spooled),
         file_reads=file_reads,
         reject_examples=rejects[:REJECT_EXAMPLES],
     )
 
 
-def read_source_file(path: Path, source: SourceConfig, original_name: str) -> ReadResult:
-    """Read one file as the dataset's source says: its format and, when set, its encoding."""
-    return read_file(path, source.format, original_name, source.encoding)
+def stream_source_file(path: Path, source: SourceConfig, original_name: str) -> StreamedRead:
+    """Read one file batch by batch as the dataset's source says: its format and, when set, its encoding."""
+    return stream_file(path, source.format, original_name, source.encoding)
 
 
-def _file_read(name: str, result: ReadResult) -> FileRead:
-    return FileRead(name, result.table.num_rows, len(result.rejects), result.encoding, result.short_rows, result.renamed)
+def _spool(path: Path, source: SourceConfig, original_name: str, lineage: Lineage, parts: Path) -> SpooledFile:
+    return spool_file(stream_source_file(path, source, original_name), lineage, parts / f"{uuid.uuid4().hex}.parquet")
+
+
+def _lineage(file: ArchivedFile) -> Lineage:
+    return Lineage(file.original_name, file.arrived_at)
+
+
+def _columns(spooled: list[SpooledFile]) -> dict[str, str]:
+    """Each column's header, as the first file that has it names it."""
+    columns: dict[str, str] = {}
+    for read in spooled:
+        columns = read.summary.columns | columns
+    return columns
+
+
+def _file_read(name: str, read: SpooledFile) -> FileRead:
+    summary = read.summary
+    return FileRead(name, read.rows, len(summary.rejects), summary.encoding, summary.short_rows, summary.renamed)
 
 
 def _check_reject_share(source: SourceConfig, window_key: str, file_reads: list[FileRead], rejects_path: Path | None) -> None:
@@ -150,18 +165,31 @@ def _empty_upload(dataset: DatasetConfig) -> pa.Table:
 
 
 def _archive_landed_files(
-    dataset: DatasetConfig, dataset_archive: Path, window_key: str
-) -> tuple[list[ArchiveOutcome[ReadResult]], dict[str, ReadResult], int]:
-    """Take the window's settled files into the archive; what was read from new ones by hash, and how many still settle."""
+    dataset: DatasetConfig, dataset_archive: Path, window_key: str, parts: Path
+) -> tuple[list[ArchiveOutcome[SpooledFile]], dict[str, SpooledFile], int]:
+    """Take the window's settled files into the archive; what was spooled from new ones by hash, and how many still settle."""
     scan = landing_zone_for(dataset.source).scan()
     outcomes, fresh_reads = [], {}
     for file in by_window(dataset, scan.ready).get(window_key, []):
+        lineage = Lineage(file.name, file.arrived_at)
         # The archived copy is read before the landed file goes, so a file that cannot be read stays in landing.
-        outcome = archive_file(file, dataset_archive, window_key, lambda path, name=file.name: read_source_file(path, dataset.source, name))
+        outcome = archive_file(file, dataset_archive, window_key, lambda path, name=file.name, lineage=lineage: _spool(path, dataset.source, name, lineage, parts))
         outcomes.append(outcome)
         if outcome.status == "new":
             fresh_reads[outcome.file.sha256] = outcome.read
     return outcomes, fresh_reads, len(by_window(dataset, scan.settling).get(window_key, []))
+
+
+@contextmanager
+def _parts_folder(output_path: Path) -> Iterator[Path]:
+    """A folder for the window's Parquet parts beside its upload; the dataset's lock is held, so one left there is a dead run's."""
+    folder = output_path.with_name(f".{output_path.stem}.parts")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -173,58 +201,6 @@ def _dataset_lock(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _with_lineage(table: pa.Table, file: ArchivedFile) -> pa.Table:
-    rows = table.num_rows
-    source_rows = table[SOURCE_ROW]
-    data = table.drop_columns([SOURCE_ROW])
-    data = data.append_column(SOURCE_FILE, pa.array([file.original_name] * rows, pa.string()))
-    data = data.append_column(SOURCE_ROW, source_rows)
-    return data.append_column(ARRIVED_AT, pa.array([file.arrived_at] * rows, ARRIVED_AT_TYPE))
-
-
-def _union(tables: list[pa.Table]) -> pa.Table:
-    """All tables under one schema: missing columns are null, and a column whose files disagree becomes text."""
-    types: dict[str, set[pa.DataType]] = {}
-    for table in tables:
-        for field in table.schema:
-            types.setdefault(field.name, set())
-            if not pa.types.is_null(field.type):
-                types[field.name].add(field.type)
-    lineage = set(LINEAGE_SCHEMA.names)
-    names = [name for name in types if name not in lineage] + LINEAGE_SCHEMA.names
-    schema = pa.schema([(name, _common_type(types.get(name, set()), name)) for name in names])
-    if not tables:
-        return schema.empty_table()
-    return pa.concat_tables([_conform(table, schema) for table in tables])
-
-
-def _common_type(types: set[pa.DataType], name: str) -> pa.DataType:
-    if name in LINEAGE_SCHEMA.names:
-        return LINEAGE_SCHEMA.field(name).type
-    return next(iter(types)) if len(types) == 1 else pa.string()
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
-    for field in schema:
-        if field.name not in table.column_names:
-            columns.append(pa.nulls(table.num_rows, field.type))
-        elif table.schema.field(field.name).type == field.type:
-            columns.append(table[field.name])
-        else:
-            columns.append(_as_text(table[field.name]))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    try:
-        return pc.cast(column, pa.string())
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        # Nested values have no Arrow cast to text; JSON keeps them readable.
-        values = column.to_pylist()
-        return pa.chunked_array([pa.array([None if value is None else json.dumps(value, default=str) for value in values], pa.string())])
 
 
 def _write_rejects(path: Path, rejects: list[tuple[str, Reject]]) -> Path | None:
