@@ -11,7 +11,9 @@ import charset_normalizer
 
 from etl_assets.errors import IngestError
 
-CHUNK_BYTES = 8 * 1024 * 1024
+# A block of text is split, checked and parsed as a unit, which takes many times its size: 2 MiB keeps the reader's
+# peak near 150 MiB above the interpreter's at the same speed as larger blocks.
+CHUNK_BYTES = 2 * 1024 * 1024
 SAMPLE_BYTES = 1024 * 1024
 # Longest BOM first: the UTF-32 LE BOM starts with the UTF-16 LE one.
 BOM_ENCODINGS = (
