@@ -98,7 +98,7 @@ def _detection_sample(path: Path) -> tuple[bytes, int]:
             return head, 0
         lines_before = head.count(b"\n")
         while chunk := handle.read(CHUNK_BYTES):
-            found = NON_ASCII_BYTE.search(chunk)
+            found = None if chunk.isascii() else NON_ASCII_BYTE.search(chunk)  # isascii is many times faster
             if not found:
                 lines_before += chunk.count(b"\n")
                 continue
