@@ -33,6 +33,7 @@ FORMAT_BY_EXTENSION = {
     ".pq": "parquet",
 }
 SNIFF_BYTES = 65536
+PARQUET_BATCH_ROWS = 65536
 
 
 def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> ReadResult:
@@ -44,11 +45,12 @@ def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = N
 
 
 def stream_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> StreamedRead:
-    """`read_file` batch by batch: CSV and TSV one block of text at a time, other formats in one batch."""
+    """`read_file` batch by batch: CSV and TSV a block of text at a time, Parquet a batch of rows, JSON in one batch."""
     resolved = detect_format(path, original_name) if fmt == "auto" else fmt
     with _read_errors(resolved, original_name):
         if resolved == "parquet":
-            return _one_batch(_read_parquet(path))
+            streamed = _stream_parquet(path)
+            return dataclasses.replace(streamed, batches=_guarded(streamed.batches, resolved, original_name))
         used = encoding or detect_encoding(path, original_name)
         if used is None:
             raise IngestError(
@@ -182,14 +184,28 @@ def _json_kind(value: Any) -> str:
     return "string" if isinstance(value, str) else "nested"
 
 
-def _read_parquet(path: Path) -> ReadResult:
-    """Structs flattened to `parent__child` columns and lists and maps made JSON, with names normalised there."""
-    flat = flatten_nested(pq.read_table(path))
+def _stream_parquet(path: Path) -> StreamedRead:
+    """Batch by batch, structs flattened to `parent__child` columns and lists and maps made JSON, with names normalised there."""
+    parquet = pq.ParquetFile(path)
+    summary = _parquet_batch(parquet.schema_arrow.empty_table(), 1)
+
+    def batches() -> Iterator[pa.Table]:
+        first_row = 1
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            table = _parquet_batch(pa.Table.from_batches([batch]), first_row).table
+            first_row += table.num_rows
+            yield table
+
+    return StreamedRead(batches(), lambda: summary)
+
+
+def _parquet_batch(table: pa.Table, first_row: int) -> ReadResult:
+    flat = flatten_nested(table)
     names, reserved = rename_reserved(flat.table.column_names)
-    rows = pa.array(range(1, flat.table.num_rows + 1), pa.int64())
+    rows = pa.array(range(first_row, first_row + flat.table.num_rows), pa.int64())
     columns = {name: flat.headers[old] for name, old in zip(names, flat.table.column_names, strict=True)}
-    table = flat.table.rename_columns(names).append_column(SOURCE_ROW, rows)
-    return ReadResult(table, [], columns, renamed={name: columns[name] for name in reserved})
+    renamed = flat.table.rename_columns(names).append_column(SOURCE_ROW, rows)
+    return ReadResult(renamed, [], columns, renamed={name: columns[name] for name in reserved})
 
 
 def _result(table: pa.Table, source_rows: list[int] | pa.ChunkedArray, headers: list[str], rejects: list[Reject]) -> ReadResult:
