@@ -28,31 +28,31 @@ def spool_file(streamed: StreamedRead, lineage: Lineage, part: Path) -> SpooledF
     rows = 0
     try:
         for group in _row_groups(streamed.batches):
-            writer = _write(writer, part, with_lineage(group, lineage))
+            writer = _write(writer, part, _with_lineage(group, lineage))
             rows += group.num_rows
         summary = streamed.summary()
         if writer is None:  # no rows: the part still says which columns the file has
-            writer = _write(writer, part, with_lineage(summary.table, lineage))
+            writer = _write(writer, part, _with_lineage(summary.table, lineage))
     finally:
         if writer is not None:
             writer.close()
     return SpooledFile(part, rows, lineage, summary)
 
 
-def combine_parts(spooled: list[SpooledFile], lineages: list[Lineage], output: Path) -> None:
-    """Write the parts into `output` in order under one schema, each with the lineage it belongs to in the archive."""
+def combine_parts(spooled: list[SpooledFile], output: Path) -> None:
+    """Write the parts into `output` in order, under one schema."""
     schemas = [pq.read_schema(file.part) for file in spooled]
-    schema = union_schema(schemas)
+    schema = _union_schema(schemas)
     with atomic_path(output) as temporary:
-        if len(spooled) == 1 and schemas[0].equals(schema) and spooled[0].lineage == lineages[0]:
+        if len(spooled) == 1 and schemas[0].equals(schema):
             os.replace(spooled[0].part, temporary)  # already the upload: nothing to rewrite
             return
         with pq.ParquetWriter(temporary, schema) as writer:
-            for file, lineage in zip(spooled, lineages, strict=True):
-                _copy_part(file, lineage, schema, writer)
+            for file in spooled:
+                _copy_part(file.part, schema, writer)
 
 
-def with_lineage(table: pa.Table, lineage: Lineage) -> pa.Table:
+def _with_lineage(table: pa.Table, lineage: Lineage) -> pa.Table:
     """The rows (ending in `_source_row`) with the file's name, row and arrival as the last columns."""
     rows = table.num_rows
     source_rows = table[SOURCE_ROW]
@@ -62,7 +62,7 @@ def with_lineage(table: pa.Table, lineage: Lineage) -> pa.Table:
     return data.append_column(ARRIVED_AT, pa.repeat(pa.scalar(lineage.arrived_at, ARRIVED_AT_TYPE), rows))
 
 
-def union_schema(schemas: list[pa.Schema]) -> pa.Schema:
+def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
     """One schema for all parts: every column, a column whose parts disagree as text, the lineage columns last."""
     types: dict[str, set[pa.DataType]] = {}
     for schema in schemas:
@@ -95,13 +95,10 @@ def _row_groups(batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
         yield pa.concat_tables(gathered)
 
 
-def _copy_part(file: SpooledFile, lineage: Lineage, schema: pa.Schema, writer: pq.ParquetWriter) -> None:
-    parquet = pq.ParquetFile(file.part)
+def _copy_part(part: Path, schema: pa.Schema, writer: pq.ParquetWriter) -> None:
+    parquet = pq.ParquetFile(part)
     for index in range(parquet.num_row_groups):
-        table = parquet.read_row_group(index)
-        if file.lineage != lineage:
-            table = with_lineage(table.drop_columns([SOURCE_FILE, ARRIVED_AT]), lineage)
-        writer.write_table(_conform(table, schema))
+        writer.write_table(_conform(parquet.read_row_group(index), schema))
 
 
 def _common_type(types: set[pa.DataType], name: str) -> pa.DataType:

@@ -89,13 +89,13 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
     with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"), _parts_folder(output_path) as parts:
         outcomes, fresh_reads, settling = _archive_landed_files(dataset, paths.archive / dataset.name, window.key, parts)
         files = archived_files(paths.archive / dataset.name, window.key)
-        spooled = [fresh_reads.get(file.sha256) or _spool(file.path, dataset.source, file.original_name, _lineage(file), parts) for file in files]
+        spooled = [_spooled(file, fresh_reads.get(file.sha256), dataset.source, parts) for file in files]
         rejects = [(file.original_name, reject) for file, read in zip(files, spooled, strict=True) for reject in read.summary.rejects]
         file_reads = [_file_read(file.original_name, read) for file, read in zip(files, spooled, strict=True)]
         rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
         _check_reject_share(dataset.source, window.key, file_reads, rejects_path)
         if spooled:
-            combine_parts(spooled, [_lineage(file) for file in files], output_path)
+            combine_parts(spooled, output_path)
         else:
             with atomic_path(output_path) as temporary:
                 pq.write_table(_empty_upload(dataset), temporary)
@@ -124,8 +124,12 @@ def _spool(path: Path, source: SourceConfig, original_name: str, lineage: Lineag
     return spool_file(stream_source_file(path, source, original_name), lineage, parts / f"{uuid.uuid4().hex}.parquet")
 
 
-def _lineage(file: ArchivedFile) -> Lineage:
-    return Lineage(file.original_name, file.arrived_at)
+def _spooled(file: ArchivedFile, fresh: SpooledFile | None, source: SourceConfig, parts: Path) -> SpooledFile:
+    """The file's part: the one spooled as it was archived, unless the archive keeps its bytes under another arrival."""
+    lineage = Lineage(file.original_name, file.arrived_at)
+    if fresh is not None and fresh.lineage == lineage:
+        return fresh
+    return _spool(file.path, source, file.original_name, lineage, parts)
 
 
 def _columns(spooled: list[SpooledFile]) -> dict[str, str]:

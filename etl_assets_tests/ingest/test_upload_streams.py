@@ -83,3 +83,15 @@ def test_an_upload_four_times_larger_takes_about_the_same_memory(tmp_path):
     large = _upload_growth_kib(tmp_path / "large", 1_000_000)
 
     assert large < 1.5 * small, f"peak grew {small} KiB -> {large} KiB for 4x the rows"
+
+
+def test_rows_spooled_under_one_name_carry_the_lineage_the_archive_keeps_for_their_bytes(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    land(paths.landing / "orders", "a.csv", "id\n1\n", datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    land(paths.landing / "orders", "b.csv", "id\n1\n", MORNING)
+
+    result = ingest_window(dataset(paths.landing / "orders"), paths, DAY)
+
+    assert [file.original_name for file in result.files] == ["b.csv"]
+    rows = pq.read_table(result.output_path).to_pylist()
+    assert rows == [{"id": "1", "_source_file": "b.csv", "_source_row": 2, "_arrived_at": MORNING}]
