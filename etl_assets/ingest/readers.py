@@ -49,8 +49,7 @@ def stream_file(path: Path, fmt: str, original_name: str, encoding: str | None =
     resolved = detect_format(path, original_name) if fmt == "auto" else fmt
     with _read_errors(resolved, original_name):
         if resolved == "parquet":
-            streamed = _stream_parquet(path)
-            return dataclasses.replace(streamed, batches=_guarded(streamed.batches, resolved, original_name))
+            return _guarded(_stream_parquet(path), resolved, original_name)
         used = encoding or detect_encoding(path, original_name)
         if used is None:
             raise IngestError(
@@ -59,8 +58,7 @@ def stream_file(path: Path, fmt: str, original_name: str, encoding: str | None =
             )
         text = partial(decoded_chunks, path, used, original_name, configured=encoding is not None)
         if resolved in ("csv", "tsv"):
-            streamed = _stream_delimited(text, "\t" if resolved == "tsv" else None, original_name, used)
-            return dataclasses.replace(streamed, batches=_guarded(streamed.batches, resolved, original_name))
+            return _guarded(_stream_delimited(text, "\t" if resolved == "tsv" else None, original_name, used), resolved, original_name)
         whole = "".join(text())
         reader = _read_json_document if resolved == "json" else _read_json_lines
         return _one_batch(_with_encoding(reader(whole), used))
@@ -77,7 +75,12 @@ def _read_errors(resolved: str, original_name: str) -> Iterator[None]:
         ) from None
 
 
-def _guarded(batches: Iterator[pa.Table], resolved: str, original_name: str) -> Iterator[pa.Table]:
+def _guarded(streamed: StreamedRead, resolved: str, original_name: str) -> StreamedRead:
+    """The read with its batches' errors reported as `read_file` reports them: they come while the batches are read."""
+    return dataclasses.replace(streamed, batches=_batches_guarded(streamed.batches, resolved, original_name))
+
+
+def _batches_guarded(batches: Iterator[pa.Table], resolved: str, original_name: str) -> Iterator[pa.Table]:
     with _read_errors(resolved, original_name):
         yield from batches
 
