@@ -30,6 +30,14 @@ class ContenderFailed(RuntimeError):
     """A contender exited non-zero or ran past its time limit: the benchmark crashed, not a target missed."""
 
 
+class ContenderTimedOut(ContenderFailed):
+    """A contender ran past its time limit; `measured` holds what it had used when it was stopped."""
+
+    def __init__(self, message: str, measured: Measured):
+        super().__init__(message)
+        self.measured = measured
+
+
 def vm_hwm_mib(pid: int) -> float:
     """A live process's peak resident set (VmHWM) in MiB, 0 once it is gone."""
     try:
@@ -83,7 +91,8 @@ def run_process(command: list[str], env: dict | None = None, timeout: float = 36
                 os.killpg(process.pid, signal.SIGKILL)
                 os.wait4(process.pid, 0)
                 process.returncode = -9
-                raise ContenderFailed(f"{command[1:3]} ran past {timeout:g} s and was stopped")
+                stopped = Measured(time.perf_counter() - started, max(peaks.values(), default=0.0), "", {"timed_out": True})
+                raise ContenderTimedOut(f"{command[1:3]} ran past {timeout:g} s and was stopped", stopped)
             time.sleep(POLL_SECONDS)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)

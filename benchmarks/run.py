@@ -48,6 +48,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("--e2e-rows", help="comma-separated row counts for the end-to-end scenario")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before one contender's run is stopped")
+    parser.add_argument("--note", help="a sentence for the results' preface, e.g. how busy the machine was")
     parser.add_argument("--output", type=Path, help="where to write the results (default: RESULTS.md unless --quick)")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SCENARIOS)
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = Sizes([int(n) for n in args.e2e_rows.split(",")], *list(vars(sizes).values())[1:])
     preface = [f"Written by `python -m benchmarks.run{' --quick' if args.quick else ''}` on {started_at()}; "
                f"{args.runs} alternating runs of each contender, medians shown."]  # fmt: skip
+    if args.note:
+        preface.append(f"**{args.note}**")
     peers = _peers(args, preface)
     with_peers = bool(peers)
     context = {"Machine": machine(), "Versions": versions(peers)}

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from benchmarks.data import write_orders_csv
-from benchmarks.measure import ContenderFailed, Measured, alternate, run_process
+from benchmarks.measure import ContenderFailed, ContenderTimedOut, Measured, alternate, run_process
 from benchmarks.model import Section, Target
 from benchmarks.report import render
 from benchmarks.scenarios import split_by_day
@@ -48,9 +48,12 @@ def test_a_contender_that_fails_stops_the_benchmark_with_its_output():
         run_process([sys.executable, "-c", "raise SystemExit('boom')"])
 
 
-def test_a_contender_past_its_time_limit_is_stopped():
-    with pytest.raises(ContenderFailed, match="ran past"):
-        run_process([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+def test_a_contender_past_its_time_limit_is_stopped_with_what_it_used():
+    with pytest.raises(ContenderTimedOut, match="ran past") as stopped:
+        run_process([sys.executable, "-c", HOLD_MIB.replace("0.3", "30"), "100"], timeout=2)
+
+    assert stopped.value.measured.extra["timed_out"] and stopped.value.measured.seconds >= 2
+    assert stopped.value.measured.peak_mib >= 100
 
 
 def test_contenders_alternate():
@@ -83,3 +86,4 @@ def test_a_missed_target_is_printed_as_miss():
     text = render([section], {}, "Results", [])
 
     assert "| fast | 2× | **miss** |" in text and "| light | 0.4× | pass |" in text
+
