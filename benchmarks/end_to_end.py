@@ -9,7 +9,7 @@ from pathlib import Path
 from benchmarks.data import WINDOW_KEY, land, write_orders_csv
 from benchmarks.measure import Measured, alternate, median_of
 from benchmarks.model import Section, Target
-from benchmarks.report import mib, ratio, seconds
+from benchmarks.report import mib, ratio, seconds, wall
 from benchmarks.runs import STAGES, SharedEmulator, materialize, ours_script, peer_script, reset
 
 OURS = "etl_assets"
@@ -57,16 +57,11 @@ def _add_rows(section: Section, rows: int, results: dict[str, list[Measured]]) -
     for name, runs in results.items():
         emulator = [run.extra["emulator_mib"] for run in runs if "emulator_mib" in run.extra]
         section.rows.append([
-            f"{rows:,}", name, _wall(runs), mib(median_of(runs, "peak_mib")),
+            f"{rows:,}", name, wall(runs), mib(median_of(runs, "peak_mib")),
             mib(max(emulator)) if emulator else "–",
             "–" if name == OURS else ratio(median_of(ours, "seconds") / median_of(runs, "seconds")),
             "–" if name == OURS else ratio(median_of(ours, "peak_mib") / median_of(runs, "peak_mib")),
         ])  # fmt: skip
-
-
-def _wall(runs: list[Measured]) -> str:
-    wall = seconds(median_of(runs, "seconds"))
-    return f"stopped after {wall}" if any(run.extra.get("timed_out") for run in runs) else wall
 
 
 def _stage_note(rows: int, runs: list[Measured]) -> str:

@@ -10,6 +10,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from benchmarks.measure import Measured, median_of
 from benchmarks.model import Section
 
 PROJECT_PACKAGES = ("dagster", "duckdb", "pyarrow", "fakesnow", "snowflake-connector-python", "pandas")
@@ -25,6 +26,12 @@ def mib(value: float) -> str:
 
 def ratio(value: float) -> str:
     return f"{value:.2f}×"
+
+
+def wall(runs: list[Measured]) -> str:
+    """The median wall time, said to be a lower bound when a run was stopped at the time limit."""
+    text = seconds(median_of(runs, "seconds"))
+    return f"stopped after {text}" if any(run.extra.get("timed_out") for run in runs) else text
 
 
 def machine() -> dict[str, str]:

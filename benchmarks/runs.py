@@ -61,8 +61,13 @@ def peer_script(name: str, *args: object, scratch: Path, timeout: float = 3600) 
     reported as such (dlt's row path at 10M rows may never end), not as a crash of the benchmark."""
     env = dict(os.environ, HOME=str(scratch), RUNTIME__DLTHUB_TELEMETRY="false", RUNTIME__LOG_LEVEL="WARNING")
     scratch.mkdir(parents=True, exist_ok=True)
+    return stopped_or_done([str(bench_python()), str(CONTENDERS / name), *map(str, args)], env, timeout)
+
+
+def stopped_or_done(command: list[str], env: dict | None, timeout: float) -> Measured:
+    """A process that may run past the time limit: then what it used until it was stopped, marked `timed_out`."""
     try:
-        return run_process([str(bench_python()), str(CONTENDERS / name), *map(str, args)], env=env, timeout=timeout)
+        return run_process(command, env=env, timeout=timeout)
     except ContenderTimedOut as stopped:
         return stopped.measured
 
