@@ -35,10 +35,10 @@ chromium:
 dev: $(VENV)/.installed dagster-home
 	$(BIN)/dagster dev -w workspace.yaml
 
-# Peers measured in the same run: ydata-profiling (minimal) in its own venv, then a 10M-row load.
+# Every scenario against its peers in the same run (the peers in .venv-bench), results in benchmarks/RESULTS.md.
+# QUICK=1: every scenario small, in under 2 minutes, results printed only. BENCH_ARGS: more options (--help).
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/profile_vs_ydata.py --install
-	$(BIN)/python benchmarks/load_big_window.py --rows 10000000
+	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 stop: $(VENV)/.installed
 	$(BIN)/etl-assets warehouse stop

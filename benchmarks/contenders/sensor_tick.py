@@ -1,0 +1,26 @@
+"""One tick of the orders upload sensor over the landing zone, with the cursor of an earlier tick.
+
+    python benchmarks/contenders/sensor_tick.py [CURSOR_FILE]
+
+Prints `TICK seconds run_requests` for the tick alone (the process's own start-up is the harness's wall time),
+and writes the tick's cursor to CURSOR_FILE.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from etl_assets.definitions import defs
+
+cursor_file = Path(sys.argv[1])
+sensor = defs.get_sensor_def("orders_uploads")
+cursor = cursor_file.read_text() if cursor_file.exists() else None
+with dg.instance_for_test() as instance:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    started = time.perf_counter()
+    result = sensor(context)
+    seconds = time.perf_counter() - started
+cursor_file.write_text(result.cursor or "")
+print("TICK", seconds, len(result.run_requests or []))

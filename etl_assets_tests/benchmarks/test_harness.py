@@ -1,0 +1,89 @@
+"""The benchmark's measuring parts on real processes: peak RSS of a process tree, alternation, seeded data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import pytest
+
+from benchmarks.data import write_orders_csv
+from benchmarks.measure import ContenderFailed, ContenderTimedOut, Measured, alternate, run_process
+from benchmarks.model import Section, Target
+from benchmarks.report import render
+from benchmarks.scenarios import split_by_day
+
+pytestmark = pytest.mark.slow
+
+HOLD_MIB = """
+import sys, time
+block = bytearray(int(sys.argv[1]) * 2**20)
+block[::4096] = b"x" * len(block[::4096])
+time.sleep(0.3)
+"""
+
+
+def test_the_peak_is_the_largest_process_of_the_tree_even_a_grandchild():
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {HOLD_MIB!r}, '300'], check=True)"
+
+    measured = run_process([sys.executable, "-c", parent])
+
+    assert 300 <= measured.peak_mib < 400, "the grandchild's 300 MiB, not the parent's nor a sum"
+    assert measured.seconds >= 0.3
+
+
+def test_the_peak_is_not_the_harness_own_size():
+    # a child forked from a big harness counts the harness's pages until its exec: ru_maxrss would report them
+    ballast = bytearray(400 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+
+    measured = run_process([sys.executable, "-c", "pass"])
+
+    assert measured.peak_mib < 100
+    del ballast
+
+
+def test_a_contender_that_fails_stops_the_benchmark_with_its_output():
+    with pytest.raises(ContenderFailed, match="boom"):
+        run_process([sys.executable, "-c", "raise SystemExit('boom')"])
+
+
+def test_a_contender_past_its_time_limit_is_stopped_with_what_it_used():
+    with pytest.raises(ContenderTimedOut, match="ran past") as stopped:
+        run_process([sys.executable, "-c", HOLD_MIB.replace("0.3", "30"), "100"], timeout=2)
+
+    assert stopped.value.measured.extra["timed_out"] and stopped.value.measured.seconds >= 2
+    assert stopped.value.measured.peak_mib >= 100
+
+
+def test_contenders_alternate():
+    order: list[str] = []
+
+    def contender(name: str):
+        return lambda: order.append(name) or Measured(1.0, 1.0, "")
+
+    results = alternate({"a": contender("a"), "b": contender("b")}, runs=3)
+
+    assert order == ["a", "b", "a", "b", "a", "b"]
+    assert [len(runs) for runs in results.values()] == [3, 3]
+
+
+def test_the_data_is_seeded_and_split_over_the_days(tmp_path):
+    first = write_orders_csv(tmp_path / "a.csv", 1_000).read_bytes()
+    assert write_orders_csv(tmp_path / "b.csv", 1_000).read_bytes() == first
+    days = [dt.date(2025, 1, 1) + dt.timedelta(days=n) for n in range(7)]
+
+    files = split_by_day(tmp_path / "a.csv", days, tmp_path / "days")
+
+    rows = [path.read_text().splitlines() for path in files]
+    assert all(lines[0] == first.decode().splitlines()[0] for lines in rows)
+    assert sum(len(lines) - 1 for lines in rows) == 1_000
+
+
+def test_a_missed_target_is_printed_as_miss():
+    section = Section("s", ["a"], [["1"]], [Target("fast", False, "2×"), Target("light", True, "0.4×")])
+
+    text = render([section], {}, "Results", [])
+
+    assert "| fast | 2× | **miss** |" in text and "| light | 0.4× | pass |" in text
+
