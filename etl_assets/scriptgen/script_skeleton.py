@@ -5,9 +5,10 @@ from string import Template
 SCRIPT_SKELETON = Template('''\
 """ETL script for the dataset '$dataset', rendered by etl_assets $generator_version; do not edit by hand.
 
-Run: python THIS_FILE --input IN.parquet --output OUT.parquet
-Reads the upload Parquet, cleans and types its columns with DuckDB, writes only OUT.parquet and
-reports row counts through Dagster Pipes (or prints them as JSON when run on its own).
+Run: python THIS_FILE [--window KEY] --input IN.parquet --output OUT.parquet [...]
+The --input/--output pair repeats, one per window (with --window, its key), so one process serves a range.
+Reads each upload Parquet, cleans and types its columns with DuckDB, writes only its OUT.parquet and
+reports its row counts through Dagster Pipes (or prints them as JSON, one line per pair, when run on its own).
 """
 
 import argparse
@@ -106,19 +107,33 @@ def write_atomically(table, output_path: Path) -> None:
 
 
 def main() -> None:
-    """Parse the two paths, transform, and report the counts."""
+    """Parse the input/output pairs, transform each in order, and report each pair's counts."""
     parser = argparse.ArgumentParser(description=f"ETL script for the dataset {DATASET}.")
-    parser.add_argument("--input", type=Path, required=True)
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--input", type=Path, action="append", required=True, help="repeatable, one per --output")
+    parser.add_argument("--output", type=Path, action="append", required=True, help="repeatable, one per --input")
+    parser.add_argument("--window", action="append", default=[], help="repeatable: each pair's window key, echoed in its counts")
     args = parser.parse_args()
+    if len(args.output) != len(args.input) or (args.window and len(args.window) != len(args.input)):
+        parser.error("give one --output, and one --window if any, for each --input, in the same order")
+    pairs = list(zip(args.window or [None] * len(args.input), args.input, args.output))
     if DAGSTER_PIPES_CONTEXT_ENV_VAR in os.environ:
         with open_dagster_pipes() as pipes:
-            counts = transform(args.input, args.output)
-            pipes.log.info(f"{DATASET}: {counts['rows_in']} rows in, {counts['rows_out']} rows out")
-            pipes.report_custom_message(counts)
+            for counts in transform_each(pairs):
+                pipes.log.info(f"{DATASET} {counts.get('window', '')}: {counts['rows_in']} rows in, {counts['rows_out']} rows out")
+                pipes.report_custom_message(counts)
     else:
-        counts = transform(args.input, args.output)
-        print(json.dumps(counts))
+        for counts in transform_each(pairs):
+            print(json.dumps(counts), flush=True)
+
+
+def transform_each(pairs: list):
+    """Each pair's counts, labelled with its window when one was given; a failure names its window."""
+    for window, input_path, output_path in pairs:
+        try:
+            counts = transform(input_path, output_path)
+        except Exception as error:
+            raise RuntimeError(f"{DATASET} failed on window {window or input_path}: {error}") from error
+        yield counts if window is None else {"window": window, **counts}
 
 
 if __name__ == "__main__":
