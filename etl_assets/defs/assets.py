@@ -21,7 +21,7 @@ from etl_assets.profiling.drift import compare_profiles
 from etl_assets.profiling.model import Drift, Profile
 from etl_assets.profiling.profiler import profile_parquet, read_profile, write_profile
 from etl_assets.profiling.report import render_report
-from etl_assets.quality.verdict import judge_window
+from etl_assets.quality.verdict import judge_windows
 from etl_assets.scriptgen.generate import generate_script
 
 
@@ -132,10 +132,12 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         for group in script_groups(windows):
             counts |= run_script_group(context, pipes_subprocess_client, dataset.name, group)
         counts = {paths.window_key: counts[paths.window_key] for paths in windows}
-        for paths in windows:
-            if dataset.quality:
-                qualities[paths.window_key], verdicts[paths.window_key] = judge_window(dataset, paths, references)
-            else:
+        if dataset.quality:
+            judged = judge_windows(dataset, windows, references)
+            qualities = {key: quality for key, (quality, _) in judged.items()}
+            verdicts = {key: verdict for key, (_, verdict) in judged.items()}
+        else:
+            for paths in windows:
                 paths.write_verdict(QualityVerdict(blocked_by=(), load_path=paths.transformed))
         last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
         metadata = md.transform_metadata(counts, last) | (quality_metadata(qualities, verdicts) if qualities else {})
