@@ -1,5 +1,6 @@
 """The asset factory: one dataset's config becomes its chain of five partitioned assets."""
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -103,11 +104,16 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
     def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
         """Generate (or reuse) the script for each window's source schema."""
-        scripts = {}
+        scripts, by_schema = {}, {}
         for window in windows_in_run(context):
             paths = stage_paths(project.paths, dataset.name, window.key)
             source_types = read_profile(paths.profile).inferred_types()
-            scripts[window.key] = generate_script(dataset, source_types, project.paths.generated_scripts)
+            # A range's windows mostly share one schema: its script is looked up (or rendered) once per run.
+            schema = tuple(source_types.items())
+            if schema in by_schema:
+                scripts[window.key] = dataclasses.replace(by_schema[schema], reused=True)
+            else:
+                scripts[window.key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
             paths.write_script_pointer(scripts[window.key])
         return dg.MaterializeResult(metadata=md.script_metadata(scripts))
 
