@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -24,12 +25,13 @@ RowCounts = dict[str, int]
 def script_groups(windows: Sequence[StagePaths]) -> list[list[StagePaths]]:
     """The windows in groups that share one script process, in run order; a single-pair script runs each alone."""
     groups: dict[str, list[StagePaths]] = {}
+    versions: dict[Path, str | None] = {}
     for paths in windows:
         script = paths.read_script_pointer()
-        if saved_generator_version(script) in SINGLE_PAIR_VERSIONS or saved_generator_version(script) is None:
-            groups[f"{script}#{paths.window_key}"] = [paths]
-        else:
-            groups.setdefault(str(script), []).append(paths)
+        if script not in versions:
+            versions[script] = saved_generator_version(script)
+        takes_many = versions[script] not in (None, *SINGLE_PAIR_VERSIONS)
+        groups.setdefault(str(script) if takes_many else f"{script}#{paths.window_key}", []).append(paths)
     return list(groups.values())
 
 
