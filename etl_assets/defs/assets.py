@@ -1,5 +1,6 @@
 """The asset factory: one dataset's config becomes its chain of five partitioned assets."""
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -11,6 +12,7 @@ from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.quality_checks import check_results, quality_check_specs, quality_metadata, reference_data
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.defs.script_runs import run_script_group, script_groups
 from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import ingest_window
 from etl_assets.ingest.windows import TimeWindow, window_for
@@ -20,9 +22,8 @@ from etl_assets.profiling.drift import compare_profiles
 from etl_assets.profiling.model import Drift, Profile
 from etl_assets.profiling.profiler import profile_parquet, read_profile, write_profile
 from etl_assets.profiling.report import render_report
-from etl_assets.quality.verdict import judge_window
+from etl_assets.quality.verdict import judge_windows
 from etl_assets.scriptgen.generate import generate_script
-from etl_assets.scriptgen.sandbox import sandbox_command
 
 
 def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
@@ -103,11 +104,16 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
     def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
         """Generate (or reuse) the script for each window's source schema."""
-        scripts = {}
+        scripts, by_schema = {}, {}
         for window in windows_in_run(context):
             paths = stage_paths(project.paths, dataset.name, window.key)
             source_types = read_profile(paths.profile).inferred_types()
-            scripts[window.key] = generate_script(dataset, source_types, project.paths.generated_scripts)
+            # A range's windows mostly share one schema: its script is looked up (or rendered) once per run.
+            schema = tuple(source_types.items())
+            if schema in by_schema:
+                scripts[window.key] = dataclasses.replace(by_schema[schema], reused=True)
+            else:
+                scripts[window.key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
             paths.write_script_pointer(scripts[window.key])
         return dg.MaterializeResult(metadata=md.script_metadata(scripts))
 
@@ -125,19 +131,19 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         pipes_subprocess_client: dg.PipesSubprocessClient,
         warehouse: SnowflakeWarehouse,
     ) -> dg.MaterializeResult:
-        """Run the window's script on its upload, then its quality rules: quarantine rows, hold back failing windows."""
+        """Run each window's script on its upload (one process per script), then its quality rules: quarantine rows, hold back failing windows."""
         counts, qualities, verdicts = {}, {}, {}
         references = reference_data(dataset, config, project.paths, warehouse) if dataset.quality else {}
-        for window in windows_in_run(context):
-            paths = stage_paths(project.paths, dataset.name, window.key)
-            paths.transformed.parent.mkdir(parents=True, exist_ok=True)
-            script_args = ["--input", str(paths.upload), "--output", str(paths.transformed)]
-            command = sandbox_command(str(paths.read_script_pointer()), script_args)
-            invocation = pipes_subprocess_client.run(context=context, command=command, extras={"window": window.key})
-            counts[window.key] = md.last_row_counts(invocation.get_custom_messages())
-            if dataset.quality:
-                qualities[window.key], verdicts[window.key] = judge_window(dataset, paths, references)
-            else:
+        windows = [stage_paths(project.paths, dataset.name, window.key) for window in windows_in_run(context)]
+        for group in script_groups(windows):
+            counts |= run_script_group(context, pipes_subprocess_client, dataset.name, group)
+        counts = {paths.window_key: counts[paths.window_key] for paths in windows}
+        if dataset.quality:
+            judged = judge_windows(dataset, windows, references)
+            qualities = {key: quality for key, (quality, _) in judged.items()}
+            verdicts = {key: verdict for key, (_, verdict) in judged.items()}
+        else:
+            for paths in windows:
                 paths.write_verdict(QualityVerdict(blocked_by=(), load_path=paths.transformed))
         last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
         metadata = md.transform_metadata(counts, last) | (quality_metadata(qualities, verdicts) if qualities else {})

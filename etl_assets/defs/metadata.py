@@ -138,14 +138,6 @@ def script_metadata(scripts: Mapping[str, SavedScript]) -> dict[str, Any]:
     return metadata
 
 
-def last_row_counts(messages: Sequence[Any]) -> dict[str, int]:
-    """The row counts a script reported through Pipes (its last report wins)."""
-    counts = [m for m in messages if isinstance(m, dict) and "rows_out" in m]
-    if not counts:
-        raise dg.Failure("The ETL script finished without reporting its row counts through Dagster Pipes.")
-    return {name: int(value) for name, value in counts[-1].items()}
-
-
 def transform_metadata(counts: Mapping[str, Mapping[str, int]], last_output: Path) -> dict[str, Any]:
     rows = [(key, c.get("rows_in"), c.get("rows_out"), c.get("rows_deduplicated", 0)) for key, c in counts.items()]
     return {

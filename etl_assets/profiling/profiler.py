@@ -41,8 +41,26 @@ UNORDERED_AGGREGATES = ("count({c})", "{d}", "NULL", "NULL")
 
 def profile_parquet(path: Path) -> Profile:
     """Profile a Parquet file; text columns get the narrowest type all their values fit."""
-    fields = [f for f in pq.read_schema(path) if not f.name.startswith("_")]
-    approximate = pq.ParquetFile(path).metadata.num_rows > EXACT_DISTINCT_MAX_ROWS
+    parquet = pq.ParquetFile(path)
+    fields = [f for f in parquet.schema_arrow if not f.name.startswith("_")]
+    if parquet.metadata.num_rows == 0:
+        # Most windows of a backfill are empty: their profile follows from the schema, with no scan to pay for.
+        return empty_profile(fields)
+    return scanned_profile(path, fields, approximate=parquet.metadata.num_rows > EXACT_DISTINCT_MAX_ROWS)
+
+
+def empty_profile(fields: list[pa.Field]) -> Profile:
+    """The profile of no rows: each column's schema type, nothing counted."""
+    columns = [
+        ColumnProfile(f.name, str(f.type), _empty_type_of(f.type), null_count=0, distinct_count=0, min=None, max=None)
+        for f in fields
+    ]
+    columns, dates = semantics.schema_semantics(columns, fields)
+    return Profile(0, columns, date_candidates=dates)
+
+
+def scanned_profile(path: Path, fields: list[pa.Field], approximate: bool) -> Profile:
+    """Profile a Parquet file's rows in DuckDB, in a few scans."""
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute(source_table(path, [f.name for f in fields if is_json(f.type)]))
@@ -144,6 +162,12 @@ def _typed_profile(arrow_field: pa.Field, row_count: int, values: tuple) -> Colu
         arrow_field.name, str(arrow_field.type), _type_of(arrow_field.type), row_count - count, distinct,
         json_safe(low), json_safe(high),
     )
+
+
+def _empty_type_of(arrow_type: pa.DataType) -> str:
+    if is_text(arrow_type):
+        return "json" if is_json(arrow_type) else "string"
+    return _type_of(arrow_type)
 
 
 def _type_of(arrow_type: pa.DataType) -> str:

@@ -46,6 +46,14 @@ def add_semantics(
     return typed, dates, rejected
 
 
+def schema_semantics(columns: list[ColumnProfile], fields: list[pa.Field]) -> tuple[list[ColumnProfile], list[DateCandidate]]:
+    """For no rows: the semantic types and date candidates the schema alone gives, with no scan."""
+    dates, _ = _stored_dates(columns, fields)
+    date_formats = {d.column: d.format for d in dates}
+    typed = [dataclasses.replace(c, semantic_type=_semantic_type(c, 0, None, date_formats, set())) for c in columns]
+    return typed, dates
+
+
 def _stored_dates(columns: list[ColumnProfile], fields: list[pa.Field]) -> tuple[list, list]:
     dates = []
     for column, arrow_field in zip(columns, fields):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import duckdb
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.lake import QualityVerdict, StagePaths
@@ -11,13 +13,25 @@ from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quaranti
 from etl_assets.quality.rules import check_names
 
 
+def judge_windows(
+    dataset: DatasetConfig, stages: Sequence[StagePaths], references: Mapping[tuple[str, str], object]
+) -> dict[str, tuple[WindowQuality, QualityVerdict]]:
+    """Judge each window, by window key, all on one DuckDB database so a range pays its start-up once."""
+    with duckdb.connect() as database:
+        return {stage.window_key: judge_window(dataset, stage, references, database) for stage in stages}
+
+
 def judge_window(
-    dataset: DatasetConfig, stage: StagePaths, references: Mapping[tuple[str, str], object]
+    dataset: DatasetConfig,
+    stage: StagePaths,
+    references: Mapping[tuple[str, str], object],
+    database: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[WindowQuality, QualityVerdict]:
     """Evaluate every rule on the window, take quarantined rows out, and decide whether the window may load."""
     rules = dataset.quality
     names = check_names(rules)
-    quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=now, database=database)
     blocked_by = tuple(o.name for o in quality.outcomes if not o.passed and o.severity == "error" and o.action != "quarantine")
     if any(rule.action == "quarantine" for rule in rules):
         split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)

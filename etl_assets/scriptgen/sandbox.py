@@ -1,6 +1,6 @@
 """Start a generated script with a scrubbed environment and a CPU-time limit.
 
-    python -m etl_assets.scriptgen.sandbox [--cpu-seconds N] -- SCRIPT --input IN --output OUT
+    python -m etl_assets.scriptgen.sandbox [--cpu-seconds N] -- SCRIPT [--window KEY] --input IN --output OUT [...]
 
 The script sees only the variables it needs (PATH, locale, time zone and Dagster Pipes' own), so no
 credential, key or token of the parent process reaches it; Python runs isolated (-I), ignoring PYTHON*

@@ -5,9 +5,10 @@ from string import Template
 SCRIPT_SKELETON = Template('''\
 """ETL script for the dataset '$dataset', rendered by etl_assets $generator_version; do not edit by hand.
 
-Run: python THIS_FILE --input IN.parquet --output OUT.parquet
-Reads the upload Parquet, cleans and types its columns with DuckDB, writes only OUT.parquet and
-reports row counts through Dagster Pipes (or prints them as JSON when run on its own).
+Run: python THIS_FILE [--window KEY] --input IN.parquet --output OUT.parquet [...]
+The --input/--output pair repeats, one per window (with --window, its key), so one process serves a range.
+Reads each upload Parquet, cleans and types its columns with DuckDB, writes only its OUT.parquet and
+reports its row counts through Dagster Pipes (or prints them as JSON, one line per pair, when run on its own).
 """
 
 import argparse
@@ -38,6 +39,8 @@ SOURCE_FILE, SOURCE_ROW, ARRIVED_AT = LINEAGE_COLUMNS
 # Rows sharing these keys keep only the latest arrival; a row with a NULL key is never a duplicate.
 DEDUPLICATE_ON = $deduplicate_on
 LATEST_FIRST = f"{ARRIVED_AT} DESC, {SOURCE_FILE} DESC, {SOURCE_ROW} DESC"
+# The output is written this many rows at a time, so it is never held whole beside the input.
+OUTPUT_BATCH_ROWS = 100_000
 
 
 def build_query() -> str:
@@ -58,10 +61,12 @@ def build_query() -> str:
 
 def transform(input_path: Path, output_path: Path) -> dict:
     """Write the transformed rows of input_path to output_path and return the row counts."""
-    source = pq.read_table(input_path)
-    missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in source.column_names]
+    present = pq.read_schema(input_path).names
+    missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in present]
     if missing:
         sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
+    # Only the columns the query reads: an upload's other columns are never decoded.
+    source = pq.read_table(input_path, columns=REQUIRED_INPUT_COLUMNS)
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
     connection.register("source", source)
@@ -70,55 +75,76 @@ def transform(input_path: Path, output_path: Path) -> dict:
     connection.execute("SET lock_configuration = true")
     relation = connection.sql(build_query())
     json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
-    result = with_json_type(relation.to_arrow_table(), json_positions)
+    rows_out = write_atomically(relation.to_arrow_reader(OUTPUT_BATCH_ROWS), json_positions, output_path)
     connection.close()
-    write_atomically(result, output_path)
     return {
         "rows_in": source.num_rows,
-        "rows_out": result.num_rows,
-        "rows_deduplicated": source.num_rows - result.num_rows,
+        "rows_out": rows_out,
+        "rows_deduplicated": source.num_rows - rows_out,
     }
 
 
-def with_json_type(table, positions: list[int]):
+def output_schema(schema, positions: list[int], json_type):
     """DuckDB hands JSON columns over as plain text; Arrow's JSON type keeps them JSON in the Parquet output."""
-    if not positions:
-        return table
+    for position in positions:
+        schema = schema.set(position, schema.field(position).with_type(json_type))
+    return schema
+
+
+def arrow_json_type():
     # DuckDB exports its JSON type as Arrow's only when told to keep every type, which would also change others
     with duckdb.connect(":memory:") as types:
         types.execute("SET arrow_lossless_conversion = true")
-        json_type = types.sql("SELECT NULL::JSON").to_arrow_table().schema.field(0).type
-    for position in positions:
-        table = table.set_column(position, table.field(position).name, table.column(position).cast(json_type))
-    return table
+        return types.sql("SELECT NULL::JSON").to_arrow_table().schema.field(0).type
 
 
-def write_atomically(table, output_path: Path) -> None:
-    """Write beside the output, then rename, so no reader ever sees half a file."""
+def write_atomically(reader, json_positions: list[int], output_path: Path) -> int:
+    """Write the rows batch by batch beside the output, then rename, so no reader ever sees half a file."""
+    json_type = arrow_json_type() if json_positions else None
     handle, temp_name = tempfile.mkstemp(dir=output_path.parent, prefix=f".{output_path.name}.", suffix=".tmp")
     os.close(handle)
+    rows = 0
+    schema = output_schema(reader.schema, json_positions, json_type)
     try:
-        pq.write_table(table, temp_name)
+        with pq.ParquetWriter(temp_name, schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch.cast(schema) if json_positions else batch)
+                rows += batch.num_rows
         os.replace(temp_name, output_path)
     except BaseException:
         os.unlink(temp_name)
         raise
+    return rows
 
 
 def main() -> None:
-    """Parse the two paths, transform, and report the counts."""
+    """Parse the input/output pairs, transform each in order, and report each pair's counts."""
     parser = argparse.ArgumentParser(description=f"ETL script for the dataset {DATASET}.")
-    parser.add_argument("--input", type=Path, required=True)
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--input", type=Path, action="append", required=True, help="repeatable, one per --output")
+    parser.add_argument("--output", type=Path, action="append", required=True, help="repeatable, one per --input")
+    parser.add_argument("--window", action="append", default=[], help="repeatable: each pair's window key, echoed in its counts")
     args = parser.parse_args()
+    if len(args.output) != len(args.input) or (args.window and len(args.window) != len(args.input)):
+        parser.error("give one --output, and one --window if any, for each --input, in the same order")
+    pairs = list(zip(args.window or [None] * len(args.input), args.input, args.output))
     if DAGSTER_PIPES_CONTEXT_ENV_VAR in os.environ:
         with open_dagster_pipes() as pipes:
-            counts = transform(args.input, args.output)
-            pipes.log.info(f"{DATASET}: {counts['rows_in']} rows in, {counts['rows_out']} rows out")
-            pipes.report_custom_message(counts)
+            for counts in transform_each(pairs):
+                pipes.log.info(f"{DATASET} {counts.get('window', '')}: {counts['rows_in']} rows in, {counts['rows_out']} rows out")
+                pipes.report_custom_message(counts)
     else:
-        counts = transform(args.input, args.output)
-        print(json.dumps(counts))
+        for counts in transform_each(pairs):
+            print(json.dumps(counts), flush=True)
+
+
+def transform_each(pairs: list):
+    """Each pair's counts, labelled with its window when one was given; a failure names its window."""
+    for window, input_path, output_path in pairs:
+        try:
+            counts = transform(input_path, output_path)
+        except Exception as error:
+            raise RuntimeError(f"{DATASET} failed on window {window or input_path}: {error}") from error
+        yield counts if window is None else {"window": window, **counts}
 
 
 if __name__ == "__main__":

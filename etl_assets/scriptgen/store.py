@@ -108,3 +108,8 @@ def _read_json(path: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def saved_generator_version(script: Path) -> str | None:
+    """The generator version in the log beside a saved script; None when the log is missing or unreadable."""
+    return _read_json(script.with_suffix(".json")).get("generator_version")

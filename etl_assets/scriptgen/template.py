@@ -17,7 +17,9 @@ from etl_assets.scriptgen.expressions import (
 from etl_assets.scriptgen.script_skeleton import SCRIPT_SKELETON
 from etl_assets.sql_text import quote_identifier
 
-GENERATOR_VERSION = "template-1"
+GENERATOR_VERSION = "template-2"
+# Scripts of these versions take one --input/--output pair only; later ones take many (docs/architecture.md §7).
+SINGLE_PAIR_VERSIONS = frozenset({"template-1"})
 
 
 def render_template_script(dataset_name: str, transform: TransformConfig | None, source_types: dict[str, str]) -> str:

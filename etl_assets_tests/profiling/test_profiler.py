@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.profiling.model import ColumnProfile, Profile
-from etl_assets.profiling.profiler import profile_parquet, write_profile
+from etl_assets.profiling.profiler import profile_parquet, scanned_profile, write_profile
 
 DIRTY = pa.table(
     {
@@ -136,3 +136,14 @@ def test_one_bad_value_late_in_a_big_column_demotes_its_type(tmp_path):
     assert (profile.column("money").min, profile.column("money").max) == ("0", "199999")
     assert (profile.column("mostly_null").min, profile.column("mostly_null").max) == (5, 5)
     assert profile.column("blanks").empty_count == rows // 5 * 3
+
+
+def test_an_empty_upload_is_profiled_from_its_schema_as_a_scan_would_profile_it(tmp_path):
+    wide = DIRTY.append_column("extra", pa.array(["{}"] * 4, pa.json_())).append_column(
+        "when", pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * 4, pa.timestamp("us", tz="UTC"))
+    ).append_column("raw", pa.array([b"x"] * 4, pa.binary()))
+    path = tmp_path / "empty.parquet"
+    pq.write_table(wide.slice(0, 0), path)
+    fields = [f for f in pq.read_schema(path) if not f.name.startswith("_")]
+
+    assert profile_parquet(path) == scanned_profile(path, fields, approximate=False)

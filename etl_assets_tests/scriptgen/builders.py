@@ -63,12 +63,13 @@ def write_upload(path: Path, rows: list[dict], string_columns: list[str]) -> Pat
 
 def run_script(script: Path, input_path: Path, output_path: Path) -> subprocess.CompletedProcess:
     """Run a generated script the way the transform stage does, in a real subprocess."""
+    return run_script_with(script, ["--input", str(input_path), "--output", str(output_path)])
+
+
+def run_script_with(script: Path, arguments: list[str]) -> subprocess.CompletedProcess:
+    """Run a generated script with these arguments in a real subprocess."""
     return subprocess.run(
-        [sys.executable, str(script), "--input", str(input_path), "--output", str(output_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        [sys.executable, str(script), *arguments], capture_output=True, text=True, timeout=120, check=False
     )
 
 

@@ -27,7 +27,7 @@ def test_inputs_hash_changes_with_spec_requirements_schema_and_generator_version
         base,
         script_inputs_hash(changed_requirements, ORDERS_SOURCE_TYPES, GENERATOR_VERSION),
         script_inputs_hash(orders_dataset(), changed_types, GENERATOR_VERSION),
-        script_inputs_hash(orders_dataset(), ORDERS_SOURCE_TYPES, "template-2"),
+        script_inputs_hash(orders_dataset(), ORDERS_SOURCE_TYPES, "template-0"),
         script_inputs_hash(orders_dataset(None), ORDERS_SOURCE_TYPES, GENERATOR_VERSION),
     }) == 5
 

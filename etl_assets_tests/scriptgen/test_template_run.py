@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from etl_assets_tests.scriptgen.builders import (
     arrival,
     run_ok,
     run_script,
+    run_script_with,
     save_code,
     write_upload,
 )
@@ -205,6 +207,47 @@ def test_standalone_run_prints_the_counts_as_one_json_line(tmp_path: Path) -> No
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == '{"rows_in": 2, "rows_out": 2, "rows_deduplicated": 0}\n'
+
+
+def test_one_run_transforms_each_pair_and_prints_each_window_counts(tmp_path: Path) -> None:
+    busy = write_upload(tmp_path / "busy.parquet", DIRTY_ORDERS[:2], ORDERS_HEADERS)
+    empty = write_upload(tmp_path / "empty.parquet", [], ORDERS_HEADERS)
+    pairs = [("2026-11-19", busy, tmp_path / "busy.out"), ("2026-11-20", empty, tmp_path / "empty.out")]
+    arguments = [text for window, upload, out in pairs for text in ("--window", window, "--input", str(upload), "--output", str(out))]
+
+    completed = run_script_with(_orders_script(tmp_path), arguments)
+
+    assert completed.returncode == 0, completed.stderr
+    assert [json.loads(line) for line in completed.stdout.splitlines()] == [
+        {"window": "2026-11-19", "rows_in": 2, "rows_out": 2, "rows_deduplicated": 0},
+        {"window": "2026-11-20", "rows_in": 0, "rows_out": 0, "rows_deduplicated": 0},
+    ]
+    assert pq.read_schema(tmp_path / "empty.out") == pq.read_schema(tmp_path / "busy.out")
+
+
+def test_a_pair_that_fails_names_its_window_after_the_earlier_pairs_are_written(tmp_path: Path) -> None:
+    good = write_upload(tmp_path / "good.parquet", DIRTY_ORDERS[:2], ORDERS_HEADERS)
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet")
+    arguments = ["--window", "2026-11-19", "--input", str(good), "--output", str(tmp_path / "good.out")]
+    arguments += ["--window", "2026-11-20", "--input", str(broken), "--output", str(tmp_path / "broken.out")]
+
+    completed = run_script_with(_orders_script(tmp_path), arguments)
+
+    assert completed.returncode == 1
+    assert "orders failed on window 2026-11-20" in completed.stderr
+    assert (tmp_path / "good.out").exists() and not (tmp_path / "broken.out").exists()
+
+
+def test_unpaired_inputs_and_outputs_are_refused(tmp_path: Path) -> None:
+    upload = write_upload(tmp_path / "in.parquet", DIRTY_ORDERS[:2], ORDERS_HEADERS)
+    arguments = ["--input", str(upload), "--input", str(upload), "--output", str(tmp_path / "out.parquet")]
+
+    completed = run_script_with(_orders_script(tmp_path), arguments)
+
+    assert completed.returncode == 2
+    assert "one --output" in completed.stderr
+    assert not (tmp_path / "out.parquet").exists()
 
 
 def test_script_writes_only_its_output(tmp_path: Path) -> None:
