@@ -89,6 +89,37 @@ def test_fixed_merge_in_a_transaction_commits_and_comments_stay(fixed, duck):
     assert cursor.execute(comment).fetchall() == [("kept comment",)]
 
 
+def merge_candidates_left(connection: FakeSnowflakeConnection) -> int:
+    """How many temporary merge_candidates tables the session still holds."""
+    found = connection._duck_conn.execute(
+        "SELECT COUNT(*) FROM duckdb_tables() WHERE temporary AND lower(table_name) = 'merge_candidates'"
+    )
+    return found.fetchone()[0]
+
+
+def test_upstream_keeps_each_merges_candidates_table(duck):
+    merge_inside_a_transaction_or_not(duck)
+
+    assert merge_candidates_left(duck) == 1
+
+
+def test_fixed_merge_drops_its_candidates_table(fixed, duck):
+    assert merge_inside_a_transaction_or_not(duck) == [(1, "new"), (2, "kept")]
+
+    assert merge_candidates_left(duck) == 0
+
+
+def merge_inside_a_transaction_or_not(connection: FakeSnowflakeConnection) -> list[tuple]:
+    """The MERGE of merge_inside_a_transaction, outside one: upstream cannot merge inside one."""
+    cursor = connection.cursor()
+    cursor.execute("CREATE TABLE T (ID INT, V TEXT)")
+    cursor.execute("CREATE TABLE S (ID INT, V TEXT)")
+    cursor.execute("INSERT INTO S VALUES (1, 'new')")
+    cursor.execute("INSERT INTO T VALUES (1, 'old'), (2, 'kept')")
+    cursor.execute(MERGE)
+    return cursor.execute("SELECT ID, V FROM T ORDER BY ID").fetchall()
+
+
 def test_upstream_encodes_a_null_timestamp_as_a_valid_struct():
     for type_ in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
         encoded = fakesnow.arrow.timestamp_to_sf_struct(pa.array(NULL_AND_A_TIME, type_))
