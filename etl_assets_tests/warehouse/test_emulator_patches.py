@@ -63,15 +63,15 @@ def duck(tmp_path: Path) -> Iterator[FakeSnowflakeConnection]:
     connection.close()
 
 
-def merge_inside_a_transaction(connection: FakeSnowflakeConnection) -> list[tuple]:
+def merge_inside_a_transaction(connection: FakeSnowflakeConnection, in_transaction: bool = True) -> list[tuple]:
     cursor = connection.cursor()
     cursor.execute("CREATE TABLE T (ID INT, V TEXT)")
     cursor.execute("CREATE TABLE S (ID INT, V TEXT)")
     cursor.execute("INSERT INTO S VALUES (1, 'new')")
-    cursor.execute("BEGIN")
+    cursor.execute("BEGIN" if in_transaction else "SELECT 1")
     cursor.execute("INSERT INTO T VALUES (1, 'old'), (2, 'kept')")
     cursor.execute(MERGE)
-    cursor.execute("COMMIT")
+    cursor.execute("COMMIT" if in_transaction else "SELECT 1")
     return cursor.execute("SELECT ID, V FROM T ORDER BY ID").fetchall()
 
 
@@ -98,26 +98,16 @@ def merge_candidates_left(connection: FakeSnowflakeConnection) -> int:
 
 
 def test_upstream_keeps_each_merges_candidates_table(duck):
-    merge_inside_a_transaction_or_not(duck)
+    # outside a transaction: upstream cannot merge inside one
+    merge_inside_a_transaction(duck, in_transaction=False)
 
     assert merge_candidates_left(duck) == 1
 
 
 def test_fixed_merge_drops_its_candidates_table(fixed, duck):
-    assert merge_inside_a_transaction_or_not(duck) == [(1, "new"), (2, "kept")]
+    assert merge_inside_a_transaction(duck) == [(1, "new"), (2, "kept")]
 
     assert merge_candidates_left(duck) == 0
-
-
-def merge_inside_a_transaction_or_not(connection: FakeSnowflakeConnection) -> list[tuple]:
-    """The MERGE of merge_inside_a_transaction, outside one: upstream cannot merge inside one."""
-    cursor = connection.cursor()
-    cursor.execute("CREATE TABLE T (ID INT, V TEXT)")
-    cursor.execute("CREATE TABLE S (ID INT, V TEXT)")
-    cursor.execute("INSERT INTO S VALUES (1, 'new')")
-    cursor.execute("INSERT INTO T VALUES (1, 'old'), (2, 'kept')")
-    cursor.execute(MERGE)
-    return cursor.execute("SELECT ID, V FROM T ORDER BY ID").fetchall()
 
 
 def test_upstream_encodes_a_null_timestamp_as_a_valid_struct():
