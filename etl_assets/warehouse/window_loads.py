@@ -89,9 +89,9 @@ def _load_one(connection, ledger: LoadLedger, dataset, window: TimeWindow, verdi
     result = load_window(connection, request, ledger, progress)
     if verdict.quarantine_path:
         quarantine = quarantine_request(request, verdict.quarantine_path)
-        # an empty quarantine needs no transaction unless it must clear rows an earlier run quarantined
-        quarantine = replace(quarantine, load_empty=bool(verdict.quarantined_rows) or _holds_rows(connection, quarantine))
-        load_window(connection, quarantine, ledger, progress)
+        # an empty quarantine is loaded (and recorded) only to clear rows an earlier run quarantined
+        if verdict.quarantined_rows or _holds_rows(connection, quarantine):
+            load_window(connection, quarantine, ledger, progress)
     reconciliation = None
     if result.skipped:
         log.warning(f"{dataset.name} {window.key}: {result.skipped}.")

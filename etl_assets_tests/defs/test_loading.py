@@ -147,8 +147,9 @@ def test_an_empty_quarantine_with_nothing_to_clear_is_not_loaded(chain_project, 
     chain_project.land("orders", "orders_day1.csv", DAY1)
     result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19")
     assert result.success
-    assert quarantine_ledger(warehouse_connection, result.run_id) == [("skipped", 0)]
+    assert quarantine_ledger(warehouse_connection, result.run_id) == []
     assert not quarantine_exists(warehouse_connection), "no transaction ran for the empty quarantine"
+    assert ledger_rows(warehouse_connection, result.run_id)[0][:2] == ("2026-11-19", "uploaded")
 
 
 @pytest.mark.integration
