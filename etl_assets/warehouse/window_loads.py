@@ -22,7 +22,7 @@ from etl_assets.warehouse.keys import KeyChoice, choose_keys, facts_from_profile
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation
-from etl_assets.warehouse.reconcile import column_types, reconcile_window
+from etl_assets.warehouse.reconcile import column_types, reconcile_window, rows_in_window
 from etl_assets.warehouse.skipped_loads import record_skipped
 
 
@@ -88,7 +88,10 @@ def _load_one(connection, ledger: LoadLedger, dataset, window: TimeWindow, verdi
     progress = lambda step: log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
     result = load_window(connection, request, ledger, progress)
     if verdict.quarantine_path:
-        load_window(connection, quarantine_request(request, verdict.quarantine_path), ledger, progress)
+        quarantine = quarantine_request(request, verdict.quarantine_path)
+        # an empty quarantine is loaded (and recorded) only to clear rows an earlier run quarantined
+        if verdict.quarantined_rows or _holds_rows(connection, quarantine):
+            load_window(connection, quarantine, ledger, progress)
     reconciliation = None
     if result.skipped:
         log.warning(f"{dataset.name} {window.key}: {result.skipped}.")
@@ -132,6 +135,13 @@ def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadReque
         request, table=request.table + QUARANTINE_SUFFIX, strategy="replace_window", keys=[], parquet_path=quarantine_path,
         sequence_by=None, load_empty=True,
     )  # fmt: skip
+
+
+def _holds_rows(connection, request: LoadRequest) -> bool:
+    """Whether the request's table exists and holds rows of its window."""
+    if not column_types(connection, request.database, request.schema, request.table):
+        return False
+    return rows_in_window(connection, request.database, request.schema, request.table, request.window_start, request.window_end) > 0
 
 
 def load_request(dataset: DatasetConfig, window: TimeWindow, load_path: Path, run_id: str) -> tuple[LoadRequest, KeyChoice]:

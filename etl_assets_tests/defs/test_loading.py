@@ -116,3 +116,57 @@ def test_the_retry_policy_comes_from_the_config(chain_project):
     table = build_definitions(chain_project.config).resolve_assets_def(dg.AssetKey(["snowflake", "analytics", "raw", "orders"]))
     policy = table.op.retry_policy
     assert (policy.max_retries, policy.delay, policy.backoff) == (3, 5, dg.Backoff.EXPONENTIAL)
+
+
+EMAIL_RULE = r"{rule: regex, column: email, pattern: '^[^@\s]+@[^@\s]+\.[a-z]+$', action: quarantine}"
+
+
+def quarantine_ledger(connection, run_id: str) -> list[tuple]:
+    cursor = connection.cursor()
+    cursor.execute(
+        'SELECT "STATUS", "ROWS_STAGED" FROM "ANALYTICS"."RAW"."ETL_ASSETS_LOADS" WHERE "RUN_ID" = %s AND "TABLE_NAME" = %s',
+        (run_id, "ORDERS_QUARANTINE"),
+    )
+    return cursor.fetchall()
+
+
+def quarantine_exists(connection) -> bool:
+    cursor = connection.cursor()
+    cursor.execute(
+        "SELECT COUNT(*) FROM ANALYTICS.INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'RAW' AND TABLE_NAME = 'ORDERS_QUARANTINE'"
+    )
+    return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.integration
+def test_an_empty_quarantine_with_nothing_to_clear_is_not_loaded(chain_project, warehouse_home, warehouse_connection):
+    warehouse_connection.cursor().execute('DROP TABLE IF EXISTS "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
+    from etl_assets_tests.defs.test_quality_gate import add_rules  # that module imports this one
+
+    add_rules(chain_project, EMAIL_RULE.replace(r"\.[a-z]+$", ""))
+    chain_project.land("orders", "orders_day1.csv", DAY1)
+    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19")
+    assert result.success
+    assert quarantine_ledger(warehouse_connection, result.run_id) == []
+    assert not quarantine_exists(warehouse_connection), "no transaction ran for the empty quarantine"
+    assert ledger_rows(warehouse_connection, result.run_id)[0][:2] == ("2026-11-19", "uploaded")
+
+
+@pytest.mark.integration
+def test_a_rerun_that_quarantines_nothing_clears_the_windows_quarantine(chain_project, warehouse_home, warehouse_connection):
+    cursor = warehouse_connection.cursor()
+    cursor.execute('DROP TABLE IF EXISTS "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
+    from etl_assets_tests.defs.test_quality_gate import add_rules  # that module imports this one
+
+    add_rules(chain_project, EMAIL_RULE)
+    chain_project.land("orders", "orders_day1.csv", DAY1)
+    assert run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19").success
+    cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
+    assert cursor.fetchone()[0] == 1
+
+    chain_project.config_path.write_text(chain_project.config_path.read_text().replace(r"\.[a-z]+$", ""))
+    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19")
+    assert result.success
+    assert quarantine_ledger(warehouse_connection, result.run_id) == [("uploaded", 0)]
+    cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
+    assert cursor.fetchone()[0] == 0

@@ -63,15 +63,15 @@ def duck(tmp_path: Path) -> Iterator[FakeSnowflakeConnection]:
     connection.close()
 
 
-def merge_inside_a_transaction(connection: FakeSnowflakeConnection) -> list[tuple]:
+def merge_inside_a_transaction(connection: FakeSnowflakeConnection, in_transaction: bool = True) -> list[tuple]:
     cursor = connection.cursor()
     cursor.execute("CREATE TABLE T (ID INT, V TEXT)")
     cursor.execute("CREATE TABLE S (ID INT, V TEXT)")
     cursor.execute("INSERT INTO S VALUES (1, 'new')")
-    cursor.execute("BEGIN")
+    cursor.execute("BEGIN" if in_transaction else "SELECT 1")
     cursor.execute("INSERT INTO T VALUES (1, 'old'), (2, 'kept')")
     cursor.execute(MERGE)
-    cursor.execute("COMMIT")
+    cursor.execute("COMMIT" if in_transaction else "SELECT 1")
     return cursor.execute("SELECT ID, V FROM T ORDER BY ID").fetchall()
 
 
@@ -87,6 +87,27 @@ def test_fixed_merge_in_a_transaction_commits_and_comments_stay(fixed, duck):
     cursor.execute("CREATE TABLE C (ID INT) COMMENT = 'kept comment'")
     comment = "SELECT COMMENT FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = 'C'"
     assert cursor.execute(comment).fetchall() == [("kept comment",)]
+
+
+def merge_candidates_left(connection: FakeSnowflakeConnection) -> int:
+    """How many temporary merge_candidates tables the session still holds."""
+    found = connection._duck_conn.execute(
+        "SELECT COUNT(*) FROM duckdb_tables() WHERE temporary AND lower(table_name) = 'merge_candidates'"
+    )
+    return found.fetchone()[0]
+
+
+def test_upstream_keeps_each_merges_candidates_table(duck):
+    # outside a transaction: upstream cannot merge inside one
+    merge_inside_a_transaction(duck, in_transaction=False)
+
+    assert merge_candidates_left(duck) == 1
+
+
+def test_fixed_merge_drops_its_candidates_table(fixed, duck):
+    assert merge_inside_a_transaction(duck) == [(1, "new"), (2, "kept")]
+
+    assert merge_candidates_left(duck) == 0
 
 
 def test_upstream_encodes_a_null_timestamp_as_a_valid_struct():
