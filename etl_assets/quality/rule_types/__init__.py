@@ -10,7 +10,7 @@ import importlib
 import inspect
 import pkgutil
 
-from etl_assets.quality.rule_types.base import RowRuleType, RuleBase, RuleType, WindowRuleType
+from etl_assets.quality.rule_types.base import RuleBase, RuleType
 
 SHARED_MODULES = ("base", "bounds")
 
@@ -19,11 +19,12 @@ def _discovered() -> tuple[type[RuleType], ...]:
     found = []
     for module in sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name not in SHARED_MODULES):
         members = vars(importlib.import_module(f"{__name__}.{module}")).values()
+        # a module's own concrete RuleType; the bases it imports are defined in base.py, so they never match
         found += [
             member
             for member in members
             if inspect.isclass(member) and issubclass(member, RuleType) and member.__module__ == f"{__name__}.{module}"
-            and member not in (RowRuleType, WindowRuleType) and not inspect.isabstract(member)
+            and not inspect.isabstract(member)
         ]  # fmt: skip
     return tuple(found)
 
