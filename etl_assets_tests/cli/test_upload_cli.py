@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import re
-import textwrap
 
 import pytest
 
@@ -15,6 +14,7 @@ from etl_assets.ingest.upload import ingest_window
 from etl_assets.ingest.windows import window_for
 from etl_assets.paths import ProjectPaths
 from etl_assets_tests.cli.conftest import REPO
+from etl_assets_tests.project_config import write_project_config
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +24,9 @@ SAMPLE = REPO / "sample_data/orders/orders_day1.csv"
 def _config(cli, tmp_path):
     """A passthrough dataset by arrival that settles at once, and one dated by its file names."""
     path = tmp_path / "etl_config.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            version: 1
-            defaults:
-              partitions: {{cadence: daily, start: "2026-01-01", timezone: UTC}}
-              warehouse: {{connection: local, database: ANALYTICS, schema: RAW}}
-            datasets:
+    write_project_config(
+        path,
+        f"""
               events:
                 source: {{path: "{cli.home}/landing/events", pattern: "*.csv", format: csv, settle_seconds: 0}}
                 load: {{table: EVENTS, strategy: replace_window}}
@@ -41,8 +36,7 @@ def _config(cli, tmp_path):
               slow:
                 source: {{path: "{cli.home}/landing/slow", pattern: "*.csv", settle_seconds: 3600}}
                 load: {{table: SLOW}}
-            """
-        )
+        """,
     )
     cli.env["ETL_ASSETS_CONFIG"] = str(path)
 

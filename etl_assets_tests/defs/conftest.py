@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from etl_assets.config.loader import load_config
 from etl_assets.config.models import ProjectConfig
 from etl_assets.paths import ProjectPaths
+from etl_assets_tests.project_config import write_project_config
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_data"
@@ -42,14 +42,9 @@ class ChainProject:
 def chain_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChainProject:
     home = tmp_path / "home"
     config_path = tmp_path / "etl_config.yaml"
-    config_path.write_text(
-        textwrap.dedent(
-            f"""
-            version: 1
-            defaults:
-              partitions: {{cadence: daily, start: "2026-01-01", timezone: UTC}}
-              warehouse: {{connection: local, database: ANALYTICS, schema: RAW}}
-            datasets:
+    write_project_config(
+        config_path,
+        f"""
               orders:
                 source: {{path: "{home}/landing/orders", pattern: "*.csv", format: csv}}
                 transform:
@@ -65,8 +60,7 @@ def chain_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChainProje
               customers:
                 source: {{path: "{home}/landing/customers", pattern: "*.csv"}}
                 load: {{table: CUSTOMERS}}
-            """
-        )
+        """,
     )
     monkeypatch.setenv("ETL_ASSETS_HOME", str(home))
     monkeypatch.setenv("ETL_ASSETS_CONFIG", str(config_path))

@@ -6,7 +6,6 @@ import datetime as dt
 import decimal
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +19,7 @@ from etl_assets.defs import build_definitions
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
+from etl_assets_tests.project_config import write_project_config
 
 pytestmark = pytest.mark.integration
 
@@ -32,22 +32,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProjectPaths:
     """Two passthrough datasets (no transform), partitioned by arrival into daily windows."""
     home = tmp_path / "home"
     config_path = tmp_path / "etl_config.yaml"
-    config_path.write_text(
-        textwrap.dedent(
-            f"""
-            version: 1
-            defaults:
-              partitions: {{cadence: daily, start: "2026-01-01", timezone: UTC}}
-              warehouse: {{connection: local, database: ANALYTICS, schema: RAW}}
-            datasets:
+    write_project_config(
+        config_path,
+        f"""
               contacts:
                 source: {{path: "{home}/landing/contacts", pattern: "*.csv", format: csv, partition_by: arrival}}
                 load: {{table: CONTACTS, strategy: append}}
               events:
                 source: {{path: "{home}/landing/events", pattern: "*.parquet", format: parquet, partition_by: arrival}}
                 load: {{table: EVENTS, strategy: append}}
-            """
-        )
+        """,
     )
     monkeypatch.setenv("ETL_ASSETS_HOME", str(home))
     monkeypatch.setenv("ETL_ASSETS_CONFIG", str(config_path))
