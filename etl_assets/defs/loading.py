@@ -53,10 +53,13 @@ class RunLoads:
     held_back: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the materialization metadata of each window loaded by this attempt
     metadata: dict[str, dict] = field(default_factory=dict)
-    windows_done: int = 0
+
+    @property
+    def windows_done(self) -> int:
+        """Windows with an outcome: every one held back or loaded (an empty window's load included)."""
+        return len(self.held_back) + len(self.results)
 
     def add(self, outcome: WindowOutcome, target: str) -> None:
-        self.windows_done += 1
         key = outcome.window.key
         if outcome.held_back_by:
             self.held_back[key] = outcome.held_back_by
