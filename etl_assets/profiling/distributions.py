@@ -35,7 +35,8 @@ def add_distributions(
     """The columns with mean, stddev, quantiles, histogram, top values and pattern sample filled in."""
     date_formats = {d.column: d.format for d in dates if d.format and "%" in d.format}
     values = {c.name: typed_value(c.name, f.type, c.inferred_type, date_formats.get(c.name)) for c, f in zip(columns, fields)}
-    moments = _moments(connection, values)
+    approximate = any(column.distinct_is_approximate for column in columns)
+    moments = _moments(connection, values, approximate)
     counted = _counted(connection, columns, fields, values, moments, row_count)
     return [
         dataclasses.replace(column, **moments.get(column.name, {}).get("fields", {}), **counted.get(column.name, {}))
@@ -65,18 +66,23 @@ def add_value_counts(connection: duckdb.DuckDBPyConnection, columns: list[Column
     ]
 
 
-def _moments(connection: duckdb.DuckDBPyConnection, values: dict[str, tuple[str, str] | None]) -> dict[str, dict]:
-    """Per number or date column: mean, stddev and quantiles (dates: quantiles only), and the finite bounds."""
+def _moments(connection: duckdb.DuckDBPyConnection, values: dict[str, tuple[str, str] | None], approximate: bool) -> dict[str, dict]:
+    """Per number or date column: mean, stddev and quantiles (dates: quantiles only), and the finite bounds.
+
+    Exact quantiles hold every value of the column in memory at once; above EXACT_DISTINCT_MAX_ROWS rows they are
+    T-Digest estimates, whose memory stays the same however many rows there are.
+    """
     fractions = "[" + ", ".join(str(q) for q in QUANTILES.values()) + "]"
+    continuous, discrete = ("approx_quantile", "approx_quantile") if approximate else ("quantile_cont", "quantile_disc")
     plans = {}
     for name, typed in values.items():
         if typed is None:
             continue
         kind, value = typed
         if kind == "number":
-            plans[name] = (kind, [f"avg({value})", f"stddev_samp({value})", f"quantile_cont({value}, {fractions})", f"min({value})", f"max({value})"])
+            plans[name] = (kind, [f"avg({value})", f"stddev_samp({value})", f"{continuous}({value}, {fractions})", f"min({value})", f"max({value})"])
         else:
-            plans[name] = (kind, [f"quantile_disc({value}, {fractions})"])
+            plans[name] = (kind, [f"{discrete}({value}, {fractions})"])
     if not plans:
         return {}
     row = connection.execute(f"SELECT {', '.join(a for _, plan in plans.values() for a in plan)} FROM source").fetchone()

@@ -27,6 +27,7 @@ class ColumnProfile:
     max: JsonScalar
     semantic_type: str | None = None
     empty_count: int = 0
+    # above a million rows the distinct count and the quantiles are estimates (HyperLogLog, T-Digest)
     distinct_is_approximate: bool = False
     mean: float | None = None
     stddev: float | None = None

@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets import local_duckdb
 from etl_assets.column_types import is_json, is_text, logical_type
 from etl_assets.files import write_atomically
 from etl_assets.json_values import json_safe
@@ -61,8 +62,7 @@ def empty_profile(fields: list[pa.Field]) -> Profile:
 
 def scanned_profile(path: Path, fields: list[pa.Field], approximate: bool) -> Profile:
     """Profile a Parquet file's rows in DuckDB, in a few scans."""
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
+    with local_duckdb.connect() as connection:
         connection.execute(source_table(path, [f.name for f in fields if is_json(f.type)]))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)

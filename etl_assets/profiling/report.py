@@ -101,7 +101,7 @@ def _stats(column: ColumnProfile, row_count: int) -> list[tuple[str, object]]:
     if column.mean is not None:
         rows += [("mean", _number(column.mean)), ("stddev", _number(column.stddev))]
     if column.quantiles:
-        rows.append(("p5 / p25 / p50 / p75 / p95", " / ".join(_text(_number(v)) for v in column.quantiles.values())))
+        rows.append((f"p5 / p25 / p50 / p75 / p95{approximate}", " / ".join(_text(_number(v)) for v in column.quantiles.values())))
     if column.length:
         rows.append(("length min / mean / max", f"{column.length['min']} / {column.length['mean']} / {column.length['max']}"))
     return rows

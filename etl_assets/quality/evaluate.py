@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets import local_duckdb
 from etl_assets.config.columns import FAILED_RULES, SOURCE_FILE, SOURCE_ROW
 from etl_assets.quality.rule_types.base import RuleBase
 from etl_assets.files import atomic_path
@@ -25,6 +28,8 @@ from etl_assets.sql_text import literal, quote_identifier
 # Where a failing row came from (file and line), shown beside the rule's own columns in its examples.
 SOURCE_COLUMNS = (SOURCE_FILE, SOURCE_ROW)
 MAX_EXAMPLES = 20
+# rows read, split and written at a time when quarantined rows are taken out of a window
+SPLIT_BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,7 @@ def evaluate_window(
     kinds = [rule_type(rule) for rule in rules]
     row_kinds = {index: kind for index, kind in enumerate(kinds) if isinstance(kind, RowRuleType)}
     window_kinds = {index: kind for index, kind in enumerate(kinds) if isinstance(kind, WindowRuleType)}
-    with duckdb.connect() if database is None else database.cursor() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
+    with local_duckdb.connect() if database is None else database.cursor() as connection:
         window = Window.read(connection, parquet_path, references or {})
         flags = _create_flags(window, {index: _row_flag(kind, window) for index, kind in row_kinds.items()})
         any_failure = " OR ".join(f"f{index}" for index in row_kinds) or "false"
@@ -212,27 +216,52 @@ def quarantine_window(
 ) -> QuarantineResult:
     """Rows failing an `action: quarantine` rule go to `quarantine_path` with `_failed_rules`; the rest to `kept_path`.
 
-    Rules were evaluated on all rows, so a quarantined row still counts in every rule's outcome. With nothing
-    to quarantine, a stale quarantine file from an earlier run of the window is removed.
+    Rules were evaluated on all rows, so a quarantined row still counts in every rule's outcome. The window is
+    split batch by batch, so memory stays flat however big it is; with nothing to quarantine the kept file is the
+    transformed one, linked rather than rewritten, and a stale quarantine file from an earlier run is removed.
     """
-    table = pq.read_table(parquet_path)
-    if table.num_rows != quality.rows_total:
-        raise ValueError(f"{parquet_path} has {table.num_rows} rows but was evaluated with {quality.rows_total}")
+    parquet = pq.ParquetFile(parquet_path, pre_buffer=False)
+    rows = parquet.metadata.num_rows
+    if rows != quality.rows_total:
+        raise ValueError(f"{parquet_path} has {rows} rows but was evaluated with {quality.rows_total}")
     quarantining = [
         name for rule, name in zip(rules, names, strict=True) if rule.row_level and rule.action == "quarantine"
     ]
     failed = _failed_rules(quality.failing_rows, quarantining)
-    quarantined = np.zeros(table.num_rows, dtype=bool)
-    quarantined[failed.column("_row").to_numpy()] = True
-    kept = table.filter(pa.array(~quarantined))
-    _write_parquet(kept, kept_path)
     if not failed.num_rows:
+        _link_or_copy(parquet_path, kept_path)
         quarantine_path.unlink(missing_ok=True)
-        return QuarantineResult(kept_rows=kept.num_rows, quarantined_rows=0)
-    # Both come in row order, so the failed rules line up with the filtered rows.
-    taken = table.filter(pa.array(quarantined)).append_column(FAILED_RULES, failed.column(FAILED_RULES))
-    _write_parquet(taken, quarantine_path)
-    return QuarantineResult(kept_rows=kept.num_rows, quarantined_rows=taken.num_rows)
+        return QuarantineResult(kept_rows=rows, quarantined_rows=0)
+    failed_rows, failed_rules = failed.column("_row").to_numpy(), failed.column(FAILED_RULES)
+    quarantine_schema = parquet.schema_arrow.append(pa.field(FAILED_RULES, pa.string()))
+    with (
+        atomic_path(kept_path) as kept_temp,
+        atomic_path(quarantine_path) as quarantine_temp,
+        pq.ParquetWriter(kept_temp, parquet.schema_arrow) as kept,
+        pq.ParquetWriter(quarantine_temp, quarantine_schema) as taken,
+    ):
+        offset = 0
+        for batch in parquet.iter_batches(batch_size=SPLIT_BATCH_ROWS):
+            # failed_rows is sorted: this batch's quarantined rows are one slice of it
+            low, high = np.searchsorted(failed_rows, [offset, offset + batch.num_rows])
+            quarantined = np.zeros(batch.num_rows, dtype=bool)
+            quarantined[failed_rows[low:high] - offset] = True
+            kept.write_batch(batch.filter(pa.array(~quarantined)))
+            if high > low:
+                rules_failed = failed_rules.slice(low, high - low).combine_chunks()
+                taken.write_batch(pa.RecordBatch.from_arrays([*batch.filter(pa.array(quarantined)).columns, rules_failed], schema=quarantine_schema))
+            offset += batch.num_rows
+    return QuarantineResult(kept_rows=rows - failed.num_rows, quarantined_rows=failed.num_rows)
+
+
+def _link_or_copy(source: Path, path: Path) -> None:
+    """`path` holds the same bytes as `source`: a hard link where the file system allows, else a copy, atomically."""
+    with atomic_path(path) as temporary:
+        temporary.unlink()
+        try:
+            os.link(source, temporary)
+        except OSError:
+            shutil.copyfile(source, temporary)
 
 
 def _failed_rules(failing_rows: pa.Table, quarantining: Sequence[str]) -> pa.Table:
@@ -241,7 +270,7 @@ def _failed_rules(failing_rows: pa.Table, quarantining: Sequence[str]) -> pa.Tab
         return pa.table({"_row": pa.array([], pa.int64()), FAILED_RULES: pa.array([], pa.string())})
     failed = ", ".join(f"CASE WHEN {quote_identifier(name)} THEN {literal(name)} END" for name in quarantining)
     condition = " OR ".join(quote_identifier(name) for name in quarantining)
-    with duckdb.connect() as connection:
+    with local_duckdb.connect() as connection:
         connection.register("failing_rows", failing_rows)
         table = connection.sql(
             f"SELECT _row, concat_ws(',', {failed}) AS {FAILED_RULES} FROM failing_rows "

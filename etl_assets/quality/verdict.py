@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import duckdb
 
+from etl_assets import local_duckdb
 from etl_assets.config.models import DatasetConfig
 from etl_assets.lake import QualityVerdict, StagePaths
 from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
@@ -17,7 +18,7 @@ def judge_windows(
     dataset: DatasetConfig, stages: Sequence[StagePaths], references: Mapping[tuple[str, str], object]
 ) -> dict[str, tuple[WindowQuality, QualityVerdict]]:
     """Judge each window, by window key, all on one DuckDB database so a range pays its start-up once."""
-    with duckdb.connect() as database:
+    with local_duckdb.connect() as database:
         return {stage.window_key: judge_window(dataset, stage, references, database) for stage in stages}
 
 

@@ -30,12 +30,16 @@ from fakesnow.instance import FakeSnow
 from sqlglot import Expr
 
 from etl_assets.files import write_atomically
+from etl_assets.sql_text import literal
 from etl_assets.warehouse.emulator_sessions import DEFAULT_QUERY_IN_PROGRESS_SECONDS, EmulatorSessions
 from etl_assets.warehouse.emulator_transactions import DEFAULT_IDLE_ABORT_SECONDS, TransactionRegistry
 
 HOST = "127.0.0.1"
 DATABASES_DIR = "databases"
 STAGES_DIR = "stages"
+# where DuckDB writes what does not fit EMULATOR_MEMORY_LIMIT; it empties the folder on shutdown
+SPILL_DIR = "spill"
+EMULATOR_MEMORY_LIMIT = "1GB"
 LOG_FILE = "emulator.log"
 IDLE_ABORT_ENV = "ETL_ASSETS_EMULATOR_IDLE_ABORT_SECONDS"
 
@@ -152,6 +156,9 @@ def configure_fakesnow(data_dir: Path, sessions: EmulatorSessions) -> None:
     sessions.install()
     apply_fakesnow_fixes()
     shared = FakeSnow(db_path=databases)
+    # DuckDB's default would let the emulator take 80% of the machine on a big load; past the limit it spills
+    shared.duck_conn.execute(f"SET GLOBAL memory_limit = {literal(EMULATOR_MEMORY_LIMIT)}")
+    shared.duck_conn.execute(f"SET GLOBAL temp_directory = {literal(str(data_dir / SPILL_DIR))}")
     # fakesnow's logins connect through this module global (test_emulator.py::test_data_persists_across_restart)
     fakesnow.server.shared_fs = shared
     _attach_existing_databases(shared, databases)

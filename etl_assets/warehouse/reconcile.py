@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 from snowflake.connector import errors as sf_errors
 
+from etl_assets import local_duckdb
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
 from etl_assets.config.columns import RUN_ID, WINDOW_END, WINDOW_START
@@ -56,7 +56,7 @@ def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int
         sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM {source})"
     else:
         sql = f"SELECT COUNT(*) FROM {source}"
-    with duckdb.connect() as local:
+    with local_duckdb.connect() as local:
         return int(local.execute(sql).fetchone()[0])
 
 

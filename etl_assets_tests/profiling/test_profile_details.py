@@ -110,3 +110,16 @@ def test_rich_profile_round_trips_and_old_profiles_still_read(tmp_path):
     assert read_profile(path) == profile
     old = {"row_count": 1, "columns": [{"name": "a", "physical_type": "string", "inferred_type": "integer", "null_count": 0, "distinct_count": 1, "min": 1, "max": 1}]}
     assert Profile.from_dict(old).columns[0].top_values == []
+
+
+def test_a_window_above_the_exact_limit_is_profiled_in_bounded_memory_with_estimates(tmp_path, monkeypatch):
+    # exact distinct counts and quantiles hold every value; past the limit both are estimates, marked as such
+    (tmp_path / "exact").mkdir()
+    exact = _profile(tmp_path / "exact").column("amount")
+    monkeypatch.setattr("etl_assets.profiling.profiler.EXACT_DISTINCT_MAX_ROWS", ROWS - 1)
+    estimated = _profile(tmp_path).column("amount")
+
+    assert not exact.distinct_is_approximate and estimated.distinct_is_approximate
+    assert exact.quantiles["p50"] == 149.25
+    assert abs(estimated.quantiles["p50"] - 149.25) <= 3.0, "the median of 0, 1.5, ... 298.5, within 1%"
+    assert abs(estimated.distinct_count - ROWS) <= ROWS * 0.05

@@ -64,3 +64,21 @@ def test_nothing_to_quarantine_removes_a_stale_file_and_still_writes_kept(window
     assert not quarantine_path.exists()
     assert pq.read_table(kept_path).num_rows == 2
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_window_is_split_batch_by_batch_with_each_row_in_its_place(window, tmp_path, monkeypatch):
+    # quarantined rows in the first, a middle and the last batch, none in others: slices must line up with the rows
+    monkeypatch.setattr("etl_assets.quality.evaluate.SPLIT_BATCH_ROWS", 4)
+    emails = [f"user{n}@x" for n in range(23)]
+    for bad in (0, 3, 4, 13, 22):
+        emails[bad] = f"bad{bad}"
+    path = window({"id": list(range(23)), "email": emails, "net": [1] * 23})
+
+    _, result = split(path, QUARANTINING[:1], tmp_path / "k.parquet", tmp_path / "q.parquet")
+
+    kept, quarantined = pq.read_table(tmp_path / "k.parquet"), pq.read_table(tmp_path / "q.parquet")
+    assert (result.kept_rows, result.quarantined_rows) == (18, 5)
+    assert quarantined.column("id").to_pylist() == [0, 3, 4, 13, 22]
+    assert quarantined.column("email").to_pylist() == ["bad0", "bad3", "bad4", "bad13", "bad22"]
+    assert kept.column("id").to_pylist() == [n for n in range(23) if n not in (0, 3, 4, 13, 22)]
+    assert kept.schema == pq.read_schema(path)

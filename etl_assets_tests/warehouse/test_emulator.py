@@ -96,3 +96,13 @@ def test_server_that_dies_at_start_reports_its_log(tmp_path):
         LocalEmulator(warehouse).ensure_running()
     assert "FileExistsError" in str(caught.value)
     assert not (warehouse / "emulator.json").exists()
+
+
+def test_the_server_database_is_memory_bounded_and_spills_into_its_home(local):
+    # DuckDB's own default, 80% of the machine, let the server grow by gigabytes over a big window's load
+    local.ensure_running()
+    with snowflake.connector.connect(**local.connection_args()) as connection:
+        limit, spill = connection.cursor().execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+
+    assert limit == "953.6 MiB"  # 1GB as DuckDB reports it
+    assert spill == str(local.warehouse_dir / "spill")
