@@ -2,7 +2,7 @@
 
     python -m etl_assets.scriptgen.sandbox [--cpu-seconds N] -- SCRIPT [--window KEY] --input IN --output OUT [...]
 
-The script sees only the variables it needs (PATH, locale, time zone and Dagster Pipes' own), so no
+The script sees only the variables it needs (PATH, locale, time zone, DuckDB's memory limit and Dagster Pipes' own), so no
 credential, key or token of the parent process reaches it; Python runs isolated (-I), ignoring PYTHON*
 variables and the user's site-packages.
 """
@@ -15,7 +15,9 @@ import resource
 import sys
 from collections.abc import Mapping, Sequence
 
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+from etl_assets.local_duckdb import MEMORY_LIMIT_VARIABLE
+
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", MEMORY_LIMIT_VARIABLE)
 KEPT_PREFIXES = ("DAGSTER_PIPES_",)
 DEFAULT_CPU_SECONDS = 600
 

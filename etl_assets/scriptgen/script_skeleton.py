@@ -7,8 +7,8 @@ SCRIPT_SKELETON = Template('''\
 
 Run: python THIS_FILE [--window KEY] --input IN.parquet --output OUT.parquet [...]
 The --input/--output pair repeats, one per window (with --window, its key), so one process serves a range.
-Reads each upload Parquet, cleans and types its columns with DuckDB, writes only its OUT.parquet and
-reports its row counts through Dagster Pipes (or prints them as JSON, one line per pair, when run on its own).
+Streams each upload Parquet through DuckDB within MEMORY_LIMIT, cleans and types its columns, writes only
+its OUT.parquet and reports its row counts through Dagster Pipes (or prints them as JSON, one line per pair, when run on its own).
 """
 
 import argparse
@@ -41,22 +41,38 @@ DEDUPLICATE_ON = $deduplicate_on
 LATEST_FIRST = f"{ARRIVED_AT} DESC, {SOURCE_FILE} DESC, {SOURCE_ROW} DESC"
 # The output is written this many rows at a time, so it is never held whole beside the input.
 OUTPUT_BATCH_ROWS = 100_000
+# DuckDB's memory before it spills to disk, so a window of any size fits a worker; the variable overrides it.
+MEMORY_LIMIT = $memory_limit_literal
+MEMORY_LIMIT_VARIABLE = $memory_variable_literal
 
 
-def build_query() -> str:
-    """The one SELECT that cleans, types, computes and deduplicates the rows."""
+def shaped_query() -> str:
+    """The rows cleaned, typed and computed, as the CTEs `typed` and `shaped`."""
     typed = ",\\n    ".join(TYPED_COLUMNS + LINEAGE_COLUMNS)
     shaped = ",\\n    ".join(OUTPUT_COLUMNS + LINEAGE_COLUMNS)
-    query = (
-        f"WITH typed AS (\\n  SELECT\\n    {typed}\\n  FROM source\\n),\\n"
-        f"shaped AS (\\n  SELECT\\n    {shaped}\\n  FROM typed\\n)\\n"
-        "SELECT * FROM shaped\\n"
-    )
-    if DEDUPLICATE_ON:
+    return f"WITH typed AS (\\n  SELECT\\n    {typed}\\n  FROM source\\n),\\nshaped AS (\\n  SELECT\\n    {shaped}\\n  FROM typed\\n)\\n"
+
+
+def build_query(deduplicate: bool = True) -> str:
+    """The one SELECT that cleans, types, computes and (when asked and keys are set) deduplicates the rows."""
+    query = shaped_query() + "SELECT * FROM shaped\\n"
+    if DEDUPLICATE_ON and deduplicate:
         keys = ", ".join(DEDUPLICATE_ON)
         any_key_null = " OR ".join(f"{key} IS NULL" for key in DEDUPLICATE_ON)
         query += f"QUALIFY {any_key_null} OR ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {LATEST_FIRST}) = 1\\n"
     return query + f"ORDER BY {SOURCE_FILE}, {SOURCE_ROW}"
+
+
+def has_duplicates(connection) -> bool:
+    """Whether two rows share the deduplication keys: most windows have none and skip ranking every row."""
+    if not DEDUPLICATE_ON:
+        return False
+    keys = ", ".join(DEDUPLICATE_ON)
+    all_keys = " AND ".join(f"{key} IS NOT NULL" for key in DEDUPLICATE_ON)
+    found = connection.execute(
+        shaped_query() + f"SELECT 1 FROM shaped WHERE {all_keys} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+    ).fetchall()
+    return bool(found)
 
 
 def transform(input_path: Path, output_path: Path) -> dict:
@@ -65,22 +81,27 @@ def transform(input_path: Path, output_path: Path) -> dict:
     missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in present]
     if missing:
         sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
-    # Only the columns the query reads: an upload's other columns are never decoded.
-    source = pq.read_table(input_path, columns=REQUIRED_INPUT_COLUMNS)
-    connection = duckdb.connect(":memory:")
+    rows_in = pq.ParquetFile(input_path).metadata.num_rows
+    # Past MEMORY_LIMIT DuckDB spills to a folder of its own (created on need, removed on close).
+    spill = os.path.join(tempfile.gettempdir(), f"etl-script-{os.getpid()}-{os.urandom(8).hex()}")
+    memory_limit = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or MEMORY_LIMIT
+    connection = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": spill})
     connection.execute("SET TimeZone = 'UTC'")
-    connection.register("source", source)
-    # The SQL may read only the registered input: no files, extensions or network.
+    # DuckDB reads the input as it goes, only the columns the query uses: the window is never held whole.
+    input_literal = "'" + str(input_path).replace("'", "''") + "'"
+    connection.execute(f"CREATE VIEW source AS SELECT * FROM read_parquet({input_literal})")
+    # The SQL may read only its input: no other file, no extension, no network.
+    connection.execute(f"SET allowed_paths = [{input_literal}]")
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
-    relation = connection.sql(build_query())
+    relation = connection.sql(build_query(deduplicate=has_duplicates(connection)))
     json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
     rows_out = write_atomically(relation.to_arrow_reader(OUTPUT_BATCH_ROWS), json_positions, output_path)
     connection.close()
     return {
-        "rows_in": source.num_rows,
+        "rows_in": rows_in,
         "rows_out": rows_out,
-        "rows_deduplicated": source.num_rows - rows_out,
+        "rows_deduplicated": rows_in - rows_out,
     }
 
 

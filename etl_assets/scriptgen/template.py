@@ -14,10 +14,11 @@ from etl_assets.scriptgen.expressions import (
     referenced_columns,
     render_expression,
 )
+from etl_assets.local_duckdb import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
 from etl_assets.scriptgen.script_skeleton import SCRIPT_SKELETON
 from etl_assets.sql_text import quote_identifier
 
-GENERATOR_VERSION = "template-2"
+GENERATOR_VERSION = "template-3"
 # Scripts of these versions take one --input/--output pair only; later ones take many (docs/architecture.md §7).
 SINGLE_PAIR_VERSIONS = frozenset({"template-1"})
 
@@ -40,6 +41,8 @@ def render_template_script(dataset_name: str, transform: TransformConfig | None,
         output_columns=_python_list(plan.output_lines),
         lineage_columns=_python_list([quote_identifier(name) for name in LINEAGE_COLUMNS]),
         deduplicate_on=_python_list([quote_identifier(name) for name in deduplicate_on]),
+        memory_variable_literal=repr(MEMORY_LIMIT_VARIABLE),
+        memory_limit_literal=repr(DEFAULT_MEMORY_LIMIT),
     )
 
 

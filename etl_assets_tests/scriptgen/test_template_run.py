@@ -280,3 +280,42 @@ def test_rerun_replaces_the_output_with_identical_rows(tmp_path: Path) -> None:
 
     assert first.equals(second)
     assert pq.read_metadata(tmp_path / "out.parquet").num_rows == 5
+
+
+def test_a_window_without_duplicate_keys_keeps_every_row_in_file_and_row_order(tmp_path: Path) -> None:
+    unique = [row for row in DIRTY_ORDERS if row["order_id"] not in ("1", "3")]
+    upload = write_upload(tmp_path / "in.parquet", unique, ORDERS_HEADERS)
+
+    counts, output = run_ok(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
+
+    assert counts["rows_deduplicated"] == 0 and output.num_rows == len(unique)
+    lineage = list(zip(output.column("_source_file").to_pylist(), output.column("_source_row").to_pylist()))
+    assert lineage == sorted(lineage)
+
+
+def test_the_script_sql_reads_no_file_but_its_input(tmp_path: Path) -> None:
+    # the config validator refuses file functions in expressions; the script's DuckDB refuses them too
+    upload = write_upload(tmp_path / "in.parquet", DIRTY_ORDERS, ORDERS_HEADERS)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("token\nhunter2\n")
+    script = _orders_script(tmp_path)
+    code = script.read_text()
+    script.write_text(code.replace("'\"order_id\"',\n", f"'\"order_id\"',\n    \"(SELECT max(token) FROM read_csv('{secret}')) AS stolen\",\n", 1))
+
+    completed = run_script(script, upload, tmp_path / "out.parquet")
+
+    assert completed.returncode != 0
+    assert "file system operations are disabled" in completed.stderr
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_window_bigger_than_the_memory_limit_spills_and_loads_whole(tmp_path: Path, monkeypatch) -> None:
+    rows = [{**DIRTY_ORDERS[0], "order_id": str(n), "_source_row": n + 2} for n in range(200_000)]
+    rows += [{**DIRTY_ORDERS[0], "order_id": "7", "_source_row": 200_002}]  # a duplicate: the ranking query runs too
+    upload = write_upload(tmp_path / "in.parquet", rows, ORDERS_HEADERS)
+    monkeypatch.setenv("ETL_ASSETS_DUCKDB_MEMORY_LIMIT", "48MB")
+
+    counts, output = run_ok(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
+
+    assert counts == {"rows_in": 200_001, "rows_out": 200_000, "rows_deduplicated": 1}
+    assert sorted(output.column("order_id").to_pylist()) == list(range(200_000))
