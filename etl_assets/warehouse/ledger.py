@@ -148,6 +148,15 @@ class LoadLedger:
         row = cursor.fetchone()
         return _as_entry(row) if row else None
 
+    def windows_uploaded(self, dataset: str, table_name: str, run_id: str) -> set[str]:
+        """The keys of the windows this run already loaded (its earlier attempts), in one query."""
+        cursor = self._execute(
+            f"SELECT DISTINCT {_column('WINDOW_KEY')} FROM {self.table} WHERE {_column('DATASET')} = %s "
+            f"AND {_column('TABLE_NAME')} = %s AND {_column('RUN_ID')} = %s AND {_column('STATUS')} = 'uploaded'",
+            (dataset, table_name, run_id),
+        )
+        return {key for (key,) in cursor.fetchall()}
+
     def recent(self, dataset: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first, as dicts with lower-case keys, optionally of one dataset."""
         where, params = (f"WHERE {_column('DATASET')} = %s", (dataset,)) if dataset else ("", ())

@@ -5,11 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
 import duckdb
 import pyarrow as pa
@@ -17,29 +15,39 @@ from snowflake.connector import errors as sf_errors
 
 from etl_assets.config.columns import STAGED_ROW
 from etl_assets.errors import WarehouseError
-from etl_assets.warehouse.ddl import column_definitions, ensure_target
+from etl_assets.sql_text import qualified_name
+from etl_assets.warehouse.ddl import ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
-from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write_load_files
 from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
 from etl_assets.warehouse.reconcile import rows_in_window
-from etl_assets.warehouse.strategies import (
-    Progress,
-    StrategyCounts,
-    StrategyPlan,
-    apply_in_transaction,
-    count,
-    refuse_null_keys,
-)
+from etl_assets.warehouse.staging import copy_into, create_staging_table, put_files, stage_of, stage_prefix, staging_table
+from etl_assets.warehouse.strategies import Progress, StrategyCounts, StrategyPlan, apply_in_transaction, refuse_null_keys
 
-STAGE_NAME = "ETL_ASSETS_STAGE"
 UNCHANGED = "the table's rows are unchanged"
 
 
+@dataclass(frozen=True)
+class StagedWindow:
+    """A window's rows already staged with the other windows of its range (range_staging.py).
+
+    `relation` is the SQL its strategy reads them from, a slice of the range's staging table.
+    """
+
+    relation: str
+    rows: int
+    schema: pa.Schema
+    json_columns: frozenset[str]
+
+
 def load_window(
-    connection, request: LoadRequest, ledger: LoadLedger | None = None, progress: Progress | None = None
+    connection,
+    request: LoadRequest,
+    ledger: LoadLedger | None = None,
+    progress: Progress | None = None,
+    staged: StagedWindow | None = None,
 ) -> LoadResult:
     """Load `request.parquet_path` into its table with its strategy; on failure the table's rows are unchanged.
 
@@ -49,12 +57,12 @@ def load_window(
     ledger, a window this run already loaded is not loaded again, and an `append` of rows already appended is
     skipped. `progress` hears each step's name as it starts: ensure_target, put, copy, begin, strategy, verify,
     commit, committed, cleanup. The connection's current schema is set to the target schema, which COPY INTO
-    needs on the emulator.
+    needs on the emulator. Given `staged`, the rows are read from there instead: no files, PUT or COPY of its own.
     """
     load = _WindowLoad(connection, request, ledger, progress or (lambda step: None))
     if ledger is not None and (earlier := load.earlier_load_of_this_run()):
         return earlier
-    return load.run()
+    return load.run(staged)
 
 
 class _WindowLoad:
@@ -71,13 +79,11 @@ class _WindowLoad:
         )
         self.dataset = request.dataset or self.table.lower()
         self.window = (as_utc(request.window_start), as_utc(request.window_end))
-        window_slug = f"{self.window[0]:%Y%m%dT%H%M%S}"
         self.target = qualified_name(self.database, self.schema, self.table)
         # one staging table per window, so a rerun replaces the one a crashed attempt left behind
-        self.staging = qualified_name(self.database, self.schema, f"{self.table}__STAGE_{window_slug}")
-        self.stage = qualified_name(self.database, self.schema, STAGE_NAME)
-        # a folder per attempt, so COPY never sees files a crashed attempt left (the emulator has no REMOVE)
-        self.stage_prefix = f"{self.stage}/{self.table.lower()}/{window_slug}/{uuid.uuid4().hex}/"
+        self.staging = staging_table(self.database, self.schema, self.table, self.window[0])
+        self.stage = stage_of(self.database, self.schema)
+        self.stage_prefix = stage_prefix(self.stage, self.table, self.window[0])
         self.step = "preparing the load file"
         self.load_id: str | None = None
         self.content_hash: str | None = None
@@ -105,13 +111,17 @@ class _WindowLoad:
             already_loaded=True,
         )
 
-    def run(self) -> LoadResult:
+    def run(self, staged: StagedWindow | None = None) -> LoadResult:
         self.cursor = self.connection.cursor()
         try:
-            with tempfile.TemporaryDirectory(prefix=".load-", dir=self.request.parquet_path.parent) as tmp:
+            with contextlib.ExitStack() as cleanup:
                 self._start_ledger()
                 self._refuse_unusable_request()
-                files = _prepare(self.request, Path(tmp), self.window)
+                if staged is None:
+                    folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix=".load-", dir=self.request.parquet_path.parent))
+                    files: LoadFiles | StagedWindow = _prepare(self.request, Path(folder), self.window)
+                else:
+                    files, self.staging = staged, staged.relation
                 self._fingerprint_appended_rows()
                 if files.rows == 0 and not self.request.load_empty:
                     return self._skip(files, "the window has no rows, so nothing was loaded and the table is unchanged")
@@ -121,7 +131,7 @@ class _WindowLoad:
                         f"run {earlier['run_id']} already appended these same rows to the window, so they were not "
                         f"appended again",
                     )
-                return self._load(files)
+                return self._load(files, staged is not None)
         except WarehouseError as error:
             self._record_failure(error)
             raise
@@ -167,12 +177,12 @@ class _WindowLoad:
             return None
         return self.ledger.uploaded(self.dataset, self.table, self.request.window_key, content_hash=self.content_hash)
 
-    def _skip(self, files: LoadFiles, reason: str) -> LoadResult:
+    def _skip(self, files: LoadFiles | StagedWindow, reason: str) -> LoadResult:
         if self.ledger is not None:
             self.ledger.finish(self.load_id, "skipped", rows_staged=files.rows, error=reason)
         return LoadResult(0, 0, 0, 0, 0, self.request.strategy, list(self.request.keys), load_id=self.load_id, skipped=reason)
 
-    def _load(self, files: LoadFiles) -> LoadResult:
+    def _load(self, files: LoadFiles | StagedWindow, staged: bool) -> LoadResult:
         request = self.request
         target_schema = files.schema.remove(files.schema.get_field_index(STAGED_ROW))
         missing = [key for key in request.keys if key not in target_schema.names]
@@ -191,7 +201,8 @@ class _WindowLoad:
             self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
             if self.ledger is not None:
                 self.ledger.update(self.load_id, "uploading")
-            self._stage_rows(files, target_schema)
+            if not staged:
+                self._stage_rows(files)
             plan = StrategyPlan(
                 self.target, self.staging, target_schema.names, list(request.keys), self.window, request.run_id,
                 files.rows, files.json_columns, request.sequence_by,
@@ -222,7 +233,7 @@ class _WindowLoad:
             rows_taken_from=counts.taken_from,
         )
 
-    def _record_outcome(self, files: LoadFiles) -> Callable[[StrategyCounts], None]:
+    def _record_outcome(self, files: LoadFiles | StagedWindow) -> Callable[[StrategyCounts], None]:
         """The ledger's `uploaded` row, written inside the load's transaction so it commits with the rows."""
 
         def record(counts: StrategyCounts) -> None:
@@ -244,40 +255,19 @@ class _WindowLoad:
         self.step = description
         self.progress(name)
 
-    def _stage_rows(self, files: LoadFiles, target_schema: pa.Schema) -> None:
+    def _stage_rows(self, files: LoadFiles) -> None:
         """PUT the part files and COPY them into a fresh staging table shaped like the load files."""
         self.step = "staging the rows"
         self.staged = True
-        columns = column_definitions(target_schema)
-        # JSON arrives as text and is parsed into VARIANT by the strategy
-        columns |= {name: "VARCHAR" for name in files.json_columns}
-        definitions = ", ".join(f"{quote_identifier(name)} {sf_type}" for name, sf_type in columns.items())
-        self.cursor.execute(
-            f"CREATE OR REPLACE TABLE {self.staging} ({definitions}, {quote_identifier(STAGED_ROW)} NUMBER(38,0))"
-        )
+        create_staging_table(self.cursor, self.staging, files)
         if files.rows == 0:
             return
-        self.cursor.execute(f"CREATE STAGE IF NOT EXISTS {self.stage}")
-        self._step("put", "uploading the rows to the stage")
+        self.step = "uploading the rows to the stage"
         self.files_left = True
-        for part in files.parts:
-            self.cursor.execute(
-                f"PUT '{_file_uri(part)}' @{self.stage_prefix} OVERWRITE = TRUE AUTO_COMPRESS = FALSE"
-            )
-        self._step("copy", "copying the rows into the staging table")
-        # CASE_INSENSITIVE: fakesnow upper-cases table columns under CASE_SENSITIVE, so lower-case names would
-        # never match; column_definitions refuses names that differ only in case, so both modes match alike
-        self.cursor.execute(
-            f"COPY INTO {self.staging} FROM @{self.stage_prefix} FILE_FORMAT = (TYPE = PARQUET) "
-            f"MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
-        )
+        put_files(self.cursor, self.stage, self.stage_prefix, files, self.progress)
+        self.step = "copying the rows into the staging table"
+        copy_into(self.cursor, self.staging, self.stage_prefix, files, self.table, self.progress)
         self.files_left = False
-        staged = count(self.cursor, f"SELECT COUNT(*) FROM {self.staging}")
-        if staged != files.rows:
-            raise PermanentWarehouseError(
-                f"COPY INTO staged {staged} rows of {self.table} but the load files have {files.rows}; "
-                f"rerun the window."
-            )
 
     def _clean_up(self) -> None:
         """Drop the staging table, and the staged files a failed COPY left (PURGE removes loaded ones)."""
@@ -301,7 +291,3 @@ def _prepare(request: LoadRequest, folder: Path, window: tuple[dt.datetime, dt.d
         raise PermanentWarehouseError(
             f"Cannot read {request.parquet_path} to load window {request.window_key} ({exc}); rerun its transform."
         ) from exc
-
-
-def _file_uri(path: Path) -> str:
-    return "file://" + path.resolve().as_posix().replace("\\", "\\\\").replace("'", "\\'")

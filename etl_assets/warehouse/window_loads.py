@@ -5,6 +5,7 @@ The Dagster step only turns each window's outcome into events (docs/architecture
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterator, Sequence
@@ -20,8 +21,10 @@ from etl_assets.paths import ProjectPaths
 from etl_assets.profiling.profiler import profile_parquet
 from etl_assets.warehouse.keys import KeyChoice, choose_keys, facts_from_profile
 from etl_assets.warehouse.ledger import LoadLedger
-from etl_assets.warehouse.loader import load_window
+from etl_assets.warehouse.identifiers import object_name
+from etl_assets.warehouse.loader import StagedWindow, load_window
 from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation
+from etl_assets.warehouse.range_staging import range_groups, staged_range
 from etl_assets.warehouse.reconcile import column_types, reconcile_window, rows_in_window
 from etl_assets.warehouse.skipped_loads import record_skipped
 
@@ -64,29 +67,58 @@ def load_windows(
     """Load each window the quality rules let through, yielding its outcome once its transaction has committed.
 
     A window held back by an error rule is recorded in the ledger as `blocked` and not loaded; the others load.
+    Consecutive windows with rows share one PUT and COPY INTO (range_staging.py), then load one by one.
     The table's columns are read once, and again only after a load changed them.
     """
     ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
+    verdicts = {window.key: stage_paths(paths, dataset.name, window.key).read_verdict() for window in windows}
+    requests = {
+        window.key: load_request(dataset, window, verdicts[window.key].load_path, run_id)
+        for window in windows
+        if not verdicts[window.key].blocked
+    }
+    groups = _shared_stagings(ledger, dataset, [request for request, _ in requests.values()], run_id)
     columns: dict[str, str] | None = None
-    for window in windows:
-        verdict = stage_paths(paths, dataset.name, window.key).read_verdict()
-        if verdict.blocked:
-            record_blocked(ledger, dataset, run_id, window, verdict.blocked_by)
-            log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
-            yield WindowOutcome(window, held_back_by=verdict.blocked_by)
-            continue
-        outcome = _load_one(connection, ledger, dataset, window, verdict, run_id, log)
-        changes = outcome.result.schema_changes
-        if outcome.newly_loaded and (columns is None or changes.created or changes.added or changes.widened):
-            columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
-        yield replace(outcome, columns=columns)
+    staged: dict[str, StagedWindow] = {}
+    with contextlib.ExitStack() as group_stack:
+        for window in windows:
+            verdict = verdicts[window.key]
+            if verdict.blocked:
+                record_blocked(ledger, dataset, run_id, window, verdict.blocked_by)
+                log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
+                yield WindowOutcome(window, held_back_by=verdict.blocked_by)
+                continue
+            group = groups.get(window.key)
+            if group is not None and group[0].window_key == window.key:
+                log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
+                staged = group_stack.enter_context(staged_range(connection, group, lambda step: log.debug(f"range: {step}")))
+            outcome = _load_one(connection, ledger, dataset, window, requests[window.key], verdict, log, staged.get(window.key))
+            if group is not None and group[-1].window_key == window.key:
+                group_stack.close()  # the range's staging table is dropped once its last window has loaded
+                staged = {}
+            changes = outcome.result.schema_changes
+            if outcome.newly_loaded and (columns is None or changes.created or changes.added or changes.widened):
+                columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
+            yield replace(outcome, columns=columns)
 
 
-def _load_one(connection, ledger: LoadLedger, dataset, window: TimeWindow, verdict: QualityVerdict, run_id: str, log: Log) -> WindowOutcome:
-    request, choice = load_request(dataset, window, verdict.load_path, run_id)
+def _shared_stagings(ledger: LoadLedger, dataset: DatasetConfig, requests: list[LoadRequest], run_id: str) -> dict[str, list[LoadRequest]]:
+    """Each window staged with others, by key, to its group; windows this run already loaded are not staged again."""
+    if len(requests) < 2:
+        return {}
+    loaded = ledger.windows_uploaded(dataset.name, object_name(dataset.load.table), run_id)
+    groups = range_groups([request for request in requests if request.window_key not in loaded])
+    return {request.window_key: group for group in groups if len(group) > 1 for request in group}
+
+
+def _load_one(
+    connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: tuple[LoadRequest, KeyChoice],
+    verdict: QualityVerdict, log: Log, staged: StagedWindow | None,
+) -> WindowOutcome:  # fmt: skip
+    request, choice = planned
     log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
     progress = lambda step: log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
-    result = load_window(connection, request, ledger, progress)
+    result = load_window(connection, request, ledger, progress, staged)
     if verdict.quarantine_path:
         quarantine = quarantine_request(request, verdict.quarantine_path)
         # an empty quarantine is loaded (and recorded) only to clear rows an earlier run quarantined

@@ -1,0 +1,117 @@
+"""A range's windows staged together: one set of load files, one PUT and one COPY INTO for many windows.
+
+Each window is then loaded on its own, reading its slice of the shared staging table in its own transaction, so
+a range pays the stage round trips once while every window keeps its own strategy, ledger row and atomicity
+(docs/architecture.md §5). A lone window, or one too big to share, is staged by its own load as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from snowflake.connector import errors as sf_errors
+
+from etl_assets.config.columns import STAGED_ROW
+from etl_assets.errors import WarehouseError
+from etl_assets.sql_text import qualified_name, quote_identifier
+from etl_assets.warehouse.errors import classify
+from etl_assets.warehouse.identifiers import object_name
+from etl_assets.warehouse.load_file import LoadSource, load_schema, write_range_files
+from etl_assets.warehouse.loader import StagedWindow
+from etl_assets.warehouse.model import LoadRequest, as_utc
+from etl_assets.warehouse.staging import copy_into, create_staging_table, put_files, stage_of, stage_prefix, staging_table
+from etl_assets.warehouse.strategies import Progress
+
+# Windows are staged together up to this many rows: the load files of a range sit on disk twice (here and on the
+# stage) until its windows are loaded, and a window this big pays its PUT and COPY back many times over anyway.
+RANGE_ROWS = 2_000_000
+
+
+def range_groups(requests: Sequence[LoadRequest]) -> list[list[LoadRequest]]:
+    """Consecutive requests that can share one staging table: same table, same load schema, rows within RANGE_ROWS.
+
+    Empty windows are left out (they load nothing), as are those that load even when empty (quarantines).
+    """
+    groups: list[list[LoadRequest]] = []
+    current: list[LoadRequest] = []
+    current_rows, current_schema = 0, None
+    for request in requests:
+        rows = pq.ParquetFile(request.parquet_path).metadata.num_rows
+        if rows == 0 or request.load_empty:
+            continue
+        schema = (request.database, request.schema, request.table, load_schema(request.parquet_path))
+        if current and (schema != current_schema or current_rows + rows > RANGE_ROWS):
+            groups.append(current)
+            current, current_rows = [], 0
+        current.append(request)
+        current_rows += rows
+        current_schema = schema
+    if current:
+        groups.append(current)
+    return groups
+
+
+@contextlib.contextmanager
+def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress) -> Iterator[dict[str, StagedWindow]]:
+    """Stage the requests' rows in one staging table; yield each window's slice by window key, then drop the table.
+
+    Raises TransientWarehouseError or PermanentWarehouseError (classified) when staging fails; nothing was loaded.
+    """
+    first, last = requests[0], requests[-1]
+    database, schema, table = (object_name(name) for name in (first.database, first.schema, first.table))
+    staging = staging_table(database, schema, table, as_utc(first.window_start), as_utc(last.window_start))
+    stage = stage_of(database, schema)
+    prefix = stage_prefix(stage, table, as_utc(first.window_start))
+    cursor = connection.cursor()
+    step = "writing the load files"
+    try:
+        with tempfile.TemporaryDirectory(prefix=".load-range-", dir=first.parquet_path.parent) as folder:
+            sources = [LoadSource(r.parquet_path, (as_utc(r.window_start), as_utc(r.window_end))) for r in requests]
+            files = write_range_files(sources, Path(folder), first.run_id)
+            step = "creating the staging table"
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified_name(database, schema)}")
+            # COPY INTO resolves the staging table in the current schema on the emulator
+            cursor.execute(f"USE SCHEMA {qualified_name(database, schema)}")
+            create_staging_table(cursor, staging, files)
+            step = "uploading the range's rows to the stage"
+            put_files(cursor, stage, prefix, files, progress)
+            step = "copying the range's rows into the staging table"
+            copy_into(cursor, staging, prefix, files, table, progress)
+    except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException) as exc:
+        _drop(cursor, staging, prefix)
+        cursor.close()
+        raise classify(
+            exc,
+            f"Staging windows {first.window_key} to {last.window_key} of {database}.{schema}.{table}",
+            during=step,
+            outcome="no window of the range was loaded",
+        ) from exc
+    row = quote_identifier(STAGED_ROW)
+    windows = {
+        request.window_key: StagedWindow(
+            relation=f"(SELECT * FROM {staging} WHERE {row} >= {begin} AND {row} < {end})",
+            rows=end - begin,
+            schema=files.schema,
+            json_columns=files.json_columns,
+        )
+        for request, (begin, end) in zip(requests, files.spans, strict=True)
+    }
+    try:
+        yield windows
+    finally:
+        _drop(cursor, staging, None)
+        cursor.close()
+
+
+def _drop(cursor, staging: str, prefix: str | None) -> None:
+    """Drop the staging table, and the stage files a failed COPY left; a failure here must not hide the load's own."""
+    statements = [f"DROP TABLE IF EXISTS {staging}"] + ([f"REMOVE @{prefix}"] if prefix else [])
+    for sql in statements:
+        with contextlib.suppress(sf_errors.Error):
+            cursor.execute(sql)
