@@ -51,13 +51,19 @@ def existing_columns(cursor, database: str, schema: str, table: str) -> dict[str
     return {name: _declared_type(*details) for name, *details in cursor.fetchall()}
 
 
-def ensure_target(cursor, database: str, schema: str, table: str, arrow_schema: pa.Schema) -> SchemaChanges:
+def ensure_target(
+    cursor, database: str, schema: str, table: str, arrow_schema: pa.Schema, known: dict[str, str] | None = None
+) -> SchemaChanges:
     """Create the database, schema and table if missing, widen columns, add new nullable ones.
 
     DDL commits on its own in Snowflake, so these changes stay even when the load after them fails; each
-    one only lets the table hold more, so the table's rows and meaning are unchanged.
+    one only lets the table hold more, so the table's rows and meaning are unchanged. `known`, the table's
+    columns as the caller last read them (a range's earlier window), saves every statement when they already
+    hold the rows.
     """
     wanted = column_definitions(arrow_schema)
+    if known and all(name in known and is_compatible(known[name], sf_type) for name, sf_type in wanted.items()):
+        return SchemaChanges()
     target = qualified_name(database, schema, table)
     cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified_name(database, schema)}")

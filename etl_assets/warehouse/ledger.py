@@ -67,6 +67,7 @@ class LoadLedger:
         self.database, self.schema = object_name(database), object_name(schema)
         self.table = qualified_name(self.database, self.schema, LEDGER_TABLE)
         self._ready = False
+        self._session: str | None = None
 
     def start(
         self,
@@ -87,14 +88,8 @@ class LoadLedger:
         """
         load_id = str(uuid.uuid4())
         window = {"DATASET": dataset, "TABLE_NAME": table_name, "WINDOW_KEY": window_key}
-        session = self._call(current_session)
-        self._take_over_unfinished(window, session)
-        now = _now()
-        earlier = self._execute(
-            f"SELECT COUNT(*) FROM {self.table} WHERE {_column('DATASET')} = %s AND {_column('WINDOW_KEY')} = %s "
-            f"AND {_column('RUN_ID')} = %s",
-            (dataset, window_key, run_id),
-        ).fetchone()[0]
+        session = self.session()
+        earlier = self._take_over_unfinished(window, session, run_id)
         row = {
             "LOAD_ID": load_id,
             **window,
@@ -103,9 +98,9 @@ class LoadLedger:
             "RUN_ID": run_id,
             "STRATEGY": strategy,
             "KEYS": ", ".join(keys),
-            "ATTEMPT": int(earlier) + 1,
+            "ATTEMPT": earlier + 1,
             "STATUS": "pending",
-            "STARTED_AT": now,
+            "STARTED_AT": _now(),
             "SESSION_ID": session,
         }
         columns = ", ".join(_column(name) for name in row)
@@ -114,18 +109,34 @@ class LoadLedger:
         )
         return load_id
 
-    def _take_over_unfinished(self, window: dict[str, str], session: str) -> None:
-        """Abort what earlier unfinished attempts of the window left open, then mark them `failed`."""
-        unfinished = " AND ".join(f"{_column(name)} = %s" for name in window)
-        unfinished += f" AND {_column('STATUS')} IN ({', '.join(['%s'] * len(UNFINISHED))})"
-        params = (*window.values(), *UNFINISHED)
-        found = self._execute(f"SELECT {_column('SESSION_ID')} FROM {self.table} WHERE {unfinished}", params)
-        self._call(abort_transactions_of, {row[0] for row in found.fetchall()} - {session})
+    def session(self) -> str:
+        """The connection's session id, asked once: a connection keeps its session."""
+        if self._session is None:
+            self._session = self._call(current_session)
+        return self._session
+
+    def _take_over_unfinished(self, window: dict[str, str], session: str, run_id: str) -> int:
+        """Abort what earlier unfinished attempts of the window left open, mark them `failed`; count the run's attempts.
+
+        One look at the window's attempts serves both; the UPDATE runs only when some attempt is unfinished.
+        """
+        matches = " AND ".join(f"{_column(name)} = %s" for name in window)
+        found = self._execute(
+            f"SELECT {_column('STATUS')}, {_column('SESSION_ID')}, {_column('RUN_ID')} FROM {self.table} WHERE {matches}",
+            tuple(window.values()),
+        ).fetchall()
+        attempts = sum(1 for _, _, attempt_run in found if attempt_run == run_id)
+        unfinished = [attempt_session for status, attempt_session, _ in found if status in UNFINISHED]
+        if not unfinished:
+            return attempts
+        self._call(abort_transactions_of, set(unfinished) - {session})
+        still_open = matches + f" AND {_column('STATUS')} IN ({', '.join(['%s'] * len(UNFINISHED))})"
         self._execute(
             f"UPDATE {self.table} SET {_column('STATUS')} = 'failed', {_column('ERROR')} = %s, "
-            f"{_column('FINISHED_AT')} = %s WHERE {unfinished}",
-            (ABANDONED, _now(), *params),
+            f"{_column('FINISHED_AT')} = %s WHERE {still_open}",
+            (ABANDONED, _now(), *window.values(), *UNFINISHED),
         )
+        return attempts
 
     def update(self, load_id: str, status: Status, **fields: Any) -> None:
         """Set the attempt's status and any of rows_staged, rows_inserted, rows_updated, rows_deleted, error."""

@@ -48,6 +48,7 @@ def load_window(
     ledger: LoadLedger | None = None,
     progress: Progress | None = None,
     staged: StagedWindow | None = None,
+    target_columns: dict[str, str] | None = None,
 ) -> LoadResult:
     """Load `request.parquet_path` into its table with its strategy; on failure the table's rows are unchanged.
 
@@ -57,10 +58,12 @@ def load_window(
     ledger, a window this run already loaded is not loaded again, and an `append` of rows already appended is
     skipped. `progress` hears each step's name as it starts: ensure_target, put, copy, begin, strategy, verify,
     commit, committed, cleanup. The connection's current schema is set to the target schema, which COPY INTO
-    needs on the emulator. Given `staged`, the rows are read from there instead: no files, PUT or COPY of its own.
+    needs on the emulator. Given `staged`, the rows are read from there instead: no files, PUT or COPY of its own,
+    and no look for an earlier load of this run (the range left out the windows it had loaded). `target_columns`,
+    the table's columns as the caller last read them, spares the schema statements when they hold the rows.
     """
-    load = _WindowLoad(connection, request, ledger, progress or (lambda step: None))
-    if ledger is not None and (earlier := load.earlier_load_of_this_run()):
+    load = _WindowLoad(connection, request, ledger, progress or (lambda step: None), target_columns)
+    if ledger is not None and staged is None and (earlier := load.earlier_load_of_this_run()):
         return earlier
     return load.run(staged)
 
@@ -68,8 +71,11 @@ def load_window(
 class _WindowLoad:
     """One load's names, ledger row and progress, so a failure can say where it stopped and clean up after itself."""
 
-    def __init__(self, connection, request: LoadRequest, ledger: LoadLedger | None, progress: Progress):
+    def __init__(
+        self, connection, request: LoadRequest, ledger: LoadLedger | None, progress: Progress, target_columns: dict[str, str] | None
+    ):
         self.connection = connection
+        self.target_columns = target_columns
         self.cursor = None
         self.request = request
         self.ledger = ledger
@@ -197,9 +203,12 @@ class _WindowLoad:
             )
         try:
             self._step("ensure_target", "syncing the table schema")
-            changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema)
-            self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
-            if self.ledger is not None:
+            changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema, self.target_columns)
+            if not staged:
+                # COPY INTO resolves the staging table in the current schema on the emulator
+                self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
+            if self.ledger is not None and not staged:
+                # a window staged with its range has no upload of its own
                 self.ledger.update(self.load_id, "uploading")
             if not staged:
                 self._stage_rows(files)
@@ -208,7 +217,7 @@ class _WindowLoad:
                 files.rows, files.json_columns, request.sequence_by,
             )  # fmt: skip
             if request.strategy == "merge":
-                refuse_null_keys(self.cursor, plan, self.table)
+                plan = refuse_null_keys(self.cursor, plan, self.table)
             self.step = f"applying the {request.strategy} strategy"
             counts = apply_in_transaction(self.cursor, plan, request.strategy, self.progress, self._record_outcome(files))
         except (sf_errors.Error, OSError) as exc:

@@ -47,6 +47,18 @@ def count_rows(connection, table: tuple[str, str, str], equal: dict) -> int:
             raise classify(exc, f"Counting the rows of {'.'.join(table)}") from exc
 
 
+def window_starts_with_rows(connection, database: str, schema: str, table: str, start: dt.datetime, end: dt.datetime) -> set[dt.datetime]:
+    """The window starts, within [start, end), that hold rows in the table, in UTC."""
+    target = qualified_name(*(object_name(name) for name in (database, schema, table)))
+    column = quote_identifier(WINDOW_START)
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {target} WHERE {column} >= %s AND {column} < %s", (as_utc(start), as_utc(end)))
+            return {as_utc(moment) for (moment,) in cursor.fetchall()}
+        except sf_errors.Error as exc:
+            raise classify(exc, f"Reading the windows of {database}.{schema}.{table}") from exc
+
+
 def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int:
     """Rows a load of this file must leave in its window: one per key for merge, every row otherwise."""
     file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class StrategyPlan:
     json_columns: frozenset[str] = frozenset()
     # merge: the column whose higher value wins over the window and arrival order
     sequence_by: str | None = None
+    # merge: how many distinct keys the staging holds, once refuse_null_keys has counted them
+    staged_keys: int | None = None
 
     @property
     def recency(self) -> list[str]:
@@ -79,7 +82,8 @@ def apply_in_transaction(
     cursor.execute("BEGIN")
     try:
         transaction = current_transaction(cursor)
-        window_before = rows_in_window(cursor, plan)
+        # only an append's check needs the window's rows before it; counting them costs a statement per window
+        window_before = rows_in_window(cursor, plan) if strategy == "append" else 0
         progress("strategy")
         applied = STRATEGY_SQL[strategy](cursor, plan)
         progress("verify")
@@ -114,15 +118,24 @@ def _refuse_if_aborted(cursor, transaction: str | None, strategy: str) -> None:
         )
 
 
-def refuse_null_keys(cursor, plan: StrategyPlan, table: str) -> None:
-    """A NULL key never matches in MERGE, so its row would be inserted again on every rerun."""
-    condition = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in plan.keys)
-    nulls = count(cursor, f"SELECT COUNT(*) FROM {plan.staging} WHERE {condition}")
+def refuse_null_keys(cursor, plan: StrategyPlan, table: str) -> StrategyPlan:
+    """A NULL key never matches in MERGE, so its row would be inserted again on every rerun.
+
+    The same look counts the staged keys, which the merge's check needs: the plan comes back with `staged_keys`.
+    """
+    keys = ", ".join(quote_identifier(key) for key in plan.keys)
+    any_null = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in plan.keys)
+    cursor.execute(
+        f"SELECT COALESCE(SUM(CASE WHEN {any_null} THEN n END), 0), COUNT(*) "
+        f"FROM (SELECT {keys}, COUNT(*) AS n FROM {plan.staging} GROUP BY {keys})"
+    )
+    nulls, groups = (int(value) for value in cursor.fetchone())
     if nulls:
         raise PermanentWarehouseError(
             f"{nulls} rows of {table} have no value in merge keys {plan.keys}; "
             f"add a not_null quality rule on them or choose other load.keys."
         )
+    return dataclasses.replace(plan, staged_keys=groups)
 
 
 def _append(cursor, plan: StrategyPlan) -> _Applied:
@@ -226,7 +239,7 @@ def _verify(cursor, plan: StrategyPlan, strategy: str, applied: _Applied, window
     """Refuse to commit when the table does not hold what the strategy implies."""
     if strategy == "merge":
         keys = ", ".join(quote_identifier(key) for key in plan.keys)
-        expected = count(cursor, f"SELECT COUNT(*) FROM (SELECT 1 FROM {plan.staging} GROUP BY {keys})")
+        expected = plan.staged_keys if plan.staged_keys is not None else count(cursor, f"SELECT COUNT(*) FROM (SELECT 1 FROM {plan.staging} GROUP BY {keys})")
         actual, what = applied.inserted + applied.updated + applied.superseded, "keys merged or kept newer"
     elif strategy == "truncate_insert":
         actual = count(cursor, f"SELECT COUNT(*) FROM {plan.target}")

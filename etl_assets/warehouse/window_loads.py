@@ -23,9 +23,9 @@ from etl_assets.warehouse.keys import KeyChoice, choose_keys, facts_from_profile
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.loader import StagedWindow, load_window
-from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation
+from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation, as_utc
 from etl_assets.warehouse.range_staging import range_groups, staged_range
-from etl_assets.warehouse.reconcile import column_types, reconcile_window, rows_in_window
+from etl_assets.warehouse.reconcile import column_types, reconcile_window, rows_in_window, window_starts_with_rows
 from etl_assets.warehouse.skipped_loads import record_skipped
 
 
@@ -78,6 +78,7 @@ def load_windows(
         if not verdicts[window.key].blocked
     }
     groups = _shared_stagings(ledger, dataset, [request for request, _ in requests.values()], run_id)
+    quarantined_before = _quarantined_before(connection, dataset, windows, verdicts)
     columns: dict[str, str] | None = None
     staged: dict[str, StagedWindow] = {}
     with contextlib.ExitStack() as group_stack:
@@ -92,7 +93,8 @@ def load_windows(
             if group is not None and group[0].window_key == window.key:
                 log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
                 staged = group_stack.enter_context(staged_range(connection, group, lambda step: log.debug(f"range: {step}")))
-            outcome = _load_one(connection, ledger, dataset, window, requests[window.key], verdict, log, staged.get(window.key))
+            planned = _PlannedLoad(*requests[window.key], verdict, staged.get(window.key), columns, quarantined_before)
+            outcome = _load_one(connection, ledger, dataset, window, planned, log)
             if group is not None and group[-1].window_key == window.key:
                 group_stack.close()  # the range's staging table is dropped once its last window has loaded
                 staged = {}
@@ -111,18 +113,29 @@ def _shared_stagings(ledger: LoadLedger, dataset: DatasetConfig, requests: list[
     return {request.window_key: group for group in groups if len(group) > 1 for request in group}
 
 
-def _load_one(
-    connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: tuple[LoadRequest, KeyChoice],
-    verdict: QualityVerdict, log: Log, staged: StagedWindow | None,
-) -> WindowOutcome:  # fmt: skip
-    request, choice = planned
+@dataclass(frozen=True)
+class _PlannedLoad:
+    """What load_windows knows of a window before loading it."""
+
+    request: LoadRequest
+    choice: KeyChoice
+    verdict: QualityVerdict
+    staged: StagedWindow | None
+    # the table's columns as last read, or None
+    columns: dict[str, str] | None
+    # for a range: the windows whose quarantine table held rows before the run, by start; None: ask per window
+    quarantined_before: set[dt.datetime] | None
+
+
+def _load_one(connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: _PlannedLoad, log: Log) -> WindowOutcome:
+    request, choice, verdict = planned.request, planned.choice, planned.verdict
     log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
     progress = lambda step: log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
-    result = load_window(connection, request, ledger, progress, staged)
+    result = load_window(connection, request, ledger, progress, planned.staged, planned.columns)
     if verdict.quarantine_path:
         quarantine = quarantine_request(request, verdict.quarantine_path)
         # an empty quarantine is loaded (and recorded) only to clear rows an earlier run quarantined
-        if verdict.quarantined_rows or _holds_rows(connection, quarantine):
+        if verdict.quarantined_rows or _held_rows(connection, quarantine, planned.quarantined_before):
             load_window(connection, quarantine, ledger, progress)
     reconciliation = None
     if result.skipped:
@@ -169,11 +182,26 @@ def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadReque
     )  # fmt: skip
 
 
-def _holds_rows(connection, request: LoadRequest) -> bool:
-    """Whether the request's table exists and holds rows of its window."""
+def _held_rows(connection, request: LoadRequest, known: set[dt.datetime] | None) -> bool:
+    """Whether the request's table exists and holds rows of its window (from `known` when the range asked once)."""
+    if known is not None:
+        return as_utc(request.window_start) in known
     if not column_types(connection, request.database, request.schema, request.table):
         return False
     return rows_in_window(connection, request.database, request.schema, request.table, request.window_start, request.window_end) > 0
+
+
+def _quarantined_before(
+    connection, dataset: DatasetConfig, windows: Sequence[TimeWindow], verdicts: dict[str, QualityVerdict]
+) -> set[dt.datetime] | None:
+    """For a range with a quarantine, the starts of its windows whose quarantine table holds rows, in one query."""
+    if len(windows) < 2 or not any(verdict.quarantine_path for verdict in verdicts.values()):
+        return None
+    warehouse = dataset.warehouse
+    table = dataset.load.table + QUARANTINE_SUFFIX
+    if not column_types(connection, warehouse.database, warehouse.schema_, table):
+        return set()
+    return window_starts_with_rows(connection, warehouse.database, warehouse.schema_, table, windows[0].start, windows[-1].end)
 
 
 def load_request(dataset: DatasetConfig, window: TimeWindow, load_path: Path, run_id: str) -> tuple[LoadRequest, KeyChoice]:
