@@ -170,3 +170,27 @@ def test_a_rerun_that_quarantines_nothing_clears_the_windows_quarantine(chain_pr
     assert quarantine_ledger(warehouse_connection, result.run_id) == [("uploaded", 0)]
     cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
     assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.integration
+def test_a_range_rerun_clears_only_the_quarantines_an_earlier_run_left(chain_project, warehouse_home, warehouse_connection):
+    # a range asks once which of its windows hold quarantined rows, instead of once per window
+    cursor = warehouse_connection.cursor()
+    cursor.execute('DROP TABLE IF EXISTS "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
+    from etl_assets_tests.defs.test_quality_gate import add_rules  # that module imports this one
+
+    add_rules(chain_project, EMAIL_RULE)
+    chain_project.land("orders", "orders_day1.csv", DAY1)
+    assert run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19").success
+    chain_project.land("orders", "orders_day2.csv", DAY2)
+    chain_project.config_path.write_text(chain_project.config_path.read_text().replace(r"\.[a-z]+$", ""))
+
+    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20")
+
+    assert result.success
+    assert quarantine_ledger(warehouse_connection, result.run_id) == [("uploaded", 0)], "day 1's is cleared, day 2 had none"
+    cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
+    assert cursor.fetchone()[0] == 0
+    # day 1 twice: its rows, and its quarantine cleared
+    windows = [row[:2] for row in ledger_rows(warehouse_connection, result.run_id)]
+    assert windows == [("2026-11-19", "uploaded"), ("2026-11-19", "uploaded"), ("2026-11-20", "uploaded")]

@@ -128,3 +128,18 @@ def test_incompatible_changes_are_refused_and_the_table_is_untouched(
     expected = f"Column 'c' of SYNC.{schema_name}.ORDERS is {old} in Snowflake but the new data is {new};"
     assert str(caught.value).startswith(expected)
     assert existing_columns(cursor, "SYNC", schema_name, "ORDERS") == {"c": old}
+
+
+@pytest.mark.integration
+def test_known_columns_that_hold_the_rows_spare_every_statement(warehouse_connection):
+    # a range's later windows pass the columns the earlier ones left; a missing table shows nothing was asked
+    from etl_assets.warehouse.ddl import ensure_target
+
+    schema = pa.schema([("order_id", pa.int64()), ("email", pa.string())])
+    known = {"order_id": "NUMBER(38,0)", "email": "VARCHAR"}
+    cursor = warehouse_connection.cursor()
+
+    assert ensure_target(cursor, "DDL_KNOWN", "RAW", "NEVER_MADE", schema, known) == SchemaChanges()
+    assert "DDL_KNOWN" not in [row[1] for row in cursor.execute("SHOW DATABASES").fetchall()]
+    changes = ensure_target(cursor, "DDL_KNOWN", "RAW", "NEVER_MADE", schema.append(pa.field("note", pa.string())), known)
+    assert changes.created, "a column the known ones lack sends it the whole way"
