@@ -35,5 +35,6 @@ def connect() -> duckdb.DuckDBPyConnection:
         raise ConfigError(
             f"{MEMORY_LIMIT_VARIABLE}={memory_limit()!r} is not a DuckDB memory size ({error}); use a size such as 512MB or 2GB."
         ) from None
-    connection.execute("SET TimeZone = 'UTC'")
+    # GLOBAL: the cursors a range's windows each get inherit it
+    connection.execute("SET GLOBAL TimeZone = 'UTC'")
     return connection

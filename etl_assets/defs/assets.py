@@ -5,6 +5,7 @@ import datetime as dt
 
 import dagster as dg
 
+from etl_assets import local_duckdb
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs import metadata as md
 from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
@@ -90,14 +91,16 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         """Types, semantics, distributions and candidates per window, compared with the window before."""
         profiles: dict[str, Profile] = {}
         drifts: dict[str, Drift] = {}
-        for window in windows_in_run(context):
-            paths = stage_paths(project.paths, dataset.name, window.key)
-            profiles[window.key] = profile_parquet(paths.upload)
-            write_profile(profiles[window.key], paths.profile)
-            previous = previous_profile(project.paths, dataset, window, profiles)
-            drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None
-            html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
-            write_atomically(paths.report, html)
+        # one DuckDB database for the run: a range's windows pay its start-up once
+        with local_duckdb.connect() as database:
+            for window in windows_in_run(context):
+                paths = stage_paths(project.paths, dataset.name, window.key)
+                profiles[window.key] = profile_parquet(paths.upload, database)
+                write_profile(profiles[window.key], paths.profile)
+                previous = previous_profile(project.paths, dataset, window, profiles)
+                drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None
+                html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
+                write_atomically(paths.report, html)
         report = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).report
         return dg.MaterializeResult(metadata=md.profile_metadata(profiles, report, drifts), check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 

@@ -40,14 +40,18 @@ TYPED_AGGREGATES = ("count({c})", "{d}", "min({c})", "max({c})")
 UNORDERED_AGGREGATES = ("count({c})", "{d}", "NULL", "NULL")
 
 
-def profile_parquet(path: Path) -> Profile:
-    """Profile a Parquet file; text columns get the narrowest type all their values fit."""
+def profile_parquet(path: Path, database: duckdb.DuckDBPyConnection | None = None) -> Profile:
+    """Profile a Parquet file; text columns get the narrowest type all their values fit.
+
+    Given an open `database` (local_duckdb.connect()), the profile runs in a cursor of it: a range's windows
+    then pay DuckDB's start-up once.
+    """
     parquet = pq.ParquetFile(path)
     fields = [f for f in parquet.schema_arrow if not f.name.startswith("_")]
     if parquet.metadata.num_rows == 0:
         # Most windows of a backfill are empty: their profile follows from the schema, with no scan to pay for.
         return empty_profile(fields)
-    return scanned_profile(path, fields, approximate=parquet.metadata.num_rows > EXACT_DISTINCT_MAX_ROWS)
+    return scanned_profile(path, fields, parquet.metadata.num_rows > EXACT_DISTINCT_MAX_ROWS, database)
 
 
 def empty_profile(fields: list[pa.Field]) -> Profile:
@@ -60,9 +64,11 @@ def empty_profile(fields: list[pa.Field]) -> Profile:
     return Profile(0, columns, date_candidates=dates)
 
 
-def scanned_profile(path: Path, fields: list[pa.Field], approximate: bool) -> Profile:
-    """Profile a Parquet file's rows in DuckDB, in a few scans."""
-    with local_duckdb.connect() as connection:
+def scanned_profile(
+    path: Path, fields: list[pa.Field], approximate: bool, database: duckdb.DuckDBPyConnection | None = None
+) -> Profile:
+    """Profile a Parquet file's rows in DuckDB, in a few scans; its temp tables live as long as its cursor."""
+    with local_duckdb.connect() if database is None else database.cursor() as connection:
         connection.execute(source_table(path, [f.name for f in fields if is_json(f.type)]))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)

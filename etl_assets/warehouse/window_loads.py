@@ -92,8 +92,8 @@ def load_windows(
             group = groups.get(window.key)
             if group is not None and group[0].window_key == window.key:
                 log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
-                staged = group_stack.enter_context(staged_range(connection, group, lambda step: log.debug(f"range: {step}")))
-            planned = _PlannedLoad(*requests[window.key], verdict, staged.get(window.key), columns, quarantined_before)
+                staged = group_stack.enter_context(staged_range(connection, group, lambda step: None))
+            planned = _PlannedLoad(*requests[window.key], verdict, staged.get(window.key), columns, quarantined_before, len(windows) == 1)
             outcome = _load_one(connection, ledger, dataset, window, planned, log)
             if group is not None and group[-1].window_key == window.key:
                 group_stack.close()  # the range's staging table is dropped once its last window has loaded
@@ -125,12 +125,15 @@ class _PlannedLoad:
     columns: dict[str, str] | None
     # for a range: the windows whose quarantine table held rows before the run, by start; None: ask per window
     quarantined_before: set[dt.datetime] | None
+    # log each step as it starts: for a lone window, whose load may take minutes; a range's windows would each
+    # write a dozen events to the run's event log for nothing
+    log_steps: bool
 
 
 def _load_one(connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: _PlannedLoad, log: Log) -> WindowOutcome:
     request, choice, verdict = planned.request, planned.choice, planned.verdict
     log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
-    progress = lambda step: log.debug(f"{window.key}: {step}")  # noqa: E731 - one line, one use
+    progress = (lambda step: log.debug(f"{window.key}: {step}")) if planned.log_steps else (lambda step: None)
     result = load_window(connection, request, ledger, progress, planned.staged, planned.columns)
     if verdict.quarantine_path:
         quarantine = quarantine_request(request, verdict.quarantine_path)

@@ -123,3 +123,16 @@ def test_a_window_above_the_exact_limit_is_profiled_in_bounded_memory_with_estim
     assert exact.quantiles["p50"] == 149.25
     assert abs(estimated.quantiles["p50"] - 149.25) <= 3.0, "the median of 0, 1.5, ... 298.5, within 1%"
     assert abs(estimated.distinct_count - ROWS) <= ROWS * 0.05
+
+
+def test_windows_profiled_on_one_database_get_the_profiles_they_get_alone(tmp_path):
+    # a range shares one DuckDB database; each window's temp tables must stay its own
+    from etl_assets import local_duckdb
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    other = pa.table({"order_id": ["7", "8"], "amount": ["x", "1.5"], "_source_row": [1, 2]})
+    alone = [_profile(tmp_path / "a"), _profile(tmp_path / "b", other)]
+    with local_duckdb.connect() as database:
+        shared = [profile_parquet(tmp_path / "a" / "upload.parquet", database), profile_parquet(tmp_path / "b" / "upload.parquet", database)]
+    assert shared == alone
