@@ -107,17 +107,22 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
     def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
         """Generate (or reuse) the script for each window's source schema."""
+        profiles = {window.key: read_profile(stage_paths(project.paths, dataset.name, window.key).profile) for window in windows_in_run(context)}
         scripts, by_schema = {}, {}
-        for window in windows_in_run(context):
-            paths = stage_paths(project.paths, dataset.name, window.key)
-            source_types = read_profile(paths.profile).inferred_types()
+        # windows with rows first: an empty window then borrows the script of one (with the same columns if any), so a
+        # range's empty windows share its script process and output types instead of an all-text script of their own
+        for key in sorted(profiles, key=lambda key: profiles[key].row_count == 0):
+            source_types = profiles[key].inferred_types()
             # A range's windows mostly share one schema: its script is looked up (or rendered) once per run.
             schema = tuple(source_types.items())
-            if schema in by_schema:
-                scripts[window.key] = dataclasses.replace(by_schema[schema], reused=True)
+            borrowed = _script_with_columns(by_schema, list(source_types)) if profiles[key].row_count == 0 else None
+            if schema in by_schema or borrowed is not None:
+                scripts[key] = dataclasses.replace(by_schema.get(schema) or borrowed, reused=True)
             else:
-                scripts[window.key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
-            paths.write_script_pointer(scripts[window.key])
+                scripts[key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
+        for key in profiles:
+            stage_paths(project.paths, dataset.name, key).write_script_pointer(scripts[key])
+        scripts = {key: scripts[key] for key in profiles}
         return dg.MaterializeResult(metadata=md.script_metadata(scripts))
 
     @dg.asset(
@@ -170,3 +175,10 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         yield from load_run(context, dataset, project.paths, warehouse)
 
     return [upload, profile, script, transformed, load]
+
+
+def _script_with_columns(by_schema: dict[tuple, object], columns: list[str]):
+    """A script chosen in this run for windows with exactly these source columns, else any (a window no file arrived
+    for has none; its script reads them as NULL), or None."""
+    same = (script for schema, script in by_schema.items() if [name for name, _ in schema] == columns)
+    return next(same, next(iter(by_schema.values()), None))

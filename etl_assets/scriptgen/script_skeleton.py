@@ -79,9 +79,11 @@ def transform(input_path: Path, output_path: Path) -> dict:
     """Write the transformed rows of input_path to output_path and return the row counts."""
     present = pq.read_schema(input_path).names
     missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in present]
-    if missing:
-        sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
     rows_in = pq.ParquetFile(input_path).metadata.num_rows
+    if missing and rows_in:
+        sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
+    # A window no file arrived for has no columns: they read as NULL text, so its output has the range's types.
+    absent = "".join(', NULL::VARCHAR AS "' + name.replace('"', '""') + '"' for name in missing)
     # Past MEMORY_LIMIT DuckDB spills to a folder of its own (created on need, removed on close).
     spill = os.path.join(tempfile.gettempdir(), f"etl-script-{os.getpid()}-{os.urandom(8).hex()}")
     memory_limit = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or MEMORY_LIMIT
@@ -89,7 +91,7 @@ def transform(input_path: Path, output_path: Path) -> dict:
     connection.execute("SET TimeZone = 'UTC'")
     # DuckDB reads the input as it goes, only the columns the query uses: the window is never held whole.
     input_literal = "'" + str(input_path).replace("'", "''") + "'"
-    connection.execute(f"CREATE VIEW source AS SELECT * FROM read_parquet({input_literal})")
+    connection.execute(f"CREATE VIEW source AS SELECT *{absent} FROM read_parquet({input_literal})")
     # The SQL may read only its input: no other file, no extension, no network.
     connection.execute(f"SET allowed_paths = [{input_literal}]")
     connection.execute("SET enable_external_access = false")

@@ -103,3 +103,16 @@ def test_passthrough_dataset_without_transform(chain_project, warehouse_home, wa
     assert columns["signup_date"] == "DATE"
     cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."CUSTOMERS"')
     assert cursor.fetchone()[0] == 6  # no keys: the window is replaced with every row of the file
+
+
+def test_a_ranges_empty_window_borrows_the_script_of_its_windows_with_rows(chain_project, warehouse_home):
+    # its all-text profile would otherwise render a script of its own: a second process for the range
+    from etl_assets.lake import stage_paths
+
+    chain_project.land("customers", "customers_day1.csv", DAY1)
+    result = run_chain(chain_project, warehouse_home, "customers", "2026-11-19", "2026-11-20")
+
+    assert result.success
+    day1, day2 = (stage_paths(chain_project.paths, "customers", key) for key in ("2026-11-19", "2026-11-20"))
+    assert day2.read_script_pointer() == day1.read_script_pointer()
+    assert len(list((chain_project.paths.generated_scripts / "customers").glob("*.py"))) == 1

@@ -262,13 +262,25 @@ def test_script_writes_only_its_output(tmp_path: Path) -> None:
 
 
 def test_missing_input_column_fails_with_a_message_and_writes_nothing(tmp_path: Path) -> None:
-    upload = write_upload(tmp_path / "in.parquet", [], ["order_id", "email"])
+    row = {"order_id": "1", "email": "a@b.c", "_source_file": "a.csv", "_source_row": 2, "_arrived_at": None}
+    upload = write_upload(tmp_path / "in.parquet", [row], ["order_id", "email"])
 
     completed = run_script(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
 
     assert completed.returncode == 1
     assert "lacks the columns ['order_date', 'gross_amount', 'discount', 'status']" in completed.stderr
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_an_empty_window_without_columns_gets_the_typed_output_of_its_range(tmp_path: Path) -> None:
+    # no file arrived for the window, so its upload has only lineage; the range's script still types its output
+    upload = write_upload(tmp_path / "in.parquet", [], [])
+
+    counts, output = run_ok(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
+
+    assert counts == {"rows_in": 0, "rows_out": 0, "rows_deduplicated": 0}
+    assert output.schema.field("order_id").type == pa.int64()
+    assert output.schema.field("net_amount").type == pa.decimal128(12, 2)
 
 
 def test_rerun_replaces_the_output_with_identical_rows(tmp_path: Path) -> None:
