@@ -15,11 +15,11 @@ import duckdb
 from etl_assets.errors import ConfigError
 
 MEMORY_LIMIT_VARIABLE = "ETL_ASSETS_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "512MB"
+DEFAULT_MEMORY_LIMIT = "400MB"
 
 
 def memory_limit() -> str:
-    """The memory one DuckDB database may use before it spills: `ETL_ASSETS_DUCKDB_MEMORY_LIMIT`, or 512MB."""
+    """The memory one DuckDB database may use before it spills: `ETL_ASSETS_DUCKDB_MEMORY_LIMIT`, or 400MB."""
     return os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT
 
 
@@ -33,7 +33,7 @@ def connect() -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect(config={"memory_limit": memory_limit(), "temp_directory": spill})
     except duckdb.Error as error:
         raise ConfigError(
-            f"{MEMORY_LIMIT_VARIABLE}={memory_limit()!r} is not a DuckDB memory size ({error}); use a size such as 512MB or 2GB."
+            f"{MEMORY_LIMIT_VARIABLE}={memory_limit()!r} is not a DuckDB memory size ({error}); use a size such as 400MB or 2GB."
         ) from None
     # GLOBAL: the cursors a range's windows each get inherit it
     connection.execute("SET GLOBAL TimeZone = 'UTC'")

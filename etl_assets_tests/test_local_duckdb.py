@@ -26,7 +26,7 @@ def settings_in_a_fresh_process(**env: str) -> list[str]:
 
 
 def test_every_cursor_works_in_utc_within_the_default_limit_whatever_the_machine_zone():
-    assert settings_in_a_fresh_process(TZ="America/New_York") == ["UTC", "488.2 MiB"]  # 512MB as DuckDB shows it
+    assert settings_in_a_fresh_process(TZ="America/New_York") == ["UTC", "381.4 MiB"]  # 400MB as DuckDB shows it
 
 
 def test_the_limit_comes_from_the_environment():
@@ -35,5 +35,5 @@ def test_the_limit_comes_from_the_environment():
 
 def test_a_limit_duckdb_cannot_read_is_refused_in_one_sentence(monkeypatch):
     monkeypatch.setenv("ETL_ASSETS_DUCKDB_MEMORY_LIMIT", "lots")
-    with pytest.raises(ConfigError, match=r"^ETL_ASSETS_DUCKDB_MEMORY_LIMIT='lots' is not a DuckDB memory size .*; use a size such as 512MB or 2GB\.$"):
+    with pytest.raises(ConfigError, match=r"^ETL_ASSETS_DUCKDB_MEMORY_LIMIT='lots' is not a DuckDB memory size .*; use a size such as 400MB or 2GB\.$"):
         local_duckdb.connect()
