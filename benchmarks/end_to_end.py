@@ -10,7 +10,7 @@ from benchmarks.data import WINDOW_KEY, land, write_orders_csv
 from benchmarks.measure import Measured, alternate, median_of
 from benchmarks.model import Section, Target
 from benchmarks.report import mib, ratio, seconds, wall
-from benchmarks.runs import STAGES, SharedEmulator, materialize, ours_script, peer_script, reset
+from benchmarks.runs import ROW_BY_ROW_SECONDS, STAGES, SharedEmulator, materialize, ours_script, peer_script, reset
 
 OURS = "etl_assets"
 FLOOR = "floor: DuckDB → PUT → COPY"
@@ -48,7 +48,7 @@ def _contenders(scratch: Path, csv: Path, warehouses: tuple[SharedEmulator, Shar
     }
     if with_peers:
         contenders[DLT_ARROW] = lambda: peer_script("dlt_arrow.py", csv, reset(scratch / "dlt"), scratch=scratch / "dlt", timeout=timeout)
-        contenders[DLT_ROWS] = lambda: peer_script("dlt_rows.py", csv, reset(scratch / "dlt"), scratch=scratch / "dlt", timeout=timeout)
+        contenders[DLT_ROWS] = lambda: peer_script("dlt_rows.py", csv, reset(scratch / "dlt"), scratch=scratch / "dlt", timeout=min(timeout, ROW_BY_ROW_SECONDS))
     return contenders
 
 
