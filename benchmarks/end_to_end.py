@@ -59,9 +59,14 @@ def _add_rows(section: Section, rows: int, results: dict[str, list[Measured]]) -
         section.rows.append([
             f"{rows:,}", name, wall(runs), mib(median_of(runs, "peak_mib")),
             mib(max(emulator)) if emulator else "–",
-            "–" if name == OURS else ratio(median_of(ours, "seconds") / median_of(runs, "seconds")),
+            # against a stopped peer our ratio is an upper bound: its own time was longer than shown
+            "–" if name == OURS else ("≤ " if _stopped(runs) else "") + ratio(median_of(ours, "seconds") / median_of(runs, "seconds")),
             "–" if name == OURS else ratio(median_of(ours, "peak_mib") / median_of(runs, "peak_mib")),
         ])  # fmt: skip
+
+
+def _stopped(runs: list[Measured]) -> bool:
+    return any(run.extra.get("timed_out") for run in runs)
 
 
 def _stage_note(rows: int, runs: list[Measured]) -> str:

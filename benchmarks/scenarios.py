@@ -18,6 +18,8 @@ from benchmarks.report import mib, ratio, seconds, wall
 from benchmarks.runs import CONTENDERS, ROW_BY_ROW_SECONDS, STAGES, SharedEmulator, materialize, ours_script, peer_script, reset, stopped_or_done
 
 BACKFILL_ROWS = 1_000
+BULK_TARGET = 100  # the bulk load is to be this many times faster than executemany
+TARGET_MARGIN = 1.1  # executemany runs this far past the target before it is stopped
 
 
 def profile(scratch: Path, rows: int, runs: int, with_peers: bool, timeout: float) -> Section:
@@ -60,11 +62,22 @@ def load(scratch: Path, rows: int, runs: int, timeout: float) -> Section:
     section = Section(f"Load: {rows:,} typed rows into the emulator",
                       ["contender", "median s", "peak MiB", "emulator peak MiB", "executemany ÷ it (time)"])  # fmt: skip
     window = typed_window(write_orders_csv(reset(scratch / "data") / "load.csv", rows), scratch / "data" / "load.parquet")
+    ours_seconds: list[float] = []
+
+    def ours_run() -> Measured:
+        measured = ours.measured(lambda: ours_script("ours_load.py", window, ours.folder, timeout=timeout))
+        ours_seconds.append(measured.seconds)
+        return measured
+
+    def rows_limit() -> float:
+        """Long enough that a stopped run still decides the target: past TARGET_MARGIN times ours, it has missed it."""
+        return min(timeout, max(ROW_BY_ROW_SECONDS, BULK_TARGET * TARGET_MARGIN * max(ours_seconds, default=0.0)))
+
     with SharedEmulator(reset(scratch / "ours_wh"), "BENCH.RAW") as ours, SharedEmulator(reset(scratch / "rows_wh"), "ROWS_DB.RAW") as rows_wh:
         contenders = {
-            "etl_assets load_window (PUT, COPY, MERGE)": lambda: ours.measured(lambda: ours_script("ours_load.py", window, ours.folder, timeout=timeout)),
+            "etl_assets load_window (PUT, COPY, MERGE)": ours_run,
             "executemany INSERT": lambda: rows_wh.measured(lambda: stopped_or_done(
-                [str(PROJECT_BIN / "python"), str(CONTENDERS / "executemany_load.py"), str(window), str(rows_wh.folder)], None, min(timeout, ROW_BY_ROW_SECONDS))),
+                [str(PROJECT_BIN / "python"), str(CONTENDERS / "executemany_load.py"), str(window), str(rows_wh.folder)], None, rows_limit())),
         }
         results = alternate(contenders, runs)
     slow = median_of(results["executemany INSERT"], "seconds")
@@ -74,9 +87,9 @@ def load(scratch: Path, rows: int, runs: int, timeout: float) -> Section:
                              ratio(slow / median_of(measured, "seconds"))])  # fmt: skip
     speedup = slow / median_of(next(iter(results.values())), "seconds")
     stopped = any(run.extra.get("timed_out") for run in results["executemany INSERT"])
-    section.targets.append(Target("bulk load ≥ 100× executemany", speedup >= 100, f"{'≥ ' if stopped else ''}{speedup:.1f}×"))
+    section.targets.append(Target(f"bulk load ≥ {BULK_TARGET:g}× executemany", speedup >= BULK_TARGET, f"{'≥ ' if stopped else ''}{speedup:.1f}×"))
     if stopped:
-        section.notes.append(f"executemany was stopped at the time limit ({min(timeout, ROW_BY_ROW_SECONDS):g} s): its time and ratio are lower bounds.")
+        section.notes.append("executemany was stopped at its time limit (at least 150 s, and past 110× our slowest run): its time and ratio are lower bounds.")
         return section
     inside = {name: statistics.median(float(result_line(run.output, "INSIDE")[0]) for run in measured)
               for name, measured in results.items()}  # fmt: skip
