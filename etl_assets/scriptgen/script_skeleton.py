@@ -126,6 +126,10 @@ def write_atomically(reader, json_positions: list[int], output_path: Path) -> in
     json_type = arrow_json_type() if json_positions else None
     handle, temp_name = tempfile.mkstemp(dir=output_path.parent, prefix=f".{output_path.name}.", suffix=".tmp")
     os.close(handle)
+    # mkstemp makes the file private (0600); the output gets what open() would give it under the user's umask
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temp_name, 0o666 & ~umask)
     rows = 0
     schema = output_schema(reader.schema, json_positions, json_type)
     try:

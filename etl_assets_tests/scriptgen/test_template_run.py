@@ -331,3 +331,18 @@ def test_a_window_bigger_than_the_memory_limit_spills_and_loads_whole(tmp_path: 
 
     assert counts == {"rows_in": 200_001, "rows_out": 200_000, "rows_deduplicated": 1}
     assert sorted(output.column("order_id").to_pylist()) == list(range(200_000))
+
+
+def test_the_output_gets_the_permissions_of_any_file_the_user_writes(tmp_path: Path) -> None:
+    # a private temp file renamed into place would leave the window readable by its owner alone
+    import os
+    import stat
+
+    upload = write_upload(tmp_path / "in.parquet", DIRTY_ORDERS, ORDERS_HEADERS)
+    umask = os.umask(0o022)
+    try:
+        run_ok(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
+    finally:
+        os.umask(umask)
+
+    assert stat.S_IMODE((tmp_path / "out.parquet").stat().st_mode) == 0o644
