@@ -23,7 +23,7 @@ from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write_load_files
 from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
 from etl_assets.warehouse.reconcile import rows_in_window
-from etl_assets.warehouse.staging import copy_into, create_staging_table, put_files, stage_of, stage_prefix, staging_table
+from etl_assets.warehouse.staging import copy_into, create_staging_table, drop_staging, put_files, stage_of, stage_prefix, staging_table
 from etl_assets.warehouse.strategies import Progress, StrategyCounts, StrategyPlan, apply_in_transaction, refuse_null_keys
 
 UNCHANGED = "the table's rows are unchanged"
@@ -204,13 +204,12 @@ class _WindowLoad:
         try:
             self._step("ensure_target", "syncing the table schema")
             changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema, self.target_columns)
+            # a window staged with its range has no upload of its own
             if not staged:
                 # COPY INTO resolves the staging table in the current schema on the emulator
                 self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
-            if self.ledger is not None and not staged:
-                # a window staged with its range has no upload of its own
-                self.ledger.update(self.load_id, "uploading")
-            if not staged:
+                if self.ledger is not None:
+                    self.ledger.update(self.load_id, "uploading")
                 self._stage_rows(files)
             plan = StrategyPlan(
                 self.target, self.staging, target_schema.names, list(request.keys), self.window, request.run_id,
@@ -284,13 +283,7 @@ class _WindowLoad:
             # the next attempt of this window replaces the staging table; waiting on a dead connection helps nobody
             return
         self.progress("cleanup")
-        statements = [f"DROP TABLE IF EXISTS {self.staging}"]
-        if self.files_left:
-            statements.append(f"REMOVE @{self.stage_prefix}")
-        for sql in statements:
-            # a clean-up failure must not replace the load's own result or error
-            with contextlib.suppress(sf_errors.Error):
-                self.cursor.execute(sql)
+        drop_staging(self.cursor, self.staging, self.stage_prefix if self.files_left else None)
 
 
 def _prepare(request: LoadRequest, folder: Path, window: tuple[dt.datetime, dt.datetime]) -> LoadFiles:

@@ -24,7 +24,7 @@ from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.load_file import LoadSource, load_schema, write_range_files
 from etl_assets.warehouse.loader import StagedWindow
 from etl_assets.warehouse.model import LoadRequest, as_utc
-from etl_assets.warehouse.staging import copy_into, create_staging_table, put_files, stage_of, stage_prefix, staging_table
+from etl_assets.warehouse.staging import copy_into, create_staging_table, drop_staging, put_files, stage_of, stage_prefix, staging_table
 from etl_assets.warehouse.strategies import Progress
 
 # Windows are staged together up to this many rows: the load files of a range sit on disk twice (here and on the
@@ -84,7 +84,7 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
             step = "copying the range's rows into the staging table"
             copy_into(cursor, staging, prefix, files, table, progress)
     except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException) as exc:
-        _drop(cursor, staging, prefix)
+        drop_staging(cursor, staging, prefix)
         cursor.close()
         raise classify(
             exc,
@@ -105,13 +105,5 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
     try:
         yield windows
     finally:
-        _drop(cursor, staging, None)
+        drop_staging(cursor, staging, None)
         cursor.close()
-
-
-def _drop(cursor, staging: str, prefix: str | None) -> None:
-    """Drop the staging table, and the stage files a failed COPY left; a failure here must not hide the load's own."""
-    statements = [f"DROP TABLE IF EXISTS {staging}"] + ([f"REMOVE @{prefix}"] if prefix else [])
-    for sql in statements:
-        with contextlib.suppress(sf_errors.Error):
-            cursor.execute(sql)

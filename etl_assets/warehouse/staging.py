@@ -5,8 +5,11 @@ A window's own load (loader.py) and a range's shared one (range_staging.py) stag
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+
+from snowflake.connector import errors as sf_errors
 
 from etl_assets.config.columns import STAGED_ROW
 from etl_assets.sql_text import qualified_name, quote_identifier
@@ -63,6 +66,17 @@ def copy_into(cursor, staging: str, prefix: str, files: LoadFiles, table: str, p
         raise PermanentWarehouseError(
             f"COPY INTO staged {staged} rows of {table} but the load files have {files.rows}; rerun the window."
         )
+
+
+def drop_staging(cursor, staging: str, prefix: str | None) -> None:
+    """Drop the staging table, and with `prefix` the stage files a failed COPY left (PURGE removes loaded ones).
+
+    A clean-up failure must not replace the load's own result or error, so it is ignored.
+    """
+    statements = [f"DROP TABLE IF EXISTS {staging}"] + ([f"REMOVE @{prefix}"] if prefix else [])
+    for sql in statements:
+        with contextlib.suppress(sf_errors.Error):
+            cursor.execute(sql)
 
 
 def file_uri(path) -> str:
