@@ -120,9 +120,8 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
                 scripts[key] = dataclasses.replace(by_schema.get(schema) or borrowed, reused=True)
             else:
                 scripts[key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
-        for key in profiles:
             stage_paths(project.paths, dataset.name, key).write_script_pointer(scripts[key])
-        scripts = {key: scripts[key] for key in profiles}
+        scripts = {key: scripts[key] for key in profiles}  # in window order again, for the metadata
         return dg.MaterializeResult(metadata=md.script_metadata(scripts))
 
     @dg.asset(
