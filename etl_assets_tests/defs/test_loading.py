@@ -152,9 +152,8 @@ def test_an_empty_quarantine_with_nothing_to_clear_is_not_loaded(chain_project, 
     assert ledger_rows(warehouse_connection, result.run_id)[0][:2] == ("2026-11-19", "uploaded")
 
 
-@pytest.mark.integration
-def test_a_rerun_that_quarantines_nothing_clears_the_windows_quarantine(chain_project, warehouse_home, warehouse_connection):
-    cursor = warehouse_connection.cursor()
+def quarantine_day1_then_relax_the_rule(chain_project, warehouse_home, cursor) -> None:
+    """Day 1 loaded with one row quarantined by EMAIL_RULE, then the rule relaxed so a rerun quarantines nothing."""
     cursor.execute('DROP TABLE IF EXISTS "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
     from etl_assets_tests.defs.test_quality_gate import add_rules  # that module imports this one
 
@@ -163,8 +162,14 @@ def test_a_rerun_that_quarantines_nothing_clears_the_windows_quarantine(chain_pr
     assert run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19").success
     cursor.execute('SELECT COUNT(*) FROM "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
     assert cursor.fetchone()[0] == 1
-
     chain_project.config_path.write_text(chain_project.config_path.read_text().replace(r"\.[a-z]+$", ""))
+
+
+@pytest.mark.integration
+def test_a_rerun_that_quarantines_nothing_clears_the_windows_quarantine(chain_project, warehouse_home, warehouse_connection):
+    cursor = warehouse_connection.cursor()
+    quarantine_day1_then_relax_the_rule(chain_project, warehouse_home, cursor)
+
     result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19")
     assert result.success
     assert quarantine_ledger(warehouse_connection, result.run_id) == [("uploaded", 0)]
@@ -176,14 +181,8 @@ def test_a_rerun_that_quarantines_nothing_clears_the_windows_quarantine(chain_pr
 def test_a_range_rerun_clears_only_the_quarantines_an_earlier_run_left(chain_project, warehouse_home, warehouse_connection):
     # a range asks once which of its windows hold quarantined rows, instead of once per window
     cursor = warehouse_connection.cursor()
-    cursor.execute('DROP TABLE IF EXISTS "ANALYTICS"."RAW"."ORDERS_QUARANTINE"')
-    from etl_assets_tests.defs.test_quality_gate import add_rules  # that module imports this one
-
-    add_rules(chain_project, EMAIL_RULE)
-    chain_project.land("orders", "orders_day1.csv", DAY1)
-    assert run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-19").success
+    quarantine_day1_then_relax_the_rule(chain_project, warehouse_home, cursor)
     chain_project.land("orders", "orders_day2.csv", DAY2)
-    chain_project.config_path.write_text(chain_project.config_path.read_text().replace(r"\.[a-z]+$", ""))
 
     result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20")
 
