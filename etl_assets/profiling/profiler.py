@@ -17,7 +17,7 @@ from etl_assets.files import write_atomically
 from etl_assets.json_values import json_safe
 from etl_assets.profiling import candidates, distributions, semantics, text_types
 from etl_assets.profiling.model import ColumnProfile, Profile
-from etl_assets.profiling.sql import create_sample, source_table
+from etl_assets.profiling.sql import create_sample, source_view
 from etl_assets.sql_text import quote_identifier
 
 # Above this many rows distinct counts are HyperLogLog estimates: exact ones cost a hash table of every value.
@@ -69,7 +69,7 @@ def scanned_profile(
 ) -> Profile:
     """Profile a Parquet file's rows in DuckDB, in a few scans; its temp tables live as long as its cursor."""
     with local_duckdb.connect() if database is None else database.cursor() as connection:
-        connection.execute(source_table(path, [f.name for f in fields if is_json(f.type)]))
+        connection.execute(source_view(path, [f.name for f in fields if is_json(f.type)]))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)
         columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)

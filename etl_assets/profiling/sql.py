@@ -14,14 +14,16 @@ NUMBER_TYPES = ("integer", "float")
 SAMPLE_ROWS = 20_000
 
 
-def source_table(path: Path, json_names: list[str]) -> str:
-    """The statement that loads the Parquet file into the temp table `source` once; later scans skip decoding Parquet again.
+def source_view(path: Path, json_names: list[str]) -> str:
+    """The statement that names the Parquet file's rows `source`, a view each scan reads the file through.
 
-    JSON columns are loaded as their text, which the text queries read like any other.
+    A view, not a table: a copy of a large window outgrows the memory limit and spills to disk, while DuckDB
+    reads Parquet on every thread and only the columns a query names. JSON columns are read as their text,
+    which the text queries read like any other.
     """
     as_text = ", ".join(f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}" for name in json_names)
     replaced = f" REPLACE ({as_text})" if json_names else ""
-    return f"CREATE TEMP TABLE source AS SELECT *{replaced} FROM read_parquet({literal(str(path))})"
+    return f"CREATE TEMP VIEW source AS SELECT *{replaced} FROM read_parquet({literal(str(path))})"
 
 
 def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:
