@@ -15,6 +15,8 @@ MAX_PAIRS_CHECKED = 10
 SAMPLE_ROWS = 50_000
 # HyperLogLog estimates are within a few percent; a column this close to unique is counted exactly before it is a key.
 APPROXIMATE_UNIQUE_SHARE = 0.97
+# A pair whose first column has at least this share of distinct values is checked on that column's repeated rows.
+MOSTLY_UNIQUE_SHARE = 0.5
 
 
 def key_candidates(connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], row_count: int) -> list[list[str]]:
@@ -32,7 +34,8 @@ def key_candidates(connection: duckdb.DuckDBPyConnection, columns: list[ColumnPr
         for a, b in itertools.combinations(pool, 2)
         if a.distinct_count * b.distinct_count >= row_count
     ]
-    return [[name] for name in singles] + [list(pair) for pair in _unique_pairs(connection, pairs, row_count)]
+    distinct = {c.name: c.distinct_count for c in pool}
+    return [[name] for name in singles] + [list(pair) for pair in _unique_pairs(connection, pairs, row_count, distinct)]
 
 
 def duplicate_rows(connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], row_count: int, *, has_key: bool) -> int:
@@ -53,7 +56,9 @@ def _unique_singles(connection: duckdb.DuckDBPyConnection, eligible: list[Column
     return exact
 
 
-def _unique_pairs(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], row_count: int) -> list[tuple[str, str]]:
+def _unique_pairs(
+    connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], row_count: int, distinct: dict[str, int]
+) -> list[tuple[str, str]]:
     """Pairs with no repeated combination: first ruled out on a sample (a repeat there is a repeat), then counted in full."""
     if not pairs:
         return []
@@ -65,7 +70,36 @@ def _unique_pairs(connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, 
     survivors = _distinct_pairs_equal(connection, "key_sample", pairs, min(row_count, SAMPLE_ROWS))[:MAX_PAIRS_CHECKED]
     if row_count <= SAMPLE_ROWS:
         return survivors
-    return _distinct_pairs_equal(connection, "source", survivors, row_count)
+    unique: set[tuple[str, str]] = set()
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for pair in survivors:
+        by_first.setdefault(pair[0], []).append(pair)
+    for index, (first, its_pairs) in enumerate(by_first.items()):
+        if distinct[first] >= row_count * MOSTLY_UNIQUE_SHARE:
+            unique.update(_unique_among_repeats(connection, index, first, its_pairs))
+        else:
+            unique.update(_distinct_pairs_equal(connection, "source", its_pairs, row_count))
+    return [pair for pair in survivors if pair in unique]
+
+
+def _unique_among_repeats(
+    connection: duckdb.DuckDBPyConnection, index: int, first: str, pairs: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The pairs starting with `first` that are unique, judged on the rows whose `first` value repeats.
+
+    A row whose `first` value appears once cannot share its pair with any other row, so only the repeats can
+    break a pair. When `first` is nearly unique (the pool puts id-like columns first) those are a few rows, which
+    are grouped in place of every row of the window, once per pair.
+    """
+    column = quote_identifier(first)
+    table = f"key_repeats_{index}"
+    seconds = ", ".join(quote_identifier(b) for _, b in pairs)
+    connection.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT {column}, {seconds} FROM source "
+        f"WHERE {column} IN (SELECT {column} FROM source GROUP BY {column} HAVING count(*) > 1)"
+    )
+    repeats = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return _distinct_pairs_equal(connection, table, pairs, repeats)
 
 
 def _distinct_pairs_equal(

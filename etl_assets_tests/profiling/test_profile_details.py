@@ -136,3 +136,24 @@ def test_windows_profiled_on_one_database_get_the_profiles_they_get_alone(tmp_pa
     with local_duckdb.connect() as database:
         shared = [profile_parquet(tmp_path / "a" / "upload.parquet", database), profile_parquet(tmp_path / "b" / "upload.parquet", database)]
     assert shared == alone
+
+
+def test_pairs_past_the_sample_are_judged_in_full_through_their_first_columns_repeats(tmp_path, monkeypatch):
+    # past the key sample a pair is counted in full: through the repeated values of a mostly unique first column
+    # (ref repeats at rows 10/11 and 20/21), or over every row when the first column has few values (x)
+    monkeypatch.setattr("etl_assets.profiling.candidates.SAMPLE_ROWS", 100)
+    rows = 1_000
+    ref = [10 if i == 11 else 20 if i == 21 else i for i in range(rows)]
+    part = [i % 5 for i in range(rows)]
+    part[11], part[21] = part[10], part[20] + 1
+    table = pa.table({
+        "ref_id": ref,
+        "line": [i % 7 for i in range(rows)],  # differs between 10 and 11, 20 and 21: (ref_id, line) is unique
+        "part": part,  # same at rows 10 and 11: (ref_id, part) repeats only there
+        "x": [i % 40 for i in range(rows)],
+        "y": [i // 40 for i in range(rows)],  # (x, y) numbers every row once
+        "_source_row": list(range(rows)),
+    })  # fmt: skip
+    keys = _profile(tmp_path, table).key_candidates
+    assert ["ref_id", "line"] in keys and ["x", "y"] in keys
+    assert ["ref_id", "part"] not in keys and ["ref_id"] not in keys
