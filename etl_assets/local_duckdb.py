@@ -37,4 +37,6 @@ def connect() -> duckdb.DuckDBPyConnection:
         ) from None
     # GLOBAL: the cursors a range's windows each get inherit it
     connection.execute("SET GLOBAL TimeZone = 'UTC'")
+    # a long query would otherwise draw a progress bar into the step's log
+    connection.execute("SET enable_progress_bar = false")
     return connection

@@ -1,4 +1,4 @@
-"""The files a load PUTs: a window's (or a range's) rows batch by batch, with the window, run and load-time columns."""
+"""The files a load PUTs: a window's (or a range's) rows, with the window, run and load-time columns."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import pyarrow.parquet as pq
 from etl_assets import local_duckdb
 from etl_assets.column_types import is_json
 from etl_assets.config.columns import LOADED_AT, RUN_ID, SOURCE_FILE, STAGED_ROW, WINDOW_END, WINDOW_START
-from etl_assets.sql_text import quote_identifier
+from etl_assets.sql_text import literal, quote_identifier
 
 ADDED_COLUMNS = (WINDOW_START, WINDOW_END, RUN_ID, LOADED_AT)
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
-BATCH_ROWS = 65_536
+# DuckDB's own row group size; a part holds as many whole row groups as make ROWS_PER_PART
+DUCKDB_ROW_GROUP_ROWS = 122_880
 # several files let Snowflake's COPY load in parallel; it recommends 100-250 MB compressed per file
 ROWS_PER_PART = 2_000_000
 
@@ -53,7 +54,7 @@ def write_load_files(
     run_id: str,
     rows_per_part: int = ROWS_PER_PART,
 ) -> LoadFiles:
-    """Copy `source` batch by batch into `folder`/part-NNNNN.parquet, adding the load columns; memory stays flat."""
+    """Copy `source` into `folder`/part-N.parquet, adding the load columns; DuckDB keeps the memory flat."""
     return write_range_files([LoadSource(source, window)], folder, run_id, rows_per_part)
 
 
@@ -66,50 +67,64 @@ def load_schema(source: Path) -> pa.Schema:
 
 
 def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, rows_per_part: int = ROWS_PER_PART) -> LoadFiles:
-    """Copy every source, in order, batch by batch into `folder`/part-NNNNN.parquet with its own window's columns.
+    """Copy every source into `folder`/part-N.parquet with its own window's columns, in one DuckDB COPY.
 
     The sources must share one load schema (see load_schema). A file without `_source_file` (a transform that
-    dropped lineage) gets the source file's name there. STAGED_ROW numbers the rows across all the sources.
+    dropped lineage) gets the source file's name there. STAGED_ROW numbers the rows across all the sources, in
+    order: a source's rows start where the one before it ended, each at its place in its file. DuckDB reads and
+    writes on every core within its memory limit; the rows may land in the parts in any order.
     """
     schema, kept, json_columns, with_lineage = _layout(pq.read_schema(sources[0].path))
-    # Snowflake has no JSON logical type for Parquet: the text is staged as VARCHAR and parsed into VARIANT
-    file_schema = pa.schema([pa.field(f.name, pa.string()) if f.name in json_columns else f for f in schema])
-    loaded_at = pa.scalar(dt.datetime.now(dt.UTC), UTC_TIMESTAMP)
-    parts: list[Path] = []
+    loaded_at = dt.datetime.now(dt.UTC)
+    selects: list[str] = []
     spans: list[tuple[int, int]] = []
-    writer: pq.ParquetWriter | None = None
     rows = 0
-    try:
-        for source in sources:
-            if load_schema(source.path) != schema:
-                raise ValueError(f"{source.path.name} does not share the load schema of {sources[0].path.name}")
-            constants = [
-                *([pa.scalar(source.path.name, pa.string())] if with_lineage else []),
-                pa.scalar(source.window[0], UTC_TIMESTAMP),
-                pa.scalar(source.window[1], UTC_TIMESTAMP),
-                pa.scalar(run_id, pa.string()),
-                loaded_at,
-            ]
-            first = rows
-            # pre_buffer off: with it, pyarrow keeps read-ahead buffers that grow with the file (300 MB at 10M rows)
-            parquet = pq.ParquetFile(source.path, pre_buffer=False)
-            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[f.name for f in kept]):
-                if writer is None or rows >= len(parts) * rows_per_part:
-                    if writer is not None:
-                        writer.close()
-                    parts.append(folder / f"part-{len(parts):05d}.parquet")
-                    writer = pq.ParquetWriter(parts[-1], file_schema)
-                size = batch.num_rows
-                values = [c.storage if isinstance(c, pa.ExtensionArray) else c for c in batch.columns]
-                added = [pa.repeat(value, size) for value in constants]
-                positions = pa.array(range(rows, rows + size), pa.int64())
-                writer.write_batch(pa.RecordBatch.from_arrays([*values, *added, positions], schema=file_schema))
-                rows += size
-            spans.append((first, rows))
-    finally:
-        if writer is not None:
-            writer.close()
+    for source in sources:
+        if load_schema(source.path) != schema:
+            raise ValueError(f"{source.path.name} does not share the load schema of {sources[0].path.name}")
+        size = pq.read_metadata(source.path).num_rows
+        spans.append((rows, rows + size))
+        if size:
+            selects.append(_select_source(source, kept, json_columns, with_lineage, run_id, loaded_at, rows))
+        rows += size
+    if selects:
+        group_rows = min(DUCKDB_ROW_GROUP_ROWS, rows_per_part)
+        with local_duckdb.connect() as local:
+            local.execute(
+                f"COPY ({' UNION ALL '.join(selects)}) TO {literal(str(folder))} (FORMAT parquet, "
+                f"ROW_GROUP_SIZE {group_rows}, ROW_GROUPS_PER_FILE {-(-rows_per_part // group_rows)}, "
+                f"FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE)"
+            )
+    parts = sorted(folder.glob("part-*.parquet"), key=lambda path: int(path.stem.split("-")[1]))
     return LoadFiles(parts=parts, rows=rows, schema=schema, json_columns=json_columns, spans=tuple(spans))
+
+
+def _select_source(
+    source: LoadSource,
+    kept: list[pa.Field],
+    json_columns: frozenset[str],
+    with_lineage: bool,
+    run_id: str,
+    loaded_at: dt.datetime,
+    first_row: int,
+) -> str:
+    """The SELECT of one source's rows as the load files hold them, its window's columns added."""
+    # Snowflake has no JSON logical type for Parquet: the text is staged as VARCHAR and parsed into VARIANT
+    values = [
+        f"CAST({quote_identifier(f.name)} AS VARCHAR) AS {quote_identifier(f.name)}" if f.name in json_columns
+        else quote_identifier(f.name)
+        for f in kept
+    ]  # fmt: skip
+    added = [
+        *([(literal(source.path.name), SOURCE_FILE)] if with_lineage else []),
+        (literal(source.window[0]), WINDOW_START),
+        (literal(source.window[1]), WINDOW_END),
+        (literal(run_id), RUN_ID),
+        (literal(loaded_at), LOADED_AT),
+        (f"{first_row} + file_row_number", STAGED_ROW),
+    ]
+    values += [f"{value} AS {quote_identifier(name)}" for value, name in added]
+    return f"SELECT {', '.join(values)} FROM read_parquet({literal(str(source.path))}, file_row_number = true)"
 
 
 def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozenset[str], bool]:

@@ -289,7 +289,7 @@ class _WindowLoad:
 def _prepare(request: LoadRequest, folder: Path, window: tuple[dt.datetime, dt.datetime]) -> LoadFiles:
     try:
         return write_load_files(request.parquet_path, folder, window, request.run_id)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, duckdb.Error) as exc:
         raise PermanentWarehouseError(
             f"Cannot read {request.parquet_path} to load window {request.window_key} ({exc}); rerun its transform."
         ) from exc

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from snowflake.connector import errors as sf_errors
@@ -83,7 +84,7 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
             put_files(cursor, stage, prefix, files, progress)
             step = "copying the range's rows into the staging table"
             copy_into(cursor, staging, prefix, files, table, progress)
-    except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException) as exc:
+    except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException, duckdb.Error) as exc:
         drop_staging(cursor, staging, prefix)
         cursor.close()
         raise classify(

@@ -77,7 +77,7 @@ def test_merge_twice_leaves_the_same_rows(warehouse_connection, emulator, schema
     assert [p.name for p in tmp_path.iterdir()] == ["orders.parquet"]
 
 
-def test_load_files_are_written_batch_by_batch_in_parts_with_added_columns(tmp_path):
+def test_load_files_are_written_in_parts_with_added_columns(tmp_path):
     source = tmp_path / "source.parquet"
     pq.write_table(pa.table({"id": list(range(200_000)), "_run_id": ["old"] * 200_000}), source)
     (tmp_path / "out").mkdir()
@@ -85,7 +85,7 @@ def test_load_files_are_written_batch_by_batch_in_parts_with_added_columns(tmp_p
 
     loaded = pq.read_table(tmp_path / "out")
     assert files.rows == 200_000
-    assert [part.name for part in files.parts] == ["part-00000.parquet", "part-00001.parquet"]
+    assert [part.name for part in files.parts] == ["part-0.parquet", "part-1.parquet"]
     assert sum(pq.ParquetFile(part).metadata.num_rows for part in files.parts) == 200_000
     assert files.schema.names == [
         "id", "_source_file", "time_window_start", "time_window_end", "_run_id", "_loaded_at", "_staged_row"
@@ -94,6 +94,19 @@ def test_load_files_are_written_batch_by_batch_in_parts_with_added_columns(tmp_p
     assert set(loaded.column("_source_file").to_pylist()) == {"source.parquet"}
     assert sorted(loaded.column("_staged_row").to_pylist()) == list(range(200_000))
     assert set(loaded.column("time_window_end").to_pylist()) == {DAY_2}
+
+
+def test_a_window_file_whose_pages_are_damaged_is_refused_and_the_table_keeps_its_rows(warehouse_connection, schema_name, tmp_path):
+    good = write_parquet(tmp_path / "good.parquet", {"order_id": [1, 2], "amount": [10.0, 20.0]})
+    load_window(warehouse_connection, request_for(good, schema_name, "replace_window"))
+    damaged = write_parquet(tmp_path / "damaged.parquet", {"order_id": list(range(100_000)), "amount": [1.5] * 100_000})
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 2_000] = b"\xff" * 2_000  # the footer and schema stay readable
+    damaged.write_bytes(bytes(data))
+
+    with pytest.raises(WarehouseError, match=r"^Cannot read .*damaged\.parquet to load window 2026-01-01 .*rerun its transform"):
+        load_window(warehouse_connection, request_for(damaged, schema_name, "replace_window", run_id="run-2"))
+    assert table_rows(warehouse_connection, schema_name) == [(1, 10.0), (2, 20.0)]
 
 
 def test_merge_keeps_the_latest_of_duplicate_keys(warehouse_connection, schema_name, tmp_path):
