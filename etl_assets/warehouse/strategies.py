@@ -162,6 +162,9 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
     """MERGE the newest staged row of each key; a table row of the same key that is newer is left as it is.
 
     Without this guard a late file rerunning an old window would put old values back over a newer window's rows.
+    When no staged key is in the table yet (a first load, or a backfill's new days) the MERGE could only insert,
+    so the rows are inserted: the same rows for a fraction of the work. Loads of one table never overlap (one
+    run per dataset, and the ledger ends a dead attempt's transaction first), so no key arrives in between.
     """
     keys = [quote_identifier(key) for key in plan.keys]
     columns = [quote_identifier(c) for c in plan.columns]
@@ -169,7 +172,10 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
     source = f"({_newest_staged_per_key(plan)}) AS s"
     matches = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     not_older = _not_older(plan.recency)
-    superseded, taken_from = _matches_by_recency(cursor, plan, source, matches, not_older)
+    matched, superseded, taken_from = _matches_by_recency(cursor, plan, source, matches, not_older)
+    if not matched:
+        cursor.execute(f"INSERT INTO {plan.target} ({', '.join(columns)}) {_newest_staged_per_key(plan)}")
+        return _Applied(cursor.rowcount or 0)
     cursor.execute(
         f"MERGE INTO {plan.target} AS t USING {source} ON {matches} "
         f"WHEN MATCHED AND {not_older} THEN UPDATE SET {', '.join(f't.{c} = s.{c}' for c in updates)} "
@@ -180,6 +186,9 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
 
 
 def _newest_staged_per_key(plan: StrategyPlan) -> str:
+    """The staged rows, one per key: the newest; staging whose keys are all distinct is read as it is."""
+    if plan.staged_keys == plan.rows_staged:
+        return f"SELECT {_staged_values(plan)} FROM {plan.staging}"
     keys = ", ".join(quote_identifier(key) for key in plan.keys)
     newest_first = [c for c in (*LINEAGE_ORDER, STAGED_ROW) if c in (*plan.columns, STAGED_ROW)]
     if plan.sequence_by:
@@ -201,15 +210,17 @@ def _not_older(columns: list[str]) -> str:
     return f"({newer} OR (s.{c} IS NOT DISTINCT FROM t.{c} AND {_not_older(columns[1:])}))"
 
 
-def _matches_by_recency(cursor, plan: StrategyPlan, source: str, matches: str, not_older: str) -> tuple[int, dict]:
-    """Staged keys whose table row is newer, and per other window the rows this merge takes over from it."""
+def _matches_by_recency(cursor, plan: StrategyPlan, source: str, matches: str, not_older: str) -> tuple[int, int, dict]:
+    """Staged keys already in the table; of them, those whose table row is newer; and per other window the rows
+    this merge takes over from it."""
     start = quote_identifier(WINDOW_START)
     cursor.execute(
-        f"SELECT t.{start}, COUNT_IF(NOT {not_older}), COUNT_IF({not_older} AND t.{start} <> s.{start}) "
+        f"SELECT t.{start}, COUNT(*), COUNT_IF(NOT {not_older}), COUNT_IF({not_older} AND t.{start} <> s.{start}) "
         f"FROM {source} JOIN {plan.target} AS t ON {matches} GROUP BY t.{start}"
     )
     rows = cursor.fetchall()
-    return sum(int(kept) for _, kept, _ in rows), {moment: int(taken) for moment, _, taken in rows if taken}
+    matched = sum(int(found) for _, found, _, _ in rows)
+    return matched, sum(int(kept) for _, _, kept, _ in rows), {moment: int(taken) for moment, _, _, taken in rows if taken}
 
 
 STRATEGY_SQL: dict[str, Callable[..., _Applied]] = {
