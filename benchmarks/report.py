@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.measure import Measured, median_of
-from benchmarks.model import Section
+from benchmarks.model import Section, Target
 
 PROJECT_PACKAGES = ("dagster", "duckdb", "pyarrow", "fakesnow", "snowflake-connector-python", "pandas")
 
@@ -53,13 +53,16 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def render(sections: list[Section], context: dict[str, dict[str, str]], title: str, preface: list[str]) -> str:
+def render(
+    sections: list[Section], context: dict[str, dict[str, str]], title: str, preface: list[str], overall: list[Target] = ()
+) -> str:
     lines = [f"# {title}", "", *preface, ""]
     for heading, values in context.items():
         lines += [f"**{heading}**: " + "; ".join(f"{key} {value}" for key, value in values.items()), ""]
     lines += ["## Targets", ""]
     lines += markdown_table(["target", "measured", "result"], [
-        [target.goal, target.measured, "pass" if target.passed else "**miss**"] for s in sections for target in s.targets
+        [target.goal, target.measured, "pass" if target.passed else "**miss**"]
+        for target in [*(target for s in sections for target in s.targets), *overall]
     ])  # fmt: skip
     for section in sections:
         lines += ["", f"## {section.title}", "", *markdown_table(section.header, section.rows)]

@@ -16,9 +16,6 @@ from benchmarks.peers import PROJECT_BIN, bench_python
 from etl_assets.warehouse.emulator import LocalEmulator
 
 CONTENDERS = Path(__file__).resolve().parent / "contenders"
-# Row-by-row peers (dlt's dict rows, executemany) run minutes where the others run seconds: they are stopped here,
-# and their time is reported as a lower bound, which already decides every ratio they are in.
-ROW_BY_ROW_SECONDS = 150.0
 # the chain's assets by the first part of their step key, in the chain's order
 STAGES = {"uploads": "upload", "profiles": "profile", "scripts": "script", "transformed": "transform", "snowflake": "load"}
 
@@ -53,6 +50,16 @@ class SharedEmulator:
         measured = run()
         measured.extra["emulator_mib"] = self.peak_mib()
         return measured
+
+
+def decided_limit(ours_seconds: list[float], times: float, timeout: float) -> float:
+    """When to stop a row-by-row peer (dlt's dict rows, executemany), which runs minutes where the others run seconds.
+
+    Past `times` our slowest run so far its ratio is decided: ours runs first in each round of alternating runs,
+    so with every peer run stopped there, the peer's median is at least `times` our median. Its time is then
+    reported as a lower bound ("stopped after"), and the ratio as a bound ("≤", "≥").
+    """
+    return min(timeout, times * max(ours_seconds, default=timeout))
 
 
 def ours_script(name: str, *args: object, timeout: float = 3600) -> Measured:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import statistics
 import sys
 
 import pytest
@@ -11,6 +13,7 @@ from benchmarks.data import write_orders_csv
 from benchmarks.measure import ContenderFailed, ContenderTimedOut, Measured, alternate, run_process
 from benchmarks.model import Section, Target
 from benchmarks.report import render
+from benchmarks.runs import decided_limit
 from benchmarks.scenarios import split_by_day
 
 pytestmark = pytest.mark.slow
@@ -87,3 +90,25 @@ def test_a_missed_target_is_printed_as_miss():
 
     assert "| fast | 2× | **miss** |" in text and "| light | 0.4× | pass |" in text
 
+
+
+def test_the_overall_targets_follow_the_sections_targets():
+    section = Section("s", ["a"], [["1"]], [Target("fast", True, "1×")])
+
+    text = render([section], {}, "Results", [], [Target("the full benchmark ≤ 20 min", False, "31.0 min")])
+
+    assert text.index("| fast |") < text.index("| the full benchmark ≤ 20 min | 31.0 min | **miss** |")
+
+
+@pytest.mark.parametrize("runs", [3, 4, 5])
+def test_a_row_by_row_peer_stopped_at_its_limit_has_decided_its_ratio(runs):
+    # ours runs first in each round; a peer stopped every time still shows at least `times` our median
+    rng = random.Random(runs)
+    for _ in range(200):
+        ours: list[float] = []
+        peer: list[float] = []
+        for _ in range(runs):
+            ours.append(rng.uniform(1, 10))
+            peer.append(decided_limit(ours, 100, timeout=10_000))
+        assert statistics.median(peer) >= 100 * statistics.median(ours) - 1e-9  # float rounding of the mean of two
+    assert decided_limit([2.0, 3.0], 100, timeout=120) == 120
