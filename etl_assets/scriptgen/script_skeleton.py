@@ -54,13 +54,18 @@ def shaped_query() -> str:
 
 
 def build_query(deduplicate: bool = True) -> str:
-    """The one SELECT that cleans, types, computes and (when asked and keys are set) deduplicates the rows."""
+    """The one SELECT that cleans, types, computes and (when asked and keys are set) deduplicates the rows.
+
+    The rows keep the upload's order: DuckDB keeps it through a scan and its expressions; ranking does not, so
+    deduplicated rows are sorted back into it (a sort that every other window is spared).
+    """
     query = shaped_query() + "SELECT * FROM shaped\\n"
     if DEDUPLICATE_ON and deduplicate:
         keys = ", ".join(DEDUPLICATE_ON)
         any_key_null = " OR ".join(f"{key} IS NULL" for key in DEDUPLICATE_ON)
         query += f"QUALIFY {any_key_null} OR ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {LATEST_FIRST}) = 1\\n"
-    return query + f"ORDER BY {SOURCE_FILE}, {SOURCE_ROW}"
+        query += f"ORDER BY {SOURCE_FILE}, {SOURCE_ROW}"
+    return query
 
 
 def has_duplicates(connection) -> bool:

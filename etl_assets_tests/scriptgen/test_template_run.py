@@ -331,6 +331,21 @@ def test_a_window_bigger_than_the_memory_limit_spills_and_loads_whole(tmp_path: 
 
     assert counts == {"rows_in": 200_001, "rows_out": 200_000, "rows_deduplicated": 1}
     assert sorted(output.column("order_id").to_pylist()) == list(range(200_000))
+    assert output.column("_source_row").to_pylist() == sorted(output.column("_source_row").to_pylist()), "ranked rows are put back in order"
+
+
+def test_a_big_window_without_duplicates_keeps_the_upload_order_without_sorting(tmp_path: Path) -> None:
+    # no ORDER BY runs for such a window: DuckDB's scan on both cores must still hand the rows over in order;
+    # the rows are laid out against sort order (file b before file a, rows counting down) so a sort would show
+    rows = [{**DIRTY_ORDERS[0], "order_id": str(n), "_source_file": "b.csv" if n < 150_000 else "a.csv",
+             "_source_row": 300_000 - n} for n in range(300_000)]  # fmt: skip
+    upload = tmp_path / "in.parquet"
+    pq.write_table(pq.read_table(write_upload(upload, rows, ORDERS_HEADERS)), upload, row_group_size=10_000)
+
+    counts, output = run_ok(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
+
+    assert counts["rows_deduplicated"] == 0
+    assert output.column("order_id").to_pylist() == list(range(300_000))
 
 
 def test_the_output_gets_the_permissions_of_any_file_the_user_writes(tmp_path: Path) -> None:
