@@ -1,6 +1,7 @@
 """Delimited text split into records block by block, quote-aware, so one bad line never takes other lines with it.
 
-Most lines are whole records: a vectorised test finds them and Arrow parses them in one pass. Only the others
+Most lines are whole records: a vectorised test finds them and Arrow parses them in one pass, on a worker thread
+while the reader splits the next block, so the two use both cores. Only the others
 (quoted fields over several lines, stray or broken quotes, very long lines) are walked in Python, one record at a
 time. A quote that never closes, or closes before something other than a delimiter, makes its first line a reject
 and the lines after it are read again as records.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +34,8 @@ NEWLINE_SAMPLE = 1024 * 1024
 # The body of a quoted field up to its closing quote; possessive, so `""` is never split to end the field early.
 QUOTED_TEXT = re.compile(r'[^"]*+(?:""[^"]*+)*+')
 QUOTED_FIELD_RE2 = r'"(?:[^"]|"")*"'
+# Arrow parses a block on a worker thread (its kernels release the GIL) while the reader splits the next one.
+PARSES_AHEAD = 1
 
 TextSource = Callable[[], Iterator[str]]
 
@@ -143,15 +147,23 @@ class DelimitedReader:
         self.header: list[str] | None = None
         self.header_scanner: _RecordScanner | None = None
         self.pending: _RecordScanner | None = None
-        self.tables: list[pa.Table] = []
+        # each block's parse (running on the worker thread) and its walked records, in line order
+        self.blocks: list[tuple[Future[_ParsedBlock] | None, pa.Table | None]] = []
+        self.parser: ThreadPoolExecutor | None = None
         self.rejects: list[Reject] = []
         self.short_rows = 0
 
     def batches(self) -> Iterator[pa.Table]:
         """The rows block by block: columns f0..fN then `_source_row`."""
         resume_after: int | None = 0
-        while resume_after is not None:
-            resume_after = yield from self._read(resume_after)
+        try:
+            while resume_after is not None:
+                resume_after = yield from self._read(resume_after)
+                yield from self._take_tables(all_of_them=True)
+        finally:
+            if self.parser is not None:
+                self.parser.shutdown(cancel_futures=True)
+                self.parser = None
 
     def result(self, tables: list[pa.Table]) -> DelimitedRead:
         """The whole read, with `tables` the batches it gave."""
@@ -181,10 +193,6 @@ class DelimitedReader:
             if isinstance(walk, int):
                 return walk
         return None
-
-    def _take_tables(self) -> Iterator[pa.Table]:
-        tables, self.tables = self.tables, []
-        yield from tables
 
     def _walk(self, lines: pa.StringArray, first: int, at_eof: bool) -> tuple[pa.StringArray, int] | int | None:
         """Take the lines numbered from `first`; returns lines to walk again, a line to re-read after, or None."""
@@ -225,7 +233,7 @@ class DelimitedReader:
             self._keep_header(scanner)
             return None
         if scanner.problem is None:
-            self._keep(None, self._slow_records([scanner]))
+            self._keep(self._slow_records([scanner]))
             return None
         self.rejects.append(Reject(scanner.first_line, scanner.problem, scanner.first_text or ""))
         if scanner.lines is None:
@@ -247,34 +255,28 @@ class DelimitedReader:
         records, line_numbers, scanners = walk.run()
         self.rejects.extend(walk.rejects)
         self.pending = walk.pending
-        self._keep(self._fast_records(records, line_numbers), self._slow_records(scanners))
-
-    def _keep(self, fast: pa.Table | None, slow: pa.Table | None) -> None:
-        """Keep the block's rows in line order."""
-        tables = [table for table in (fast, slow) if table is not None and table.num_rows]
-        if tables:
-            combined = pa.concat_tables(tables)
-            self.tables.append(combined.take(pc.sort_indices(combined[SOURCE_ROW])))
-
-    def _fast_records(self, records: pa.StringArray, line_numbers: np.ndarray) -> pa.Table | None:
-        """Well-formed records: long ones become rejects, short ones get empty fields, and Arrow parses the rest."""
-        if not len(records):
-            return None
         width = len(self.header or [])
-        records = pc.utf8_rtrim(records, characters="\r")
-        unquoted = pc.replace_substring_regex(records, QUOTED_FIELD_RE2, "")
-        counts = np.array(pc.count_substring(unquoted, self.delimiter), dtype=np.int64) + 1
-        too_many = counts > width
-        for line, text, count in zip(line_numbers[too_many], records.filter(pa.array(too_many)).to_pylist(), counts[too_many]):
-            self.rejects.append(Reject(int(line), f"expected {width} fields, found {count}", text[:MAX_RAW_CHARACTERS]))
-        self.short_rows += int((counts < width).sum())
-        keep = ~too_many
-        if not keep.any():
-            return None
-        padding = pa.array([self.delimiter * missing for missing in range(width)], pa.string())
-        padded = pc.binary_join_element_wise(records.filter(pa.array(keep)), padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
-        table = _parse_whole_records(padded, self.delimiter, width, self.original_name)
-        return table.append_column(SOURCE_ROW, pa.array(line_numbers[keep], pa.int64()))
+        if self.parser is None:
+            self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse")
+        fast = self.parser.submit(_parse_fast_records, records, line_numbers, width, self.delimiter, self.original_name)
+        self.blocks.append((fast, self._slow_records(scanners)))
+
+    def _keep(self, slow: pa.Table | None) -> None:
+        """Queue a record that was walked on its own, after the blocks queued before it."""
+        self.blocks.append((None, slow))
+
+    def _take_tables(self, *, all_of_them: bool = False) -> Iterator[pa.Table]:
+        """The queued blocks' rows in line order, each once its parse is done; one parse may stay running (unless
+        `all_of_them`), so the next block is split while it runs."""
+        while self.blocks and (all_of_them or len(self.blocks) > PARSES_AHEAD or self.blocks[0][0] is None or self.blocks[0][0].done()):
+            fast, slow = self.blocks.pop(0)
+            parsed = fast.result() if fast is not None else _ParsedBlock(None, [], 0)
+            self.rejects.extend(parsed.rejects)
+            self.short_rows += parsed.short_rows
+            tables = [table for table in (parsed.table, slow) if table is not None and table.num_rows]
+            if tables:
+                combined = pa.concat_tables(tables)
+                yield combined.take(pc.sort_indices(combined[SOURCE_ROW]))
 
     def _slow_records(self, scanners: list[_RecordScanner]) -> pa.Table | None:
         width = len(self.header or [])
@@ -291,6 +293,40 @@ class DelimitedReader:
             return None
         columns = {f"f{index}": pa.array([row[index] or None for row in rows], pa.string()) for index in range(width)}
         return pa.table({**columns, SOURCE_ROW: pa.array(source_rows, pa.int64())})
+
+
+@dataclass(frozen=True)
+class _ParsedBlock:
+    """A block's well-formed records parsed: their rows, the records with too many fields, and how many were padded."""
+
+    table: pa.Table | None
+    rejects: list[Reject]
+    short_rows: int
+
+
+def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width: int, delimiter: str, original_name: str) -> _ParsedBlock:
+    """Well-formed records: long ones become rejects, short ones get empty fields, and Arrow parses the rest.
+
+    It only reads its arguments, so it runs on the worker thread while the next block is split.
+    """
+    if not len(records):
+        return _ParsedBlock(None, [], 0)
+    records = pc.utf8_rtrim(records, characters="\r")
+    unquoted = pc.replace_substring_regex(records, QUOTED_FIELD_RE2, "")
+    counts = np.array(pc.count_substring(unquoted, delimiter), dtype=np.int64) + 1
+    too_many = counts > width
+    rejects = [
+        Reject(int(line), f"expected {width} fields, found {count}", text[:MAX_RAW_CHARACTERS])
+        for line, text, count in zip(line_numbers[too_many], records.filter(pa.array(too_many)).to_pylist(), counts[too_many])
+    ]
+    short_rows = int((counts < width).sum())
+    keep = ~too_many
+    if not keep.any():
+        return _ParsedBlock(None, rejects, short_rows)
+    padding = pa.array([delimiter * missing for missing in range(width)], pa.string())
+    padded = pc.binary_join_element_wise(records.filter(pa.array(keep)), padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
+    table = _parse_whole_records(padded, delimiter, width, original_name)
+    return _ParsedBlock(table.append_column(SOURCE_ROW, pa.array(line_numbers[keep], pa.int64())), rejects, short_rows)
 
 
 class _BlockWalk:

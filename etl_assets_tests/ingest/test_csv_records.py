@@ -182,3 +182,17 @@ def test_the_mix_read_in_small_chunks_gives_the_same_rows(chunk):
     result = read_delimited(lambda: iter(pieces), None, "x.csv")
     assert [tuple(row.values()) for row in result.table.to_pylist()] == rows
     assert [reject.line for reject in result.rejects] == rejects
+
+
+def test_blocks_parsed_on_the_worker_thread_keep_their_order_rejects_and_padded_rows():
+    # every chunk is a block whose records Arrow parses beside the reader; what each parse found joins in line order
+    lines = ["id,a,b"] + [f"{n},x,y,z" if n % 10 == 3 else f"{n},only" if n % 10 == 7 else f'"{n}","a{n}",b' for n in range(3_000)]
+    text = "\n".join(lines) + "\n"
+    pieces = [text[start : start + 500] for start in range(0, len(text), 500)]
+
+    result = read_delimited(lambda: iter(pieces), None, "x.csv")
+
+    assert [reject.line for reject in result.rejects] == [n + 2 for n in range(3_000) if n % 10 == 3]
+    assert result.short_rows == 300
+    assert result.table.column("f0").to_pylist() == [str(n) for n in range(3_000) if n % 10 != 3]
+    assert result.table.column("_source_row").to_pylist() == [n + 2 for n in range(3_000) if n % 10 != 3]
