@@ -21,6 +21,7 @@ UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 DUCKDB_ROW_GROUP_ROWS = 122_880
 # several files let Snowflake's COPY load in parallel; it recommends 100-250 MB compressed per file
 ROWS_PER_PART = 2_000_000
+PART_PATTERN = "part-*.parquet"  # the part files of one load, alone in their folder
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, 
                 f"ROW_GROUP_SIZE {group_rows}, ROW_GROUPS_PER_FILE {-(-rows_per_part // group_rows)}, "
                 f"FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE)"
             )
-    parts = sorted(folder.glob("part-*.parquet"), key=lambda path: int(path.stem.split("-")[1]))
+    parts = sorted(folder.glob(PART_PATTERN), key=lambda path: int(path.stem.split("-")[1]))
     return LoadFiles(parts=parts, rows=rows, schema=schema, json_columns=json_columns, spans=tuple(spans))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import uuid
 
 from snowflake.connector import errors as sf_errors
@@ -15,10 +16,11 @@ from etl_assets.config.columns import STAGED_ROW
 from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.ddl import column_definitions
 from etl_assets.warehouse.errors import PermanentWarehouseError
-from etl_assets.warehouse.load_file import LoadFiles
+from etl_assets.warehouse.load_file import PART_PATTERN, LoadFiles
 from etl_assets.warehouse.strategies import Progress, count
 
 STAGE_NAME = "ETL_ASSETS_STAGE"
+PUT_THREADS = 4  # Snowflake's default, said out loud
 
 
 def staging_table(database: str, schema: str, table: str, first_window: dt.datetime, last_window: dt.datetime | None = None) -> str:
@@ -45,11 +47,16 @@ def create_staging_table(cursor, staging: str, files: LoadFiles) -> None:
 
 
 def put_files(cursor, stage: str, prefix: str, files: LoadFiles, progress: Progress) -> None:
-    """PUT the part files into the stage folder `prefix` of `stage`."""
+    """PUT the part files into the stage folder `prefix` of `stage`, in one PUT that uploads them in parallel.
+
+    The connector reads the PUT's path as a wildcard pattern, so the folder's own name is escaped: a `[` in it
+    must not become a character class that matches no file.
+    """
     cursor.execute(f"CREATE STAGE IF NOT EXISTS {stage}")
     progress("put")
-    for part in files.parts:
-        cursor.execute(f"PUT '{file_uri(part)}' @{prefix} OVERWRITE = TRUE AUTO_COMPRESS = FALSE")
+    folder = files.parts[0].parent
+    pattern = glob.escape(str(folder.resolve())) + "/" + PART_PATTERN
+    cursor.execute(f"PUT '{file_uri(pattern)}' @{prefix} PARALLEL = {PUT_THREADS} OVERWRITE = TRUE AUTO_COMPRESS = FALSE")
 
 
 def copy_into(cursor, staging: str, prefix: str, files: LoadFiles, table: str, progress: Progress) -> None:
@@ -79,5 +86,6 @@ def drop_staging(cursor, staging: str, prefix: str | None) -> None:
             cursor.execute(sql)
 
 
-def file_uri(path) -> str:
-    return "file://" + path.resolve().as_posix().replace("\\", "\\\\").replace("'", "\\'")
+def file_uri(path: str) -> str:
+    """A file:// URI of an absolute path, quoted for a PUT's single-quoted file name."""
+    return "file://" + path.replace("\\", "\\\\").replace("'", "\\'")

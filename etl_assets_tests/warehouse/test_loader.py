@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import json
 import uuid
@@ -107,6 +108,20 @@ def test_a_window_file_whose_pages_are_damaged_is_refused_and_the_table_keeps_it
     with pytest.raises(WarehouseError, match=r"^Cannot read .*damaged\.parquet to load window 2026-01-01 .*rerun its transform"):
         load_window(warehouse_connection, request_for(damaged, schema_name, "replace_window", run_id="run-2"))
     assert table_rows(warehouse_connection, schema_name) == [(1, 10.0), (2, 20.0)]
+
+
+@pytest.mark.parametrize("folder", ["plain", "odd[1]"])
+def test_one_put_stages_every_part_even_from_a_folder_named_like_a_wildcard(warehouse_connection, schema_name, tmp_path, monkeypatch, folder):
+    # one PUT of part-*.parquet uploads the parts in parallel; the connector reads the path as a pattern, so an
+    # unescaped "[1]" in the folder's name matched no file and the load failed
+    (tmp_path / folder).mkdir()
+    path = write_parquet(tmp_path / folder / "orders.parquet", {"order_id": list(range(1_000)), "amount": [1.0] * 1_000})
+    monkeypatch.setattr("etl_assets.warehouse.loader.write_load_files", functools.partial(write_load_files, rows_per_part=100))
+
+    result = load_window(warehouse_connection, request_for(path, schema_name, "replace_window"))
+
+    assert result.rows_in_window == 1_000
+    assert [row[0] for row in table_rows(warehouse_connection, schema_name)] == list(range(1_000))
 
 
 def test_merge_keeps_the_latest_of_duplicate_keys(warehouse_connection, schema_name, tmp_path):
