@@ -69,6 +69,7 @@ def test_nothing_to_quarantine_removes_a_stale_file_and_still_writes_kept(window
 def test_a_window_is_split_batch_by_batch_with_each_row_in_its_place(window, tmp_path, monkeypatch):
     # quarantined rows in the first, a middle and the last batch, none in others: slices must line up with the rows
     monkeypatch.setattr("etl_assets.quality.evaluate.SPLIT_BATCH_ROWS", 4)
+    monkeypatch.setattr("etl_assets.quality.evaluate.KEPT_ROW_GROUP_ROWS", 7)  # kept batches gather across groups
     emails = [f"user{n}@x" for n in range(23)]
     for bad in (0, 3, 4, 13, 22):
         emails[bad] = f"bad{bad}"
@@ -82,3 +83,5 @@ def test_a_window_is_split_batch_by_batch_with_each_row_in_its_place(window, tmp
     assert quarantined.column("email").to_pylist() == ["bad0", "bad3", "bad4", "bad13", "bad22"]
     assert kept.column("id").to_pylist() == [n for n in range(23) if n not in (0, 3, 4, 13, 22)]
     assert kept.schema == pq.read_schema(path)
+    # a group is written once it holds 7 kept rows or more: 2 + 3 + 4, then 3 + 4, then the last 2
+    assert [group.num_rows for group in map(pq.ParquetFile(tmp_path / "k.parquet").metadata.row_group, range(3))] == [9, 7, 2]
