@@ -15,6 +15,9 @@ MAX_PAIRS_CHECKED = 10
 SAMPLE_ROWS = 50_000
 # HyperLogLog estimates are within a few percent; a column this close to unique is counted exactly before it is a key.
 APPROXIMATE_UNIQUE_SHARE = 0.97
+# Distinct 64-bit hashes of a billion values collide about 0.03 times: a pair short of more than this many distinct
+# hashes repeats some combination for sure, and is not counted again exactly.
+MAX_HASH_COLLISIONS = 2
 # A pair whose first column has at least this share of distinct values is checked on that column's repeated rows.
 MOSTLY_UNIQUE_SHARE = 0.5
 
@@ -105,13 +108,15 @@ def _unique_among_repeats(
 def _distinct_pairs_equal(
     connection: duckdb.DuckDBPyConnection, table: str, pairs: list[tuple[str, str]], expected: int
 ) -> list[tuple[str, str]]:
-    """Pairs whose combinations are all distinct: as many distinct hashes proves it, fewer may be a hash collision."""
+    """Pairs whose combinations are all distinct: as many distinct hashes proves it; a few fewer may be hash
+    collisions, counted again exactly; more than that are repeated combinations."""
     if not pairs:
         return []
     hashed = _distinct_counts(connection, table, [f"hash({quote_identifier(a)}, {quote_identifier(b)})" for a, b in pairs])
-    unsure = [pair for pair, count in zip(pairs, hashed) if count < expected]
+    possible = [(pair, count) for pair, count in zip(pairs, hashed) if count >= expected - MAX_HASH_COLLISIONS]
+    unsure = [pair for pair, count in possible if count < expected]
     exact = dict(zip(unsure, _distinct_counts(connection, table, [f"{quote_identifier(a)}, {quote_identifier(b)}" for a, b in unsure])))
-    return [pair for pair in pairs if exact.get(pair, expected) == expected]
+    return [pair for pair, _ in possible if exact.get(pair, expected) == expected]
 
 
 def _distinct_counts(connection: duckdb.DuckDBPyConnection, table: str, groupings: list[str]) -> list[int]:
