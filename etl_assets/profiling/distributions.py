@@ -36,7 +36,7 @@ def add_distributions(
     date_formats = {d.column: d.format for d in dates if d.format and "%" in d.format}
     values = {c.name: typed_value(c.name, f.type, c.inferred_type, date_formats.get(c.name)) for c, f in zip(columns, fields)}
     approximate = any(column.distinct_is_approximate for column in columns)
-    moments = _moments(connection, values, approximate)
+    moments = _moments(connection, values, approximate, _known_bounds(columns, values))
     counted = _counted(connection, columns, fields, values, moments, row_count)
     return [
         dataclasses.replace(column, **moments.get(column.name, {}).get("fields", {}), **counted.get(column.name, {}))
@@ -66,11 +66,18 @@ def add_value_counts(connection: duckdb.DuckDBPyConnection, columns: list[Column
     ]
 
 
-def _moments(connection: duckdb.DuckDBPyConnection, values: dict[str, tuple[str, str] | None], approximate: bool) -> dict[str, dict]:
+def _moments(
+    connection: duckdb.DuckDBPyConnection,
+    values: dict[str, tuple[str, str] | None],
+    approximate: bool,
+    known_bounds: dict[str, tuple[float, float]],
+) -> dict[str, dict]:
     """Per number or date column: mean, stddev and quantiles (dates: quantiles only), and the finite bounds.
 
     Exact quantiles hold every value of the column in memory at once; above EXACT_DISTINCT_MAX_ROWS rows they are
-    T-Digest estimates, whose memory stays the same however many rows there are.
+    T-Digest estimates, whose memory stays the same however many rows there are. A number column whose bounds
+    the base profile already found gets its histogram counted in the same scan (`binned`, a count per bin),
+    kept only when the scan finds the same bounds; the others are counted by _counted.
     """
     fractions = "[" + ", ".join(str(q) for q in QUANTILES.values()) + "]"
     continuous, discrete = ("approx_quantile", "approx_quantile") if approximate else ("quantile_cont", "quantile_disc")
@@ -80,7 +87,9 @@ def _moments(connection: duckdb.DuckDBPyConnection, values: dict[str, tuple[str,
             continue
         kind, value = typed
         if kind == "number":
-            plans[name] = (kind, [f"avg({value})", f"stddev_samp({value})", f"{continuous}({value}, {fractions})", f"min({value})", f"max({value})"])
+            # one count per histogram bin; DuckDB computes the shared bin expression once per row
+            bins = [f"count_if({_bin_of(value, *known_bounds[name])} = {b})" for b in range(HISTOGRAM_BINS)] if name in known_bounds else []
+            plans[name] = (kind, [f"avg({value})", f"stddev_samp({value})", f"{continuous}({value}, {fractions})", f"min({value})", f"max({value})", *bins])
         else:
             plans[name] = (kind, [f"{discrete}({value}, {fractions})"])
     if not plans:
@@ -91,8 +100,10 @@ def _moments(connection: duckdb.DuckDBPyConnection, values: dict[str, tuple[str,
         result = row[offset : offset + len(plan)]
         offset += len(plan)
         if kind == "number":
-            mean, stddev, quantiles, low, high = result
+            mean, stddev, quantiles, low, high, *binned = result
             moments[name] = {"fields": {"mean": _finite(mean), "stddev": _finite(stddev), "quantiles": _quantiles(quantiles)}, "bounds": (low, high)}
+            if binned and known_bounds[name] == (low, high):
+                moments[name]["binned"] = [[str(b), n] for b, n in enumerate(binned)]
         else:
             moments[name] = {"fields": {"quantiles": _quantiles(result[0])}}
     return moments
@@ -119,18 +130,17 @@ def _counted(
             branches.append(_branch(index, "shape", shape, f"{quoted} IS NOT NULL", SHAPES, table="sample"))
         low, high = moments.get(column.name, {}).get("bounds", (None, None))
         if low is not None and high is not None:
-            width = (high - low) / HISTOGRAM_BINS
-            bin_ = f"CAST(least(floor((x - {low!r}) / {width!r}), {HISTOGRAM_BINS - 1}) AS INTEGER)" if width else "0"
-            # the typed value is computed once, in the subquery, and bins are grouped as numbers, made text only after
-            numbers = f"(SELECT {values[column.name][1]} AS x FROM source)"
-            binned = f"(SELECT {bin_} AS b, count(*) AS n FROM {numbers} WHERE x IS NOT NULL GROUP BY b)"
-            branches.append(f"(SELECT {index} AS i, 'bin' AS kind, CAST(b AS VARCHAR) AS v, n FROM {binned})")
-            bins[column.name] = (low, high, width)
+            bins[column.name] = (low, high, (high - low) / HISTOGRAM_BINS)
+            if "binned" not in moments[column.name]:
+                # the typed value is computed once, in the subquery, and bins are grouped as numbers, made text only after
+                numbers = f"(SELECT {values[column.name][1]} AS x FROM source)"
+                binned = f"(SELECT {_bin_of('x', low, high)} AS b, count(*) AS n FROM {numbers} WHERE x IS NOT NULL GROUP BY b)"
+                branches.append(f"(SELECT {index} AS i, 'bin' AS kind, CAST(b AS VARCHAR) AS v, n FROM {binned})")
     counted: dict[str, dict] = {c.name: {} for c in columns}
-    if not branches:
-        return counted
-    collected: dict[tuple[int, str], list] = {}
-    for index, kind, value, count in connection.execute(" UNION ALL ".join(branches)).fetchall():
+    collected: dict[tuple[int, str], list] = {
+        (index, "bin"): moments[column.name]["binned"] for index, column in enumerate(columns) if "binned" in moments.get(column.name, {})
+    }
+    for index, kind, value, count in connection.execute(" UNION ALL ".join(branches)).fetchall() if branches else []:
         collected.setdefault((index, kind), []).append([value, count])
     for index, column in enumerate(columns):
         entry = counted[column.name]
@@ -140,6 +150,29 @@ def _counted(
         if column.name in bins:
             entry["histogram"] = _histogram(bins[column.name], collected.get((index, "bin"), []))
     return counted
+
+
+def _known_bounds(columns: list[ColumnProfile], values: dict[str, tuple[str, str] | None]) -> dict[str, tuple[float, float]]:
+    """The finite min and max the base profile found for each number column, as the typed values' bounds."""
+    bounds = {}
+    for column in columns:
+        if values.get(column.name) is None or values[column.name][0] != "number":
+            continue
+        try:
+            low, high = float(column.min), float(column.max)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(low) and math.isfinite(high):
+            bounds[column.name] = (low, high)
+    return bounds
+
+
+def _bin_of(value: str, low: float, high: float) -> str:
+    """The histogram bin, 0 to HISTOGRAM_BINS - 1, of a number between `low` and `high`; NULL for NULL (which
+    least() alone would put in the last bin)."""
+    width = (high - low) / HISTOGRAM_BINS
+    bin_ = f"CAST(least(floor(({value} - {low!r}) / {width!r}), {HISTOGRAM_BINS - 1}) AS INTEGER)" if width else "0"
+    return f"(CASE WHEN {value} IS NOT NULL THEN {bin_} END)"
 
 
 def _branch(index: int, kind: str, value: str, where: str, limit: int | None, table: str = "source") -> str:

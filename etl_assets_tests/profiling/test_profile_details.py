@@ -157,3 +157,21 @@ def test_pairs_past_the_sample_are_judged_in_full_through_their_first_columns_re
     keys = _profile(tmp_path, table).key_candidates
     assert ["ref_id", "line"] in keys and ["x", "y"] in keys
     assert ["ref_id", "part"] not in keys and ["ref_id"] not in keys
+
+
+def test_histograms_counted_in_the_moments_scan_equal_the_ones_counted_apart(tmp_path, monkeypatch):
+    # the base profile's bounds let the moments scan count the bins too; the separate GROUP BY is the reference
+    table = pa.table({
+        "amount": [f"{i * 1.5:.2f}" if i % 9 else None for i in range(ROWS)],
+        "flat": [None if i % 4 == 0 else 7 for i in range(ROWS)],  # one value and NULLs: every value in bin 0
+        "ratio": [float("inf") if i == 3 else i / 7 for i in range(ROWS)],  # infinite bound: counted apart
+        "count": [str(i % 13) for i in range(ROWS)],
+        "_source_row": list(range(ROWS)),
+    })  # fmt: skip
+    one_scan = _profile(tmp_path, table)
+    monkeypatch.setattr("etl_assets.profiling.distributions._known_bounds", lambda columns, values: {})
+    apart = _profile(tmp_path, table)
+
+    assert one_scan == apart
+    assert one_scan.column("flat").histogram == [[7, 7, ROWS - ROWS // 4]]
+    assert sum(count for _, _, count in one_scan.column("amount").histogram) == ROWS - len(range(0, ROWS, 9))
