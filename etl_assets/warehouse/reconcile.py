@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+import pyarrow.parquet as pq
 from snowflake.connector import errors as sf_errors
 
 from etl_assets import local_duckdb
@@ -59,22 +61,26 @@ def window_starts_with_rows(connection, database: str, schema: str, table: str, 
             raise classify(exc, f"Reading the windows of {database}.{schema}.{table}") from exc
 
 
-def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str]) -> int:
-    """Rows a load of this file must leave in its window: one per key for merge, every row otherwise."""
+def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str], database: duckdb.DuckDBPyConnection | None = None) -> int:
+    """Rows a load of this file must leave in its window: one per key for merge, every row otherwise.
+
+    Every row is the Parquet footer's count; distinct keys are counted in DuckDB, in a cursor of `database` when
+    given (a range's windows then open one DuckDB between them).
+    """
     file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
-    source = f"read_parquet({literal(str(parquet_path))})"
-    if strategy == "merge" and file_keys:
-        columns = ", ".join(quote_identifier(key) for key in file_keys)
-        sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM {source})"
-    else:
-        sql = f"SELECT COUNT(*) FROM {source}"
-    with local_duckdb.connect() as local:
+    if strategy != "merge" or not file_keys:
+        return pq.read_metadata(parquet_path).num_rows
+    columns = ", ".join(quote_identifier(key) for key in file_keys)
+    sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM read_parquet({literal(str(parquet_path))}))"
+    with local_duckdb.connect() if database is None else database.cursor() as local:
         return int(local.execute(sql).fetchone()[0])
 
 
-def reconcile_window(connection, request: LoadRequest, keys: Sequence[str], result: LoadResult) -> Reconciliation:
+def reconcile_window(
+    connection, request: LoadRequest, keys: Sequence[str], result: LoadResult, database: duckdb.DuckDBPyConnection | None = None
+) -> Reconciliation:
     """Compare the rows of the load file with the rows this run wrote to the window and those kept newer elsewhere."""
-    expected = expected_rows(request.parquet_path, request.strategy, keys)
+    expected = expected_rows(request.parquet_path, request.strategy, keys, database)
     found = rows_written_by_run(
         connection, request.database, request.schema, request.table, request.window_start, request.window_end, request.run_id
     )

@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+import duckdb
+
+from etl_assets import local_duckdb
 from etl_assets.config.columns import QUARANTINE_SUFFIX
 from etl_assets.config.models import DatasetConfig
 from etl_assets.ingest.windows import TimeWindow
@@ -81,7 +84,8 @@ def load_windows(
     quarantined_before = _quarantined_before(connection, dataset, windows, verdicts)
     columns: dict[str, str] | None = None
     staged: dict[str, StagedWindow] = {}
-    with contextlib.ExitStack() as group_stack:
+    # one local DuckDB for every window's reconciliation count
+    with local_duckdb.connect() as local, contextlib.ExitStack() as group_stack:
         for window in windows:
             verdict = verdicts[window.key]
             if verdict.blocked:
@@ -94,7 +98,7 @@ def load_windows(
                 log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
                 staged = group_stack.enter_context(staged_range(connection, group, lambda step: None))
             planned = _PlannedLoad(*requests[window.key], verdict, staged.get(window.key), columns, quarantined_before, len(windows) == 1)
-            outcome = _load_one(connection, ledger, dataset, window, planned, log)
+            outcome = _load_one(connection, ledger, dataset, window, planned, log, local)
             if group is not None and group[-1].window_key == window.key:
                 group_stack.close()  # the range's staging table is dropped once its last window has loaded
                 staged = {}
@@ -130,7 +134,9 @@ class _PlannedLoad:
     log_steps: bool
 
 
-def _load_one(connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: _PlannedLoad, log: Log) -> WindowOutcome:
+def _load_one(
+    connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: _PlannedLoad, log: Log, local: duckdb.DuckDBPyConnection
+) -> WindowOutcome:
     request, choice, verdict = planned.request, planned.choice, planned.verdict
     log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
     progress = (lambda step: log.debug(f"{window.key}: {step}")) if planned.log_steps else (lambda step: None)
@@ -144,7 +150,7 @@ def _load_one(connection, ledger: LoadLedger, dataset: DatasetConfig, window: Ti
     if result.skipped:
         log.warning(f"{dataset.name} {window.key}: {result.skipped}.")
     else:
-        reconciliation = reconcile_window(connection, request, choice.keys, result)
+        reconciliation = reconcile_window(connection, request, choice.keys, result, local)
     if result.already_loaded:
         log.info(f"{dataset.name} {window.key} was loaded by an earlier attempt of this run; it is not loaded again.")
     return WindowOutcome(window, result=result, choice=choice, verdict=verdict, reconciliation=reconciliation)

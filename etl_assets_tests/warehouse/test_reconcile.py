@@ -12,6 +12,7 @@ import pytest
 from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
+from etl_assets import local_duckdb
 from etl_assets.warehouse.reconcile import column_types, expected_rows, reconcile_window, rows_in_window
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,8 @@ def test_reconciliation_matches_after_a_merge_and_fails_when_rows_go_missing(war
     result = load_window(warehouse_connection, request)
     assert expected_rows(path, "merge", ["time_window_start", "time_window_end", "order_id"]) == 3
     assert expected_rows(path, "replace_window", []) == 4
+    with local_duckdb.connect() as shared:  # a range's windows count in cursors of one database
+        assert expected_rows(path, "merge", ["order_id"], shared) == 3
 
     healthy = reconcile_window(warehouse_connection, request, ["order_id"], result)
     assert (healthy.expected, healthy.found, healthy.matches) == (3, 3, True)
