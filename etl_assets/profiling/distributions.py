@@ -21,6 +21,8 @@ SHAPES = 5
 SHAPE_MAX_LENGTH = 40  # shapes are counted in the semantics sample: rewriting text costs seconds per million values
 # A column whose estimated distinct count is this close to its value count has no value worth listing as "top".
 NEAR_UNIQUE_SHARE = 0.97
+# From this many rows a number column's histogram is counted in the moments scan rather than in a scan of its own.
+BINS_IN_MOMENTS_MIN_ROWS = 100_000
 # Each class of ASCII character stands in as one character; three regexp_replace calls beat one translate() threefold.
 SHAPE_CLASSES = (("[a-z]", "a"), ("[A-Z]", "A"), ("[0-9]", "9"))
 
@@ -36,7 +38,9 @@ def add_distributions(
     date_formats = {d.column: d.format for d in dates if d.format and "%" in d.format}
     values = {c.name: typed_value(c.name, f.type, c.inferred_type, date_formats.get(c.name)) for c, f in zip(columns, fields)}
     approximate = any(column.distinct_is_approximate for column in columns)
-    moments = _moments(connection, values, approximate, _known_bounds(columns, values))
+    # a small window's bins cost less as their own GROUP BY than as ten more aggregates in the moments query
+    known_bounds = _known_bounds(columns, values) if row_count >= BINS_IN_MOMENTS_MIN_ROWS else {}
+    moments = _moments(connection, values, approximate, known_bounds)
     counted = _counted(connection, columns, fields, values, moments, row_count)
     return [
         dataclasses.replace(column, **moments.get(column.name, {}).get("fields", {}), **counted.get(column.name, {}))

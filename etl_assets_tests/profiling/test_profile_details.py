@@ -168,6 +168,7 @@ def test_histograms_counted_in_the_moments_scan_equal_the_ones_counted_apart(tmp
         "count": [str(i % 13) for i in range(ROWS)],
         "_source_row": list(range(ROWS)),
     })  # fmt: skip
+    monkeypatch.setattr("etl_assets.profiling.distributions.BINS_IN_MOMENTS_MIN_ROWS", 0)
     one_scan = _profile(tmp_path, table)
     monkeypatch.setattr("etl_assets.profiling.distributions._known_bounds", lambda columns, values: {})
     apart = _profile(tmp_path, table)
