@@ -109,11 +109,16 @@ def _select_source(
     loaded_at: dt.datetime,
     first_row: int,
 ) -> str:
-    """The SELECT of one source's rows as the load files hold them, its window's columns added."""
+    """The SELECT of one source's rows as the load files hold them, its window's columns added.
+
+    The file's columns are read under the aliases c0, c1, ...: a column of its own named `file_row_number` would
+    otherwise stand in for DuckDB's row number, and number the rows wrong.
+    """
+    aliases = {name: f"c{position}" for position, name in enumerate(pq.read_schema(source.path).names)}
     # Snowflake has no JSON logical type for Parquet: the text is staged as VARCHAR and parsed into VARIANT
     values = [
-        f"CAST({quote_identifier(f.name)} AS VARCHAR) AS {quote_identifier(f.name)}" if f.name in json_columns
-        else quote_identifier(f.name)
+        f"CAST({aliases[f.name]} AS VARCHAR) AS {quote_identifier(f.name)}" if f.name in json_columns
+        else f"{aliases[f.name]} AS {quote_identifier(f.name)}"
         for f in kept
     ]  # fmt: skip
     added = [
@@ -125,7 +130,7 @@ def _select_source(
         (f"{first_row} + file_row_number", STAGED_ROW),
     ]
     values += [f"{value} AS {quote_identifier(name)}" for value, name in added]
-    return f"SELECT {', '.join(values)} FROM read_parquet({literal(str(source.path))}, file_row_number = true)"
+    return f"SELECT {', '.join(values)} FROM read_parquet({literal(str(source.path))}) AS source({', '.join(aliases.values())})"
 
 
 def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozenset[str], bool]:

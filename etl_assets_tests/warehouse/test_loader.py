@@ -124,6 +124,18 @@ def test_one_put_stages_every_part_even_from_a_folder_named_like_a_wildcard(ware
     assert [row[0] for row in table_rows(warehouse_connection, schema_name)] == list(range(1_000))
 
 
+def test_a_column_named_file_row_number_keeps_its_values_and_the_rows_their_numbers(tmp_path):
+    # DuckDB numbers the rows through `file_row_number`; the file's own column of that name must not stand in
+    source = write_parquet(tmp_path / "source.parquet", {"id": [1, 2, 3], "file_row_number": [7, 7, 7]})
+    (tmp_path / "out").mkdir()
+
+    files = write_load_files(source, tmp_path / "out", (DAY_1, DAY_2), "run")
+
+    loaded = pq.read_table(files.parts).sort_by("id")
+    assert loaded.column("file_row_number").to_pylist() == [7, 7, 7]
+    assert loaded.column("_staged_row").to_pylist() == [0, 1, 2]
+
+
 def test_merge_keeps_the_latest_of_duplicate_keys(warehouse_connection, schema_name, tmp_path):
     path = write_parquet(
         tmp_path / "orders.parquet",
