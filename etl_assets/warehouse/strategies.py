@@ -169,12 +169,13 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
     keys = [quote_identifier(key) for key in plan.keys]
     columns = [quote_identifier(c) for c in plan.columns]
     updates = [quote_identifier(c) for c in plan.columns if c not in plan.keys]
-    source = f"({_newest_staged_per_key(plan)}) AS s"
+    newest = _newest_staged_per_key(plan)
+    source = f"({newest}) AS s"
     matches = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     not_older = _not_older(plan.recency)
     matched, superseded, taken_from = _matches_by_recency(cursor, plan, source, matches, not_older)
     if not matched:
-        cursor.execute(f"INSERT INTO {plan.target} ({', '.join(columns)}) {_newest_staged_per_key(plan)}")
+        cursor.execute(f"INSERT INTO {plan.target} ({', '.join(columns)}) {newest}")
         return _Applied(cursor.rowcount or 0)
     cursor.execute(
         f"MERGE INTO {plan.target} AS t USING {source} ON {matches} "
