@@ -73,15 +73,15 @@ def _unique_pairs(
     survivors = _distinct_pairs_equal(connection, "key_sample", pairs, min(row_count, SAMPLE_ROWS))[:MAX_PAIRS_CHECKED]
     if row_count <= SAMPLE_ROWS:
         return survivors
-    unique: set[tuple[str, str]] = set()
+    # pairs led by a mostly unique column are judged on its repeated rows; the others in one count over every row
     by_first: dict[str, list[tuple[str, str]]] = {}
     for pair in survivors:
-        by_first.setdefault(pair[0], []).append(pair)
+        if distinct[pair[0]] >= row_count * MOSTLY_UNIQUE_SHARE:
+            by_first.setdefault(pair[0], []).append(pair)
+    others = [pair for pair in survivors if pair[0] not in by_first]
+    unique = set(_distinct_pairs_equal(connection, "source", others, row_count))
     for index, (first, its_pairs) in enumerate(by_first.items()):
-        if distinct[first] >= row_count * MOSTLY_UNIQUE_SHARE:
-            unique.update(_unique_among_repeats(connection, index, first, its_pairs))
-        else:
-            unique.update(_distinct_pairs_equal(connection, "source", its_pairs, row_count))
+        unique.update(_unique_among_repeats(connection, index, first, its_pairs))
     return [pair for pair in survivors if pair in unique]
 
 
