@@ -81,12 +81,13 @@ def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, 
     spans: list[tuple[int, int]] = []
     rows = 0
     for source in sources:
-        if load_schema(source.path) != schema:
+        with pq.ParquetFile(source.path) as parquet:  # its footer, read once for the schema and the row count
+            arrow_schema, size = parquet.schema_arrow, parquet.metadata.num_rows
+        if _layout(arrow_schema)[0] != schema:
             raise ValueError(f"{source.path.name} does not share the load schema of {sources[0].path.name}")
-        size = pq.read_metadata(source.path).num_rows
         spans.append((rows, rows + size))
         if size:
-            selects.append(_select_source(source, kept, json_columns, with_lineage, run_id, loaded_at, rows))
+            selects.append(_select_source(source, arrow_schema.names, kept, json_columns, with_lineage, run_id, loaded_at, rows))
         rows += size
     if selects:
         group_rows = min(DUCKDB_ROW_GROUP_ROWS, rows_per_part)
@@ -102,6 +103,7 @@ def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, 
 
 def _select_source(
     source: LoadSource,
+    names: list[str],
     kept: list[pa.Field],
     json_columns: frozenset[str],
     with_lineage: bool,
@@ -111,10 +113,10 @@ def _select_source(
 ) -> str:
     """The SELECT of one source's rows as the load files hold them, its window's columns added.
 
-    The file's columns are read under the aliases c0, c1, ...: a column of its own named `file_row_number` would
-    otherwise stand in for DuckDB's row number, and number the rows wrong.
+    The file's columns (`names`, in file order) are read under the aliases c0, c1, ...: a column of its own named
+    `file_row_number` would otherwise stand in for DuckDB's row number, and number the rows wrong.
     """
-    aliases = {name: f"c{position}" for position, name in enumerate(pq.read_schema(source.path).names)}
+    aliases = {name: f"c{position}" for position, name in enumerate(names)}
     # Snowflake has no JSON logical type for Parquet: the text is staged as VARCHAR and parsed into VARIANT
     values = [
         f"CAST({aliases[f.name]} AS VARCHAR) AS {quote_identifier(f.name)}" if f.name in json_columns
