@@ -10,7 +10,7 @@ from benchmarks.data import WINDOW_KEY, land, write_orders_csv
 from benchmarks.measure import Measured, alternate, median_of
 from benchmarks.model import Section, Target
 from benchmarks.report import mib, ratio, seconds, wall
-from benchmarks.runs import STAGES, SharedEmulator, decided_limit, materialize, ours_script, peer_script, reset
+from benchmarks.runs import STAGES, SharedEmulator, decided_limit, materialize, ours_script, peer_script, recorded, reset
 
 OURS = "etl_assets"
 FLOOR = "floor: DuckDB → PUT → COPY"
@@ -48,14 +48,8 @@ def _contenders(scratch: Path, csv: Path, warehouses: tuple[SharedEmulator, Shar
     day = dt.date.fromisoformat(WINDOW_KEY)
     ours, floor = warehouses
     ours_seconds: list[float] = []
-
-    def ours_run() -> Measured:
-        measured = materialize(scratch / "ours", ours, lambda landing: land(csv, landing, day), ["--partition", WINDOW_KEY], timeout)
-        ours_seconds.append(measured.seconds)
-        return measured
-
     contenders = {
-        OURS: ours_run,
+        OURS: recorded(lambda: materialize(scratch / "ours", ours, lambda landing: land(csv, landing, day), ["--partition", WINDOW_KEY], timeout), ours_seconds),
         FLOOR: lambda: floor.measured(lambda: ours_script("floor.py", csv, reset(scratch / "floor"), floor.folder, timeout=timeout)),
     }
     if with_peers:
