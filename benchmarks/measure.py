@@ -104,17 +104,33 @@ def run_process(command: list[str], env: dict | None = None, timeout: float = 36
     return Measured(seconds, peak, text)
 
 
-def alternate(contenders: dict[str, Callable[[], Measured]], runs: int) -> dict[str, list[Measured]]:
-    """Each contender `runs` times, in turn (A B C A B C ...), so a busy spell on the machine hits all of them."""
+def alternate(
+    contenders: dict[str, Callable[[], Measured]],
+    runs: int,
+    settled: dict[str, Callable[[dict[str, list[Measured]]], bool]] | None = None,
+) -> dict[str, list[Measured]]:
+    """Each contender `runs` times, in turn (A B C A B C ...), so a busy spell on the machine hits all of them.
+
+    A contender whose `settled` test passes before one of its turns is not run again: its remaining runs are
+    recorded as skipped, which median_of counts as 0 seconds, so its median stays a lower bound.
+    """
+    settled = settled or {}
     results: dict[str, list[Measured]] = {name: [] for name in contenders}
     for _ in range(runs):
         for name, contender in contenders.items():
-            results[name].append(contender())
+            if name in settled and settled[name](results):
+                results[name].append(Measured(0.0, 0.0, "", {"skipped": True, "timed_out": True}))
+            else:
+                results[name].append(contender())
     return results
 
 
 def median_of(runs: list[Measured], attribute: str) -> float:
-    return statistics.median(getattr(run, attribute) if hasattr(run, attribute) else run.extra[attribute] for run in runs)
+    """The median over the runs made; a skipped run counts as 0 seconds (a lower bound) and has no other figure."""
+    if attribute == "seconds":
+        return statistics.median(run.seconds for run in runs)
+    made = [run for run in runs if not run.extra.get("skipped")]
+    return statistics.median(getattr(run, attribute) if hasattr(run, attribute) else run.extra[attribute] for run in made)
 
 
 def result_line(output: str, tag: str) -> list[str]:

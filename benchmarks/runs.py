@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,11 @@ class SharedEmulator:
         return measured
 
 
+# a row-by-row peer is stopped this much past its threshold, so that run-to-run noise in our times does not leave
+# its ratio undecided after two stopped runs (settled_past)
+HEADROOM = 1.1
+
+
 def decided_limit(ours_seconds: list[float], times: float, timeout: float) -> float:
     """When to stop a row-by-row peer (dlt's dict rows, executemany), which runs minutes where the others run seconds.
 
@@ -59,7 +65,24 @@ def decided_limit(ours_seconds: list[float], times: float, timeout: float) -> fl
     so with every peer run stopped there, the peer's median is at least `times` our median. Its time is then
     reported as a lower bound ("stopped after"), and the ratio as a bound ("≤", "≥").
     """
-    return min(timeout, times * max(ours_seconds, default=timeout))
+    return min(timeout, HEADROOM * times * max(ours_seconds, default=timeout))
+
+
+def settled_past(ours_seconds: list[float], peer: str, runs: int, times: float) -> Callable[[dict[str, list[Measured]]], bool]:
+    """Whether the peer's runs so far already put its median at `times` ours or more, whatever its next runs take.
+
+    Asked once all `runs` of ours are in (ours runs first in a round): the runs the peer has yet to make count as
+    0 seconds, so two stopped runs of three settle it and the third, minutes long, is not run.
+    """
+
+    def settled(results: dict[str, list[Measured]]) -> bool:
+        made = results[peer]
+        if len(ours_seconds) < runs or not made:
+            return False
+        bound = statistics.median([run.seconds for run in made] + [0.0] * (runs - len(made)))
+        return bound >= times * statistics.median(ours_seconds)
+
+    return settled
 
 
 def recorded(run: Callable[[], Measured], seconds: list[float]) -> Callable[[], Measured]:
