@@ -24,7 +24,7 @@ from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write
 from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
 from etl_assets.warehouse.reconcile import rows_in_window
 from etl_assets.warehouse.staging import copy_into, create_staging_table, drop_staging, put_files, stage_of, stage_prefix, staging_table
-from etl_assets.warehouse.strategies import Progress, StrategyCounts, StrategyPlan, apply_in_transaction, refuse_null_keys
+from etl_assets.warehouse.strategies import KeyFacts, Progress, StrategyCounts, StrategyPlan, apply_in_transaction, refuse_null_keys
 
 UNCHANGED = "the table's rows are unchanged"
 
@@ -40,6 +40,8 @@ class StagedWindow:
     rows: int
     schema: pa.Schema
     json_columns: frozenset[str]
+    # a merge's null-key and contested-key answers, asked once for the range; None: asked by the window's load
+    key_facts: KeyFacts | None = None
 
 
 def load_window(
@@ -216,7 +218,7 @@ class _WindowLoad:
                 files.rows, files.json_columns, request.sequence_by,
             )  # fmt: skip
             if request.strategy == "merge":
-                plan = refuse_null_keys(self.cursor, plan, self.table)
+                plan = refuse_null_keys(self.cursor, plan, self.table, files.key_facts if staged else None)
             self.step = f"applying the {request.strategy} strategy"
             counts = apply_in_transaction(self.cursor, plan, request.strategy, self.progress, self._record_outcome(files))
         except (sf_errors.Error, OSError) as exc:

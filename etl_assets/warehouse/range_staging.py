@@ -8,6 +8,7 @@ a range pays the stage round trips once while every window keeps its own strateg
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,13 +21,14 @@ from snowflake.connector import errors as sf_errors
 from etl_assets.config.columns import STAGED_ROW
 from etl_assets.errors import WarehouseError
 from etl_assets.sql_text import qualified_name, quote_identifier
+from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.load_file import LoadSource, load_schema, write_range_files
 from etl_assets.warehouse.loader import StagedWindow
 from etl_assets.warehouse.model import LoadRequest, as_utc
 from etl_assets.warehouse.staging import copy_into, create_staging_table, drop_staging, put_files, stage_of, stage_prefix, staging_table
-from etl_assets.warehouse.strategies import Progress
+from etl_assets.warehouse.strategies import KeyFacts, Progress, range_key_facts
 
 # Windows are staged together up to this many rows: the load files of a range sit on disk twice (here and on the
 # stage) until its windows are loaded, and a window this big pays its PUT and COPY back many times over anyway.
@@ -57,6 +59,16 @@ def range_groups(requests: Sequence[LoadRequest]) -> list[list[LoadRequest]]:
     return groups
 
 
+def _key_facts(cursor, requests: Sequence[LoadRequest], staging: str, names: tuple[str, str, str]) -> dict[dt.datetime, KeyFacts]:
+    """For a range of merges on the same keys, their null-key and contested-key answers in one query; else none."""
+    keys = requests[0].keys
+    if any(request.strategy != "merge" or request.keys != keys for request in requests) or not keys:
+        return {}
+    # a table without one of the key columns (or no table yet) holds no row a staged key could match
+    has_keys = set(keys) <= set(existing_columns(cursor, *names))
+    return range_key_facts(cursor, staging, list(keys), qualified_name(*names) if has_keys else None)
+
+
 @contextlib.contextmanager
 def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress) -> Iterator[dict[str, StagedWindow]]:
     """Stage the requests' rows in one staging table; yield each window's slice by window key, then drop the table.
@@ -84,6 +96,8 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
             put_files(cursor, stage, prefix, files, progress)
             step = "copying the range's rows into the staging table"
             copy_into(cursor, staging, prefix, files, table, progress)
+            step = "checking the range's merge keys"
+            key_facts = _key_facts(cursor, requests, staging, (database, schema, table))
     except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException, duckdb.Error) as exc:
         drop_staging(cursor, staging, prefix)
         cursor.close()
@@ -100,6 +114,7 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
             rows=end - begin,
             schema=files.schema,
             json_columns=files.json_columns,
+            key_facts=key_facts.get(as_utc(request.window_start)),
         )
         for request, (begin, end) in zip(requests, files.spans, strict=True)
     }

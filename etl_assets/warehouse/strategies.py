@@ -13,6 +13,7 @@ from snowflake.connector import errors as sf_errors
 from etl_assets.warehouse.errors import PermanentWarehouseError, TransientWarehouseError, is_unreachable
 from etl_assets.config.columns import ARRIVED_AT, RUN_ID, SOURCE_FILE, SOURCE_ROW, STAGED_ROW, WINDOW_END, WINDOW_START
 from etl_assets.sql_text import quote_identifier
+from etl_assets.warehouse.model import as_utc
 from etl_assets.warehouse.sessions import current_transaction
 
 # the newest arrival wins among versions of a row; STAGED_ROW (the row's place in the file) breaks ties
@@ -39,12 +40,25 @@ class StrategyPlan:
     sequence_by: str | None = None
     # merge: how many distinct keys the staging holds, as refuse_null_keys counted them before the merge
     staged_keys: int | None = None
+    # merge: known before the merge that no staged key is in the table, so its rows are all new (KeyFacts)
+    uncontested: bool = False
 
     @property
     def recency(self) -> list[str]:
         """Columns that say which of two versions of a row is newer, most significant first."""
         order = [self.sequence_by] if self.sequence_by else []
         return [*order, WINDOW_START, *([ARRIVED_AT] if ARRIVED_AT in self.columns else [])]
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """What a merge learns of its staged keys before it starts; range_key_facts asks it once for a whole range."""
+
+    null_rows: int
+    staged_keys: int
+    # some staged key is in the table already, or staged by another window of the range: the merge must compare
+    # the versions; otherwise every staged row is new
+    contested: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,24 +132,54 @@ def _refuse_if_aborted(cursor, transaction: str | None, strategy: str) -> None:
         )
 
 
-def refuse_null_keys(cursor, plan: StrategyPlan, table: str) -> StrategyPlan:
+def refuse_null_keys(cursor, plan: StrategyPlan, table: str, facts: KeyFacts | None = None) -> StrategyPlan:
     """A NULL key never matches in MERGE, so its row would be inserted again on every rerun.
 
     The same look counts the staged keys, which the merge's check needs: the plan comes back with `staged_keys`.
+    `facts`, when the range asked for them already, spare the look.
     """
-    keys = ", ".join(quote_identifier(key) for key in plan.keys)
-    any_null = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in plan.keys)
-    cursor.execute(
-        f"SELECT COALESCE(SUM(CASE WHEN {any_null} THEN n END), 0), COUNT(*) "
-        f"FROM (SELECT {keys}, COUNT(*) AS n FROM {plan.staging} GROUP BY {keys})"
-    )
-    nulls, groups = (int(value) for value in cursor.fetchone())
-    if nulls:
+    if facts is None:
+        keys = ", ".join(quote_identifier(key) for key in plan.keys)
+        cursor.execute(
+            f"SELECT COALESCE(SUM(CASE WHEN {_any_null(plan.keys)} THEN n END), 0), COUNT(*) "
+            f"FROM (SELECT {keys}, COUNT(*) AS n FROM {plan.staging} GROUP BY {keys})"
+        )
+        facts = KeyFacts(*(int(value) for value in cursor.fetchone()))
+    if facts.null_rows:
         raise PermanentWarehouseError(
-            f"{nulls} rows of {table} have no value in merge keys {plan.keys}; "
+            f"{facts.null_rows} rows of {table} have no value in merge keys {plan.keys}; "
             f"add a not_null quality rule on them or choose other load.keys."
         )
-    return dataclasses.replace(plan, staged_keys=groups)
+    return dataclasses.replace(plan, staged_keys=facts.staged_keys, uncontested=not facts.contested)
+
+
+def range_key_facts(cursor, staging: str, keys: list[str], target: str | None) -> dict[dt.datetime, KeyFacts]:
+    """refuse_null_keys's look and whether the merge must compare versions, for every window of a range's staging
+    table in one query, by window start. `target` is None when the table does not exist or lacks a key column:
+    none of its rows can match a staged key then."""
+    columns = [quote_identifier(key) for key in keys]
+    start = quote_identifier(WINDOW_START)
+    in_table, joined = "FALSE", ""
+    if target is not None:
+        in_table = f"t.{columns[0]} IS NOT NULL"
+        joined = f" LEFT JOIN (SELECT DISTINCT {', '.join(columns)} FROM {target}) AS t ON " + " AND ".join(
+            f"t.{c} = s.{c}" for c in columns
+        )
+    cursor.execute(
+        f"SELECT window_start, COUNT(*), SUM(null_rows), COUNT_IF(windows > 1 OR in_table) FROM ("
+        f"SELECT s.window_start, s.null_rows, {in_table} AS in_table, "
+        f"COUNT(*) OVER (PARTITION BY {', '.join('s.' + c for c in columns)}) AS windows "
+        f"FROM (SELECT {start} AS window_start, {', '.join(columns)}, COUNT_IF({_any_null(keys)}) AS null_rows "
+        f"FROM {staging} GROUP BY {start}, {', '.join(columns)}) AS s{joined}) GROUP BY window_start"
+    )
+    return {
+        as_utc(moment): KeyFacts(int(nulls), int(groups), int(contested) > 0)
+        for moment, groups, nulls, contested in cursor.fetchall()
+    }
+
+
+def _any_null(keys: list[str]) -> str:
+    return " OR ".join(f"{quote_identifier(key)} IS NULL" for key in keys)
 
 
 def _append(cursor, plan: StrategyPlan) -> _Applied:
@@ -163,7 +207,8 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
 
     Without this guard a late file rerunning an old window would put old values back over a newer window's rows.
     When no staged key is in the table yet (a first load, or a backfill's new days) the MERGE could only insert,
-    so the rows are inserted: the same rows for a fraction of the work. Loads of one table never overlap (one
+    so the rows are inserted: the same rows for a fraction of the work. A range asked that for all its windows at
+    once (`plan.uncontested`); a lone window asks it here. Loads of one table never overlap (one
     run per dataset, and the ledger ends a dead attempt's transaction first), so no key arrives in between.
     """
     keys = [quote_identifier(key) for key in plan.keys]
@@ -173,7 +218,9 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
     source = f"({newest}) AS s"
     matches = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     not_older = _not_older(plan.recency)
-    matched, superseded, taken_from = _matches_by_recency(cursor, plan, source, matches, not_older)
+    matched, superseded, taken_from = 0, 0, {}
+    if not plan.uncontested:
+        matched, superseded, taken_from = _matches_by_recency(cursor, plan, source, matches, not_older)
     if not matched:
         cursor.execute(f"INSERT INTO {plan.target} ({', '.join(columns)}) {newest}")
         return _Applied(cursor.rowcount or 0)

@@ -11,6 +11,7 @@ from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.range_staging import range_groups, staged_range
+from etl_assets.warehouse.strategies import KeyFacts
 from etl_assets_tests.warehouse.test_loader import DAY_1, DAY_2, DAY_3, request_for, schema_name, stray_tables, table_rows, write_parquet
 
 DAY_4 = DAY_3 + dt.timedelta(days=1)
@@ -37,8 +38,11 @@ def test_a_range_is_put_and_copied_once_and_each_window_commits_its_own_rows(tmp
     range_steps, window_steps = [], []
 
     with staged_range(warehouse_connection, requests, range_steps.append) as staged:
+        facts = [staged[r.window_key].key_facts for r in requests]
         results = [load_window(warehouse_connection, r, ledger, window_steps.append, staged[r.window_key]) for r in requests]
 
+    # order 2 is staged by two windows, so both must compare versions; order 3's window only inserts
+    assert facts == [KeyFacts(0, 2, True), KeyFacts(0, 1, False), KeyFacts(0, 2, True)]
     assert range_steps == ["put", "copy"], "one PUT and one COPY for the three windows"
     assert "put" not in window_steps and "copy" not in window_steps
     assert window_steps.count("committed") == 3, "each window commits in its own transaction"
@@ -49,6 +53,28 @@ def test_a_range_is_put_and_copied_once_and_each_window_commits_its_own_rows(tmp
     statuses = [(entry["window_key"], entry["status"], entry["rows_staged"]) for entry in ledger.recent(limit=10)]
     assert sorted(statuses) == [("2026-01-01", "uploaded", 2), ("2026-01-02", "uploaded", 1), ("2026-01-03", "uploaded", 2)]
     assert stray_tables(warehouse_connection, schema_name) == ["ETL_ASSETS_LOADS"], "the shared staging table is dropped"
+
+
+@pytest.mark.integration
+def test_a_range_never_puts_an_older_row_over_a_newer_one_already_in_the_table(tmp_path, schema_name, warehouse_connection):
+    (tmp_path / "newer").mkdir()
+    newer = window_requests(tmp_path / "newer", schema_name, ((DAY_3, DAY_4), {"order_id": [5], "amount": [50]}))[0]
+    load_window(warehouse_connection, newer)
+    late = window_requests(
+        tmp_path, schema_name,
+        ((DAY_1, DAY_2), {"order_id": [5, 6], "amount": [1, 60]}),  # order 5 is older here than in the table
+        ((DAY_2, DAY_3), {"order_id": [7], "amount": [70]}),
+    )  # fmt: skip
+
+    with staged_range(warehouse_connection, late, lambda step: None) as staged:
+        facts = [staged[r.window_key].key_facts for r in late]
+        results = [load_window(warehouse_connection, r, None, None, staged[r.window_key]) for r in late]
+
+    assert facts == [KeyFacts(0, 2, True), KeyFacts(0, 1, False)]
+    assert [(r.rows_inserted, r.rows_superseded) for r in results] == [(1, 1), (1, 0)]
+    assert table_rows(warehouse_connection, schema_name, '"order_id", "amount", "time_window_start"') == [
+        (5, 50, DAY_3), (6, 60, DAY_1), (7, 70, DAY_2),
+    ]  # fmt: skip
 
 
 @pytest.mark.integration
