@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
 
 from snowflake.connector import errors as sf_errors
@@ -59,6 +61,20 @@ ABANDONED = (
 )
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One window's load attempt as the ledger records it when it starts."""
+
+    dataset: str
+    table_name: str
+    window_key: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    run_id: str
+    strategy: str
+    keys: tuple[str, ...] = ()
+
+
 class LoadLedger:
     """ETL_ASSETS_LOADS in one database and schema; a call joins the connection's transaction when one is open."""
 
@@ -86,28 +102,42 @@ class LoadLedger:
         Earlier unfinished attempts of the window get their open transactions aborted (a dead client's transaction
         would hold its locks) and become `failed`: their outcome would have committed with their rows.
         """
-        load_id = str(uuid.uuid4())
-        window = {"DATASET": dataset, "TABLE_NAME": table_name, "WINDOW_KEY": window_key}
+        attempt = Attempt(dataset, table_name, window_key, window_start, window_end, run_id, strategy, tuple(keys))
+        return self.start_all([attempt])[0]
+
+    def start_all(self, attempts: Sequence[Attempt]) -> list[str]:
+        """`start` for the windows of one table and run at once, in one look and one INSERT: their load_ids, in order.
+
+        A range starts its windows' attempts together; those it never reaches are ended by `abandon`, or, when the
+        process died, by the next attempt's take-over.
+        """
+        first = attempts[0]
+        if any((a.dataset, a.table_name, a.run_id) != (first.dataset, first.table_name, first.run_id) for a in attempts):
+            raise WarehouseError("The ledger starts attempts together only for one dataset, table and run; start them one by one.")
         session = self.session()
-        earlier = self._take_over_unfinished(window, session, run_id)
-        row = {
-            "LOAD_ID": load_id,
-            **window,
-            "WINDOW_START": as_utc(window_start),
-            "WINDOW_END": as_utc(window_end),
-            "RUN_ID": run_id,
-            "STRATEGY": strategy,
-            "KEYS": ", ".join(keys),
-            "ATTEMPT": earlier + 1,
-            "STATUS": "pending",
-            "STARTED_AT": _now(),
-            "SESSION_ID": session,
-        }
-        columns = ", ".join(_column(name) for name in row)
-        self._execute(
-            f"INSERT INTO {self.table} ({columns}) VALUES ({', '.join(['%s'] * len(row))})", tuple(row.values())
-        )
-        return load_id
+        earlier = self._take_over_unfinished(first, [attempt.window_key for attempt in attempts], session)
+        load_ids, rows = [], []
+        for attempt in attempts:
+            load_ids.append(str(uuid.uuid4()))
+            rows.append((
+                load_ids[-1], attempt.dataset, attempt.table_name, attempt.window_key, as_utc(attempt.window_start),
+                as_utc(attempt.window_end), attempt.run_id, attempt.strategy, ", ".join(attempt.keys),
+                earlier.get(attempt.window_key, 0) + 1, "pending", _now(), session,
+            ))  # fmt: skip
+        columns = ", ".join(map(_column, ("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END",
+                                          "RUN_ID", "STRATEGY", "KEYS", "ATTEMPT", "STATUS", "STARTED_AT", "SESSION_ID")))  # fmt: skip
+        values = ", ".join(["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows))
+        self._execute(f"INSERT INTO {self.table} ({columns}) VALUES {values}", tuple(value for row in rows for value in row))
+        return load_ids
+
+    def abandon(self, load_ids: Sequence[str], error: str) -> None:
+        """Mark attempts started together but never reached `failed`, with `error` saying why, in one UPDATE."""
+        if load_ids:
+            self._execute(
+                f"UPDATE {self.table} SET {_column('STATUS')} = 'failed', {_column('ERROR')} = %s, {_column('FINISHED_AT')} = %s "
+                f"WHERE {_column('LOAD_ID')} IN ({', '.join(['%s'] * len(load_ids))})",
+                (error, _now(), *load_ids),
+            )
 
     def session(self) -> str:
         """The connection's session id, asked once: a connection keeps its session."""
@@ -115,18 +145,21 @@ class LoadLedger:
             self._session = self._call(current_session)
         return self._session
 
-    def _take_over_unfinished(self, window: dict[str, str], session: str, run_id: str) -> int:
-        """Abort what earlier unfinished attempts of the window left open, mark them `failed`; count the run's attempts.
+    def _take_over_unfinished(self, attempt: Attempt, window_keys: Sequence[str], session: str) -> dict[str, int]:
+        """Abort what earlier unfinished attempts of the windows left open, mark them `failed`; count the run's
+        attempts of each window.
 
-        One look at the window's attempts serves both; the UPDATE runs only when some attempt is unfinished.
+        One look at the windows' attempts serves both; the UPDATE runs only when some attempt is unfinished.
         """
-        matches = " AND ".join(f"{_column(name)} = %s" for name in window)
+        matches = f"{_column('DATASET')} = %s AND {_column('TABLE_NAME')} = %s AND {_column('WINDOW_KEY')} IN ({', '.join(['%s'] * len(window_keys))})"
+        params = (attempt.dataset, attempt.table_name, *window_keys)
         found = self._execute(
-            f"SELECT {_column('STATUS')}, {_column('SESSION_ID')}, {_column('RUN_ID')} FROM {self.table} WHERE {matches}",
-            tuple(window.values()),
+            f"SELECT {_column('WINDOW_KEY')}, {_column('STATUS')}, {_column('SESSION_ID')}, {_column('RUN_ID')} "
+            f"FROM {self.table} WHERE {matches}",
+            params,
         ).fetchall()
-        attempts = sum(1 for _, _, attempt_run in found if attempt_run == run_id)
-        unfinished = [attempt_session for status, attempt_session, _ in found if status in UNFINISHED]
+        attempts = Counter(key for key, _, _, attempt_run in found if attempt_run == attempt.run_id)
+        unfinished = [attempt_session for _, status, attempt_session, _ in found if status in UNFINISHED]
         if not unfinished:
             return attempts
         self._call(abort_transactions_of, set(unfinished) - {session})
@@ -134,7 +167,7 @@ class LoadLedger:
         self._execute(
             f"UPDATE {self.table} SET {_column('STATUS')} = 'failed', {_column('ERROR')} = %s, "
             f"{_column('FINISHED_AT')} = %s WHERE {still_open}",
-            (ABANDONED, _now(), *window.values(), *UNFINISHED),
+            (ABANDONED, _now(), *params, *UNFINISHED),
         )
         return attempts
 

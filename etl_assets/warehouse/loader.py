@@ -19,7 +19,7 @@ from etl_assets.sql_text import qualified_name
 from etl_assets.warehouse.ddl import ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
 from etl_assets.warehouse.identifiers import object_name
-from etl_assets.warehouse.ledger import LoadLedger
+from etl_assets.warehouse.ledger import Attempt, LoadLedger
 from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write_load_files
 from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
 from etl_assets.warehouse.reconcile import rows_in_window
@@ -51,6 +51,7 @@ def load_window(
     progress: Progress | None = None,
     staged: StagedWindow | None = None,
     target_columns: dict[str, str] | None = None,
+    load_id: str | None = None,
 ) -> LoadResult:
     """Load `request.parquet_path` into its table with its strategy; on failure the table's rows are unchanged.
 
@@ -63,8 +64,9 @@ def load_window(
     needs on the emulator. Given `staged`, the rows are read from there instead: no files, PUT or COPY of its own,
     and no look for an earlier load of this run (the range left out the windows it had loaded). `target_columns`,
     the table's columns as the caller last read them, spares the schema statements when they hold the rows.
+    `load_id` is the ledger row of an attempt its range already started (LoadLedger.start_all).
     """
-    load = _WindowLoad(connection, request, ledger, progress or (lambda step: None), target_columns)
+    load = _WindowLoad(connection, request, ledger, progress or (lambda step: None), target_columns, load_id)
     if ledger is not None and staged is None and (earlier := load.earlier_load_of_this_run()):
         return earlier
     return load.run(staged)
@@ -74,7 +76,13 @@ class _WindowLoad:
     """One load's names, ledger row and progress, so a failure can say where it stopped and clean up after itself."""
 
     def __init__(
-        self, connection, request: LoadRequest, ledger: LoadLedger | None, progress: Progress, target_columns: dict[str, str] | None
+        self,
+        connection,
+        request: LoadRequest,
+        ledger: LoadLedger | None,
+        progress: Progress,
+        target_columns: dict[str, str] | None,
+        load_id: str | None = None,
     ):
         self.connection = connection
         self.target_columns = target_columns
@@ -93,7 +101,7 @@ class _WindowLoad:
         self.stage = stage_of(self.database, self.schema)
         self.stage_prefix = stage_prefix(self.stage, self.table, self.window[0])
         self.step = "preparing the load file"
-        self.load_id: str | None = None
+        self.load_id = load_id
         self.content_hash: str | None = None
         self.files_left = False
         self.staged = False
@@ -158,14 +166,9 @@ class _WindowLoad:
             )
 
     def _start_ledger(self) -> None:
-        if self.ledger is None:
+        if self.ledger is None or self.load_id is not None:
             return
-        request = self.request
-        self.load_id = self.ledger.start(
-            dataset=self.dataset, table_name=self.table, window_key=request.window_key,
-            window_start=request.window_start, window_end=request.window_end, run_id=request.run_id,
-            strategy=request.strategy, keys=request.keys,
-        )  # fmt: skip
+        self.load_id = self.ledger.start_all([ledger_attempt(self.request)])[0]
 
     def _fingerprint_appended_rows(self) -> None:
         """Appends alone need to know whether the same rows went in before; hashing a big window costs seconds."""
@@ -286,6 +289,15 @@ class _WindowLoad:
             return
         self.progress("cleanup")
         drop_staging(self.cursor, self.staging, self.stage_prefix if self.files_left else None)
+
+
+def ledger_attempt(request: LoadRequest) -> Attempt:
+    """The ledger's record of a load of `request`: its dataset (the table's name by default) and window."""
+    table = object_name(request.table)
+    return Attempt(
+        request.dataset or table.lower(), table, request.window_key, request.window_start, request.window_end,
+        request.run_id, request.strategy, tuple(request.keys),
+    )  # fmt: skip
 
 
 def _prepare(request: LoadRequest, folder: Path, window: tuple[dt.datetime, dt.datetime]) -> LoadFiles:

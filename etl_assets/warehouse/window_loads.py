@@ -17,15 +17,17 @@ import duckdb
 
 from etl_assets import local_duckdb
 from etl_assets.config.columns import QUARANTINE_SUFFIX
+from etl_assets.errors import WarehouseError
 from etl_assets.config.models import DatasetConfig
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.lake import QualityVerdict, stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets.profiling.profiler import profile_parquet
 from etl_assets.warehouse.keys import KeyChoice, choose_keys, facts_from_profile
+from etl_assets.warehouse.errors import is_unreachable
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.identifiers import object_name
-from etl_assets.warehouse.loader import StagedWindow, load_window
+from etl_assets.warehouse.loader import StagedWindow, ledger_attempt, load_window
 from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation, as_utc
 from etl_assets.warehouse.range_staging import range_groups, staged_range
 from etl_assets.warehouse.reconcile import column_types, reconcile_window, rows_in_window, window_starts_with_rows
@@ -84,28 +86,54 @@ def load_windows(
     quarantined_before = _quarantined_before(connection, dataset, windows, verdicts)
     columns: dict[str, str] | None = None
     staged: dict[str, StagedWindow] = {}
+    # the ledger rows a range started for its windows, until each window's load takes its own
+    started: dict[str, str] = {}
     # one local DuckDB for every window's reconciliation count
     with local_duckdb.connect() as local, contextlib.ExitStack() as group_stack:
-        for window in windows:
-            verdict = verdicts[window.key]
-            if verdict.blocked:
-                record_blocked(ledger, dataset, run_id, window, verdict.blocked_by)
-                log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
-                yield WindowOutcome(window, held_back_by=verdict.blocked_by)
-                continue
-            group = groups.get(window.key)
-            if group is not None and group[0].window_key == window.key:
-                log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
-                staged = group_stack.enter_context(staged_range(connection, group, lambda step: None))
-            planned = _PlannedLoad(*requests[window.key], verdict, staged.get(window.key), columns, quarantined_before, len(windows) == 1)
-            outcome = _load_one(connection, ledger, dataset, window, planned, log, local)
-            if group is not None and group[-1].window_key == window.key:
-                group_stack.close()  # the range's staging table is dropped once its last window has loaded
-                staged = {}
-            changes = outcome.result.schema_changes
-            if outcome.newly_loaded and (columns is None or changes.created or changes.added or changes.widened):
-                columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
-            yield replace(outcome, columns=columns)
+        try:
+            for window in windows:
+                verdict = verdicts[window.key]
+                if verdict.blocked:
+                    record_blocked(ledger, dataset, run_id, window, verdict.blocked_by)
+                    log.warning(f"{dataset.name} {window.key} is held back: it failed {', '.join(verdict.blocked_by)}.")
+                    yield WindowOutcome(window, held_back_by=verdict.blocked_by)
+                    continue
+                group = groups.get(window.key)
+                if group is not None and group[0].window_key == window.key:
+                    log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
+                    staged = group_stack.enter_context(staged_range(connection, group, lambda step: None))
+                    started = dict(zip((r.window_key for r in group), ledger.start_all([ledger_attempt(r) for r in group])))
+                planned = _PlannedLoad(
+                    *requests[window.key], verdict, staged.get(window.key), columns, quarantined_before, len(windows) == 1,
+                    started.pop(window.key, None),
+                )  # fmt: skip
+                outcome = _load_one(connection, ledger, dataset, window, planned, log, local)
+                if group is not None and group[-1].window_key == window.key:
+                    group_stack.close()  # the range's staging table is dropped once its last window has loaded
+                    staged = {}
+                changes = outcome.result.schema_changes
+                if outcome.newly_loaded and (columns is None or changes.created or changes.added or changes.widened):
+                    columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
+                yield replace(outcome, columns=columns)
+        except BaseException as exc:
+            _abandon(ledger, started, exc)
+            raise
+
+
+def _abandon(ledger: LoadLedger, started: dict[str, str], cause: BaseException) -> None:
+    """End the attempts a range started for windows it never reached, so none is left `pending`.
+
+    A warehouse that went away leaves them to the next attempt's take-over: asking it would only wait for a timeout.
+    """
+    if not started or is_unreachable(cause) or is_unreachable(cause.__cause__ or cause):
+        return
+    # the load's own error is the one to report
+    with contextlib.suppress(WarehouseError):
+        ledger.abandon(
+            list(started.values()),
+            "Not loaded: an earlier window of its range failed, or the run stopped, before this window's turn; it "
+            "changed nothing, so rerun the range.",
+        )
 
 
 def _shared_stagings(ledger: LoadLedger, dataset: DatasetConfig, requests: list[LoadRequest], run_id: str) -> dict[str, list[LoadRequest]]:
@@ -132,6 +160,8 @@ class _PlannedLoad:
     # log each step as it starts: for a lone window, whose load may take minutes; a range's windows would each
     # write a dozen events to the run's event log for nothing
     log_steps: bool
+    # the ledger row its range started for the window, or None: the load starts its own
+    load_id: str | None = None
 
 
 def _load_one(
@@ -140,7 +170,7 @@ def _load_one(
     request, choice, verdict = planned.request, planned.choice, planned.verdict
     log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
     progress = (lambda step: log.debug(f"{window.key}: {step}")) if planned.log_steps else (lambda step: None)
-    result = load_window(connection, request, ledger, progress, planned.staged, planned.columns)
+    result = load_window(connection, request, ledger, progress, planned.staged, planned.columns, planned.load_id)
     if verdict.quarantine_path:
         quarantine = quarantine_request(request, verdict.quarantine_path)
         # an empty quarantine is loaded (and recorded) only to clear rows an earlier run quarantined

@@ -233,8 +233,8 @@ def own_emulator(tmp_path) -> Iterator[LocalEmulator]:
     local.stop()
 
 
-def kill_when_window_starts(emulator: LocalEmulator, window_key: str) -> threading.Thread:
-    """A thread that SIGKILLs the emulator once the ledger shows `window_key`'s load attempt."""
+def kill_once_window_committed(emulator: LocalEmulator, window_key: str) -> threading.Thread:
+    """A thread that SIGKILLs the emulator once the ledger shows `window_key` loaded: while the next window loads."""
     pid = emulator.status().pid
 
     def watch() -> None:
@@ -244,7 +244,8 @@ def kill_when_window_starts(emulator: LocalEmulator, window_key: str) -> threadi
             while time.monotonic() < deadline:
                 with contextlib.suppress(snowflake.connector.errors.ProgrammingError):  # no ledger yet
                     cursor.execute(
-                        'SELECT COUNT(*) FROM "ANALYTICS"."FAULTS"."ETL_ASSETS_LOADS" WHERE "WINDOW_KEY" = %s', (window_key,)
+                        'SELECT COUNT(*) FROM "ANALYTICS"."FAULTS"."ETL_ASSETS_LOADS" WHERE "WINDOW_KEY" = %s AND "STATUS" = %s',
+                        (window_key, "uploaded"),
                     )
                     if cursor.fetchone()[0]:
                         os.kill(pid, signal.SIGKILL)
@@ -263,9 +264,9 @@ def test_a_retry_of_the_run_does_not_load_again_the_windows_it_committed(tmp_pat
     project = Project(tmp_path, "{table: EVENTS, strategy: append, retry: {attempts: 2, delay_seconds: 0}}")
     project.land("a.csv", "id,value\n1,a\n", MARCH[1])
     project.land("b.csv", "id,value\n2,b\n", MARCH[2])
-    # big enough that the warehouse dies while its rows are staged
+    # big enough that the warehouse dies while its rows are appended
     project.land("c.csv", "id,value\n" + "".join(f"{i},c\n" for i in range(3, 300_003)), MARCH[3])
-    watcher = kill_when_window_starts(own_emulator, "2026-03-03")
+    watcher = kill_once_window_committed(own_emulator, "2026-03-02")
 
     result = project.run(own_emulator.warehouse_dir.parent, "2026-03-01", "2026-03-03")
     watcher.join()

@@ -110,6 +110,21 @@ def test_a_permanent_error_fails_at_once_without_retries(chain_project, warehous
     assert [row[1] for row in ledger_rows(warehouse_connection, result.run_id)] == ["failed"]
 
 
+@pytest.mark.integration
+def test_when_a_window_of_a_range_fails_the_windows_after_it_are_recorded_as_not_loaded(chain_project, warehouse_home, warehouse_connection):
+    # the range starts its windows' ledger rows together; none may be left pending once the run has failed
+    warehouse_connection.cursor().execute('CREATE TABLE "ANALYTICS"."RAW"."ORDERS" ("order_id" DATE)')
+    chain_project.land("orders", "orders_day1.csv", DAY1)
+    chain_project.land("orders", "orders_day2.csv", DAY2)
+
+    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20", raise_on_error=False)
+
+    assert not result.success
+    (first, second) = ledger_rows(warehouse_connection, result.run_id)
+    assert first[:2] == ("2026-11-19", "failed") and "DATE" in first[5]
+    assert second[:2] == ("2026-11-20", "failed") and second[5].startswith("Not loaded: an earlier window of its range failed")
+
+
 def test_the_retry_policy_comes_from_the_config(chain_project):
     text = chain_project.config_path.read_text()
     chain_project.config_path.write_text(text.replace("keys: [order_id]}", "keys: [order_id], retry: {attempts: 4, delay_seconds: 5}}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -11,7 +12,7 @@ import pytest
 
 from etl_assets.errors import WarehouseError
 from etl_assets.warehouse.errors import PermanentWarehouseError
-from etl_assets.warehouse.ledger import ABANDONED, LoadLedger
+from etl_assets.warehouse.ledger import ABANDONED, Attempt, LoadLedger
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 
@@ -92,6 +93,25 @@ def test_unfinished_attempt_is_marked_failed_when_the_window_starts_again(ledger
     assert rows[abandoned]["finished_at"] is not None
     assert rows[other_dataset]["status"] == "pending"
     assert [row["attempt"] for row in ledger.recent("orders")] == [2, 1]
+
+
+def test_a_range_starts_its_windows_together_and_abandons_those_it_never_reached(ledger):
+    earlier = start(ledger)
+    attempts = [
+        Attempt("orders", "ORDERS", key, start_at, start_at + dt.timedelta(days=1), "run-1", "merge", ("order_id",))
+        for key, start_at in (("2026-04-01", DAY_1), ("2026-04-02", DAY_2))
+    ]
+
+    first, second = ledger.start_all(attempts)
+    ledger.abandon([second], "Not loaded: the range stopped first.")
+
+    rows = {row["load_id"]: row for row in ledger.recent()}
+    assert (rows[earlier]["status"], rows[earlier]["error"]) == ("failed", ABANDONED), "the window's unfinished attempt is taken over"
+    assert (rows[first]["status"], rows[first]["attempt"], rows[first]["window_key"]) == ("pending", 2, "2026-04-01")
+    assert (rows[second]["status"], rows[second]["attempt"], rows[second]["error"]) == ("failed", 1, "Not loaded: the range stopped first.")
+    assert rows[second]["finished_at"] is not None and rows[second]["window_start"] == DAY_2
+    with pytest.raises(WarehouseError, match="one dataset, table and run"):
+        ledger.start_all([attempts[0], dataclasses.replace(attempts[1], run_id="run-2")])
 
 
 def test_blocked_window_is_finished_without_loading(ledger):
