@@ -33,7 +33,8 @@ def end_to_end(scratch: Path, sizes: list[int], runs: int, with_peers: bool, tim
     for rows in sorted(sizes):  # the last is the largest: its results decide the targets
         csv = write_orders_csv(reset(scratch / "data") / f"orders_{rows}.csv", rows)
         with SharedEmulator(reset(scratch / "ours_wh"), "BENCH.RAW") as ours, SharedEmulator(reset(scratch / "floor_wh"), "FLOOR.RAW") as floor:
-            results = alternate(*_contenders(scratch, csv, (ours, floor), with_peers, runs, timeout), runs)
+            contenders, settled = _contenders(scratch, csv, (ours, floor), with_peers, runs, timeout)
+            results = alternate(contenders, runs, settled)
         ours_by_size[rows] = results[OURS]
         _add_rows(section, rows, results)
         section.notes.append(_stage_note(rows, results[OURS]))
