@@ -276,7 +276,9 @@ class DelimitedReader:
             tables = [table for table in (parsed.table, slow) if table is not None and table.num_rows]
             if tables:
                 combined = pa.concat_tables(tables)
-                yield combined.take(pc.sort_indices(combined[SOURCE_ROW]))
+                lines = combined[SOURCE_ROW].to_numpy()
+                # a block without walked records is in line order already: sorting would copy every column
+                yield combined if (np.diff(lines) > 0).all() else combined.take(pc.sort_indices(combined[SOURCE_ROW]))
 
     def _slow_records(self, scanners: list[_RecordScanner]) -> pa.Table | None:
         width = len(self.header or [])
@@ -312,6 +314,11 @@ def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width
     if not len(records):
         return _ParsedBlock(None, [], 0)
     records = pc.utf8_rtrim(records, characters="\r")
+    # most blocks have every record at the header's width: Arrow parses them at once, and says when one is not
+    miscounted: list = []
+    table = _parse_whole_records(records, delimiter, width, original_name, miscounted)
+    if not miscounted:
+        return _ParsedBlock(table.append_column(SOURCE_ROW, pa.array(line_numbers, pa.int64())), [], 0)
     unquoted = pc.replace_substring_regex(records, QUOTED_FIELD_RE2, "")
     counts = np.array(pc.count_substring(unquoted, delimiter), dtype=np.int64) + 1
     too_many = counts > width
@@ -323,9 +330,11 @@ def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width
     keep = ~too_many
     if not keep.any():
         return _ParsedBlock(None, rejects, short_rows)
-    padding = pa.array([delimiter * missing for missing in range(width)], pa.string())
-    padded = pc.binary_join_element_wise(records.filter(pa.array(keep)), padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
-    table = _parse_whole_records(padded, delimiter, width, original_name)
+    kept = records if keep.all() else records.filter(pa.array(keep))
+    if short_rows:
+        padding = pa.array([delimiter * missing for missing in range(width)], pa.string())
+        kept = pc.binary_join_element_wise(kept, padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
+    table = _parse_whole_records(kept, delimiter, width, original_name)
     return _ParsedBlock(table.append_column(SOURCE_ROW, pa.array(line_numbers[keep], pa.int64())), rejects, short_rows)
 
 
@@ -363,11 +372,17 @@ class _BlockWalk:
         if not len(ends):
             return self._walk_one(position), FIRST_BATCH
         starts = np.concatenate(([position], ends[:-1] + 1))
-        offsets = pa.array(np.concatenate(([0], ends + 1 - position)), pa.int32())
         window = self.lines.slice(position, int(ends[-1]) + 1 - position)
-        groups = pc.binary_join(pa.ListArray.from_arrays(offsets, window), self.newline)
-        is_blank = (ends == starts) & self.blank[starts]
-        bad = np.flatnonzero(~(is_blank | np.array(_well_formed(groups, self.pattern), dtype=bool)))
+        single = ends == starts
+        if single.all():
+            # every record is one line, already checked by the block's regex: no joining, no second check
+            groups, well_formed = window, self.whole_line[starts] | self.blank[starts]
+        else:
+            offsets = pa.array(np.concatenate(([0], ends + 1 - position)), pa.int32())
+            groups = pc.binary_join(pa.ListArray.from_arrays(offsets, window), self.newline)
+            well_formed = np.array(_well_formed(groups, self.pattern), dtype=bool)
+        is_blank = single & self.blank[starts]
+        bad = np.flatnonzero(~(is_blank | well_formed))
         taken = int(bad[0]) if len(bad) else len(starts)
         self.texts.append(groups.slice(0, taken).filter(pa.array(~is_blank[:taken])))
         self.line_numbers.append(self.first + starts[:taken][~is_blank[:taken]])
@@ -486,17 +501,24 @@ def _record_pattern(delimiter: str) -> str:
     return f"^(?:{field})(?:[{in_class}](?:{field}))*\\r?$"
 
 
-def _parse_whole_records(records: pa.StringArray, delimiter: str, width: int, original_name: str) -> pa.Table:
-    """Arrow parses the whole-line records in one pass, with blocks larger than the longest of them."""
+def _parse_whole_records(
+    records: pa.StringArray, delimiter: str, width: int, original_name: str, miscounted: list | None = None
+) -> pa.Table:
+    """Arrow parses the whole-line records in one pass, with blocks larger than the longest of them.
+
+    Given `miscounted`, a record with other than `width` fields is left out and noted there; else it is an error.
+    """
     names = [f"f{index}" for index in range(width)]
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(records)], pa.int32()), records), "\n")
     longest = pc.max(pc.binary_length(records)).as_py() or 0
+    line_breaks = pc.any(pc.or_(pc.match_substring(records, "\n"), pc.match_substring(records, "\r"))).as_py()
     table = pa_csv.read_csv(
         pa.BufferReader(joined[0].as_buffer()),
         read_options=pa_csv.ReadOptions(column_names=names, block_size=max(MIN_ARROW_BLOCK, 2 * longest + 2)),
         parse_options=pa_csv.ParseOptions(
-            delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=pc.any(pc.match_substring_regex(records, "[\r\n]")).as_py()
-        ),
+            delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=line_breaks,
+            invalid_row_handler=None if miscounted is None else (lambda row: miscounted.append(row) or "skip"),
+        ),  # fmt: skip
         convert_options=pa_csv.ConvertOptions(
             column_types={name: pa.string() for name in names},
             null_values=[""],
@@ -504,7 +526,7 @@ def _parse_whole_records(records: pa.StringArray, delimiter: str, width: int, or
             quoted_strings_can_be_null=True,
         ),
     )
-    if table.num_rows != len(records):
+    if table.num_rows != len(records) and not miscounted:
         raise IngestError(
             f"{original_name!r} was split into {len(records)} records but parsed into {table.num_rows} rows; "
             "nothing was loaded from it, so report this with the file."
