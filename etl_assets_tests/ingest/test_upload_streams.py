@@ -4,13 +4,17 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.config.models import PartitionsConfig
+from etl_assets.ingest.model import Lineage, ReadResult, StreamedRead
+from etl_assets.ingest.spool import spool_file
 from etl_assets.ingest.upload import ingest_window, upload_path
 from etl_assets.ingest.windows import window_from_key
 from etl_assets.paths import ProjectPaths
@@ -95,3 +99,34 @@ def test_rows_spooled_under_one_name_carry_the_lineage_the_archive_keeps_for_the
     assert [file.original_name for file in result.files] == ["b.csv"]
     rows = pq.read_table(result.output_path).to_pylist()
     assert rows == [{"id": "1", "_source_file": "b.csv", "_source_row": 2, "_arrived_at": MORNING}]
+
+
+def _batches(count: int, fail_after: int | None = None):
+    for index in range(count):
+        if index == fail_after:
+            raise OSError("the disk went away")
+        yield pa.table({"n": pa.array(range(index * 70_000, (index + 1) * 70_000), pa.int64()),
+                        "_source_row": pa.array(range(index * 70_000, (index + 1) * 70_000), pa.int64())})  # fmt: skip
+
+
+def test_row_groups_written_beside_the_reader_keep_their_order(tmp_path):
+    empty = pa.table({"n": pa.array([], pa.int64()), "_source_row": pa.array([], pa.int64())})
+    streamed = StreamedRead(_batches(6), lambda: ReadResult(empty, [], {"n": "n"}))
+
+    spooled = spool_file(streamed, Lineage("a.csv", MORNING), tmp_path / "part.parquet")
+
+    written = pq.read_table(tmp_path / "part.parquet")
+    assert spooled.rows == written.num_rows == 420_000
+    assert written.column("n").to_pylist() == list(range(420_000))
+    assert pq.ParquetFile(tmp_path / "part.parquet").num_row_groups == 6
+
+
+def test_a_read_that_fails_midway_raises_its_error_and_leaves_no_writer_running(tmp_path):
+    streamed = StreamedRead(_batches(6, fail_after=4), lambda: pytest.fail("no summary after a failed read"))
+
+    with pytest.raises(OSError, match="the disk went away"):
+        spool_file(streamed, Lineage("a.csv", MORNING), tmp_path / "part.parquet")
+
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("spool-write")]
+    # the rows before the failure were written whole and the file was closed (the upload then discards it)
+    assert pq.read_table(tmp_path / "part.parquet").num_rows == 4 * 70_000
