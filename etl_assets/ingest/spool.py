@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,42 +15,32 @@ import pyarrow.parquet as pq
 from etl_assets.config.columns import ARRIVED_AT, SOURCE_FILE, SOURCE_ROW
 from etl_assets.files import atomic_path
 from etl_assets.ingest.model import Lineage, SpooledFile, StreamedRead
+from etl_assets.write_behind import WriteBehind
 
 ARRIVED_AT_TYPE = pa.timestamp("us", tz="UTC")
 LINEAGE_SCHEMA = pa.schema([(SOURCE_FILE, pa.string()), (SOURCE_ROW, pa.int64()), (ARRIVED_AT, ARRIVED_AT_TYPE)])
 # Batches are gathered to at least this many rows before they are written, so a part has no tiny row groups.
 MIN_ROW_GROUP_ROWS = 65536
-# row groups read but not yet written: the reader goes on while the worker encodes, in bounded memory
-WRITES_AHEAD = 2
 
 
 def spool_file(streamed: StreamedRead, lineage: Lineage, part: Path) -> SpooledFile:
-    """Write a file's rows to `part` as they are read, each batch with its lineage columns.
-
-    Row groups are encoded and written on a worker thread while the next ones are read; at most WRITES_AHEAD wait.
-    """
+    """Write a file's rows to `part` as they are read, each batch with its lineage columns; the row groups are
+    written behind the reading (write_behind.py)."""
     writer: pq.ParquetWriter | None = None
     rows = 0
-    writes: deque[Future] = deque()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-write") as pool:
-        try:
+    try:
+        with WriteBehind("spool-write") as behind:
             for group in _row_groups(streamed.batches):
                 table = _with_lineage(group, lineage)
                 writer = writer or pq.ParquetWriter(part, table.schema)
-                writes.append(pool.submit(writer.write_table, table))
+                behind.write(writer, table)
                 rows += group.num_rows
-                while len(writes) > WRITES_AHEAD:
-                    writes.popleft().result()
-            while writes:
-                writes.popleft().result()
-            summary = streamed.summary()
-            if writer is None:  # no rows: the part still says which columns the file has
-                writer = _write(writer, part, _with_lineage(summary.table, lineage))
-        finally:
-            for write in writes:  # a failed read: let the writes already queued end before the file is closed
-                write.cancel() or write.exception()
-            if writer is not None:
-                writer.close()
+        summary = streamed.summary()
+        if writer is None:  # no rows: the part still says which columns the file has
+            writer = _write(writer, part, _with_lineage(summary.table, lineage))
+    finally:
+        if writer is not None:
+            writer.close()
     return SpooledFile(part, rows, lineage, summary)
 
 
