@@ -71,12 +71,8 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
     def upload(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
         """Archive the window's new files and write all its files as one Parquet with lineage columns."""
         results = [ingest_window(dataset, project.paths, window) for window in windows_in_run(context)]
-        for result in results:
-            context.log.info(
-                f"{dataset.name} {result.window_key}: {result.row_count} rows from {len(result.files)} files "
-                f"({result.new_files} new, {result.duplicate_files} duplicate), {result.reject_count} rejected; "
-                f"{result.settling_files} still being written, left in landing for a later run"
-            )
+        for line in md.upload_log_lines(dataset.name, results):
+            context.log.info(line)
         return dg.MaterializeResult(metadata=md.upload_metadata(results), check_results=[md.rejected_rows_result(REJECTS_CHECK, results)])
 
     @dg.asset(

@@ -53,6 +53,29 @@ def upload_metadata(results: Sequence[UploadResult]) -> dict[str, Any]:
     }
 
 
+def upload_log_lines(dataset: str, results: Sequence[UploadResult]) -> list[str]:
+    """What the upload step logs: a window with rejects, duplicates or files still being written on its own line,
+    the other windows of a range in one line (each line costs the run's event log a write)."""
+
+    def line(r: UploadResult) -> str:
+        return (
+            f"{dataset} {r.window_key}: {r.row_count} rows from {len(r.files)} files ({r.new_files} new, "
+            f"{r.duplicate_files} duplicate), {r.reject_count} rejected; {r.settling_files} still being written, "
+            f"left in landing for a later run"
+        )
+
+    notable = [r.reject_count or r.duplicate_files or r.settling_files for r in results]
+    plain = [r for r, said in zip(results, notable, strict=True) if not said]
+    lines = [line(r) for r, said in zip(results, notable, strict=True) if said or len(plain) == 1]
+    if len(plain) > 1:
+        lines.append(
+            f"{dataset} {len(plain)} windows, {plain[0].window_key} to {plain[-1].window_key}: "
+            f"{sum(r.row_count for r in plain)} rows from {sum(len(r.files) for r in plain)} files "
+            f"({sum(r.new_files for r in plain)} new); none rejected, duplicate or still being written"
+        )
+    return lines
+
+
 def file_reads_markdown(results: Sequence[UploadResult]) -> str:
     """One row per file read: its rows, rejects, encoding, short rows padded with NULLs and renamed headers."""
     header = ["window", "file", "rows", "rejected", "encoding", "short rows padded", "renamed columns"]

@@ -88,6 +88,7 @@ def load_windows(
     staged: dict[str, StagedWindow] = {}
     # the ledger rows a range started for its windows, until each window's load takes its own
     started: dict[str, str] = {}
+    announced: tuple[str, str] | None = None
     # one local DuckDB for every window's reconciliation count
     with local_duckdb.connect() as local, contextlib.ExitStack() as group_stack:
         try:
@@ -103,10 +104,13 @@ def load_windows(
                     log.info(f"Staging {len(group)} windows of {dataset.name}, {group[0].window_key} to {group[-1].window_key}, together.")
                     staged = group_stack.enter_context(staged_range(connection, group, lambda step: None))
                     started = dict(zip((r.window_key for r in group), ledger.start_all([ledger_attempt(r) for r in group])))
+                request, choice = requests[window.key]
+                how = (request.strategy, choice.reason)
                 planned = _PlannedLoad(
-                    *requests[window.key], verdict, staged.get(window.key), columns, quarantined_before, len(windows) == 1,
-                    started.pop(window.key, None),
+                    request, choice, verdict, staged.get(window.key), columns, quarantined_before, len(windows) == 1,
+                    started.pop(window.key, None), how != announced,
                 )  # fmt: skip
+                announced = how
                 outcome = _load_one(connection, ledger, dataset, window, planned, log, local)
                 if group is not None and group[-1].window_key == window.key:
                     group_stack.close()  # the range's staging table is dropped once its last window has loaded
@@ -162,13 +166,17 @@ class _PlannedLoad:
     log_steps: bool
     # the ledger row its range started for the window, or None: the load starts its own
     load_id: str | None = None
+    # say how the window loads: each event costs the run's event log a write, so a range's windows say it only
+    # when it differs from the window before
+    announce: bool = True
 
 
 def _load_one(
     connection, ledger: LoadLedger, dataset: DatasetConfig, window: TimeWindow, planned: _PlannedLoad, log: Log, local: duckdb.DuckDBPyConnection
 ) -> WindowOutcome:
     request, choice, verdict = planned.request, planned.choice, planned.verdict
-    log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
+    if planned.announce:
+        log.info(f"Loading {dataset.name} {window.key} with {request.strategy}: {choice.reason}")
     progress = (lambda step: log.debug(f"{window.key}: {step}")) if planned.log_steps else (lambda step: None)
     result = load_window(connection, request, ledger, progress, planned.staged, planned.columns, planned.load_id)
     if verdict.quarantine_path:

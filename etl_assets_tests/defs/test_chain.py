@@ -19,7 +19,7 @@ DAY2 = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 
 
 def run_chain(
-    chain_project, warehouse_home, dataset: str, first: str, last: str, raise_on_error: bool = True
+    chain_project, warehouse_home, dataset: str, first: str, last: str, raise_on_error: bool = True, instance: dg.DagsterInstance | None = None
 ) -> dg.ExecuteInProcessResult:
     defs = build_definitions(chain_project.config)
     assets = [a for a in defs.assets if a.group_names_by_key and set(a.group_names_by_key.values()) == {dataset}]
@@ -31,7 +31,7 @@ def run_chain(
             "pipes_subprocess_client": dg.PipesSubprocessClient(),
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
 

@@ -30,8 +30,12 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckE
 def test_each_window_gets_a_ledger_row_and_the_checks_pass(chain_project, warehouse_home, warehouse_connection):
     chain_project.land("orders", "orders_day1.csv", DAY1)
     chain_project.land("orders", "orders_day2.csv", DAY2)
-    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20")
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_chain(chain_project, warehouse_home, "orders", "2026-11-19", "2026-11-20", instance=instance)
     assert result.success
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id) if entry.dagster_event is None]
+    # a range says how it loads once, not once per window: every log line is a write to the run's event log
+    assert [m for m in messages if m.startswith("Loading orders")] == ["Loading orders 2026-11-19 with merge: keys order_id are set in load.keys"]
     assert ledger_rows(warehouse_connection, result.run_id) == [
         ("2026-11-19", "uploaded", 1, "merge", 7, None),
         ("2026-11-20", "uploaded", 1, "merge", 5, None),

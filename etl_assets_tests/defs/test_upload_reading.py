@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from etl_assets.ingest.upload import rejects_path_for, upload_path
+from etl_assets.defs.metadata import upload_log_lines
+from etl_assets.ingest.upload import UploadResult, rejects_path_for, upload_path
 from etl_assets_tests.defs.test_chain import DAY1, run_chain
 
 pytestmark = pytest.mark.integration
@@ -116,3 +118,18 @@ def test_a_hostile_export_loads_what_it_says_into_the_warehouse(chain_project, w
     check = rejected_rows_check(result)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert upload_metadata(result)["rejected_rows"] == 1
+
+
+def test_a_range_logs_its_plain_windows_in_one_line_and_each_window_with_something_to_say_on_its_own():
+    def result(key: str, rows: int, rejected: int = 0) -> UploadResult:
+        return UploadResult(key, Path(f"{key}.parquet"), rows, [object()], 1, 0, 0, rejected, None, {}, [], [])
+
+    lines = upload_log_lines("orders", [result("2026-01-01", 3), result("2026-01-02", 4, rejected=1), result("2026-01-03", 5)])
+
+    assert lines == [
+        "orders 2026-01-02: 4 rows from 1 files (1 new, 0 duplicate), 1 rejected; 0 still being written, left in landing for a later run",
+        "orders 2 windows, 2026-01-01 to 2026-01-03: 8 rows from 2 files (2 new); none rejected, duplicate or still being written",
+    ]
+    assert upload_log_lines("orders", [result("2026-01-01", 3)]) == [
+        "orders 2026-01-01: 3 rows from 1 files (1 new, 0 duplicate), 0 rejected; 0 still being written, left in landing for a later run"
+    ]
