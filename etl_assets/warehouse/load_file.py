@@ -154,6 +154,19 @@ def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozen
     return schema, kept, json_columns, with_lineage
 
 
+def local_key_facts(files: LoadFiles, keys: Sequence[str]) -> tuple[int, int]:
+    """The load files' rows with a NULL key and their distinct keys, counted here rather than in the warehouse."""
+    columns = ", ".join(quote_identifier(key) for key in keys)
+    any_null = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in keys)
+    with local_duckdb.connect() as local:
+        nulls, groups = local.execute(
+            f"SELECT COALESCE(SUM(CASE WHEN {any_null} THEN n END), 0), COUNT(*) "
+            f"FROM (SELECT {columns}, COUNT(*) AS n FROM read_parquet(?) GROUP BY {columns})",
+            [[str(part) for part in files.parts]],
+        ).fetchone()
+    return int(nulls), int(groups)
+
+
 def content_fingerprint(source: Path) -> str:
     """The row count and an order-free sum of row hashes: the same rows give the same value however they are stored."""
     names = [f.name for f in pq.read_schema(source) if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]

@@ -20,10 +20,12 @@ from etl_assets.warehouse.ddl import ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.ledger import Attempt, LoadLedger
-from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, write_load_files
+from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, local_key_facts, write_load_files
 from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
 from etl_assets.warehouse.reconcile import rows_in_window
-from etl_assets.warehouse.staging import copy_into, create_staging_table, drop_staging, put_files, stage_of, stage_prefix, staging_table
+from etl_assets.warehouse.staging import (
+    copy_into, copy_statement, create_staging_table, drop_staging, put_files, stage_of, stage_prefix, staging_table,
+)  # fmt: skip
 from etl_assets.warehouse.strategies import KeyFacts, Progress, StrategyCounts, StrategyPlan, apply_in_transaction, refuse_null_keys
 
 UNCHANGED = "the table's rows are unchanged"
@@ -209,19 +211,26 @@ class _WindowLoad:
         try:
             self._step("ensure_target", "syncing the table schema")
             changes = ensure_target(self.cursor, self.database, self.schema, self.table, target_schema, self.target_columns)
+            facts = files.key_facts if staged else self._new_table_key_facts(files, changes.created)
+            # a range's window reads its staging table's slice; a new table's own window can skip the staging table
+            copy_straight = not staged and facts is not None and facts.staged_keys == files.rows and not facts.null_rows and not files.json_columns
             # a window staged with its range has no upload of its own
             if not staged:
                 # COPY INTO resolves the staging table in the current schema on the emulator
                 self.cursor.execute(f"USE SCHEMA {qualified_name(self.database, self.schema)}")
                 if self.ledger is not None:
                     self.ledger.update(self.load_id, "uploading")
-                self._stage_rows(files)
+                if copy_straight:
+                    self._put_rows(files)
+                else:
+                    self._stage_rows(files)
             plan = StrategyPlan(
                 self.target, self.staging, target_schema.names, list(request.keys), self.window, request.run_id,
                 files.rows, files.json_columns, request.sequence_by,
+                copy_sql=copy_statement(self.target, self.stage_prefix) if copy_straight else None,
             )  # fmt: skip
             if request.strategy == "merge":
-                plan = refuse_null_keys(self.cursor, plan, self.table, files.key_facts if staged else None)
+                plan = refuse_null_keys(self.cursor, plan, self.table, facts)
             self.step = f"applying the {request.strategy} strategy"
             counts = apply_in_transaction(self.cursor, plan, request.strategy, self.progress, self._record_outcome(files))
         except (sf_errors.Error, OSError) as exc:
@@ -232,6 +241,7 @@ class _WindowLoad:
                 during=self.step,
                 outcome=UNCHANGED,
             ) from exc
+        self.files_left = False  # the COPY purged them, straight into the table or into the staging table
         return LoadResult(
             rows_staged=files.rows,
             rows_inserted=counts.inserted,
@@ -268,6 +278,24 @@ class _WindowLoad:
         self.step = description
         self.progress(name)
 
+    def _new_table_key_facts(self, files: LoadFiles, created: bool) -> KeyFacts | None:
+        """For a merge into the table this load just created (empty, so no key is contested), its staged keys'
+        NULLs and distinct count, counted in the load files here instead of in a staging table."""
+        if self.request.strategy != "merge" or not created or not files.rows:
+            return None
+        self.step = "counting the window's keys"
+        try:
+            nulls, distinct = local_key_facts(files, self.request.keys)
+        except duckdb.Error as exc:
+            raise PermanentWarehouseError(f"Cannot count the keys of window {self.request.window_key} ({exc}); rerun its transform.") from exc
+        return KeyFacts(nulls, distinct, contested=False)
+
+    def _put_rows(self, files: LoadFiles) -> None:
+        """PUT the part files for a COPY straight into the table inside the transaction."""
+        self.step = "uploading the rows to the stage"
+        self.files_left = True
+        put_files(self.cursor, self.stage, self.stage_prefix, files, self.progress)
+
     def _stage_rows(self, files: LoadFiles) -> None:
         """PUT the part files and COPY them into a fresh staging table shaped like the load files."""
         self.step = "staging the rows"
@@ -284,11 +312,11 @@ class _WindowLoad:
 
     def _clean_up(self) -> None:
         """Drop the staging table, and the staged files a failed COPY left (PURGE removes loaded ones)."""
-        if self.unreachable or not self.staged:
+        if self.unreachable or not (self.staged or self.files_left):
             # the next attempt of this window replaces the staging table; waiting on a dead connection helps nobody
             return
         self.progress("cleanup")
-        drop_staging(self.cursor, self.staging, self.stage_prefix if self.files_left else None)
+        drop_staging(self.cursor, self.staging if self.staged else None, self.stage_prefix if self.files_left else None)
 
 
 def ledger_attempt(request: LoadRequest) -> Attempt:

@@ -62,12 +62,7 @@ def put_files(cursor, stage: str, prefix: str, files: LoadFiles, progress: Progr
 def copy_into(cursor, staging: str, prefix: str, files: LoadFiles, table: str, progress: Progress) -> None:
     """COPY the staged files into the staging table (purging them) and check every row arrived."""
     progress("copy")
-    # CASE_INSENSITIVE: fakesnow upper-cases table columns under CASE_SENSITIVE, so lower-case names would
-    # never match; column_definitions refuses names that differ only in case, so both modes match alike
-    cursor.execute(
-        f"COPY INTO {staging} FROM @{prefix} FILE_FORMAT = (TYPE = PARQUET) "
-        f"MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
-    )
+    cursor.execute(copy_statement(staging, prefix))
     staged = count(cursor, f"SELECT COUNT(*) FROM {staging}")
     if staged != files.rows:
         raise PermanentWarehouseError(
@@ -75,12 +70,22 @@ def copy_into(cursor, staging: str, prefix: str, files: LoadFiles, table: str, p
         )
 
 
-def drop_staging(cursor, staging: str, prefix: str | None) -> None:
+def copy_statement(table: str, prefix: str) -> str:
+    """COPY INTO `table` of the Parquet files under the stage folder `prefix`, by column name, purging them.
+
+    A file column the table lacks (`_staged_row` in a table's own columns) is not loaded.
+    """
+    # CASE_INSENSITIVE: fakesnow upper-cases table columns under CASE_SENSITIVE, so lower-case names would
+    # never match; column_definitions refuses names that differ only in case, so both modes match alike
+    return f"COPY INTO {table} FROM @{prefix} FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
+
+
+def drop_staging(cursor, staging: str | None, prefix: str | None) -> None:
     """Drop the staging table, and with `prefix` the stage files a failed COPY left (PURGE removes loaded ones).
 
     A clean-up failure must not replace the load's own result or error, so it is ignored.
     """
-    statements = [f"DROP TABLE IF EXISTS {staging}"] + ([f"REMOVE @{prefix}"] if prefix else [])
+    statements = ([f"DROP TABLE IF EXISTS {staging}"] if staging else []) + ([f"REMOVE @{prefix}"] if prefix else [])
     for sql in statements:
         with contextlib.suppress(sf_errors.Error):
             cursor.execute(sql)

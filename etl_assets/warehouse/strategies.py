@@ -42,6 +42,9 @@ class StrategyPlan:
     staged_keys: int | None = None
     # merge: known before the merge that no staged key is in the table, so its rows are all new (KeyFacts)
     uncontested: bool = False
+    # merge into a table created by this load, of distinct keys: the COPY INTO the table that loads the staged
+    # files straight into it, with no staging table
+    copy_sql: str | None = None
 
     @property
     def recency(self) -> list[str]:
@@ -208,9 +211,14 @@ def _merge(cursor, plan: StrategyPlan) -> _Applied:
     Without this guard a late file rerunning an old window would put old values back over a newer window's rows.
     When no staged key is in the table yet (a first load, or a backfill's new days) the MERGE could only insert,
     so the rows are inserted: the same rows for a fraction of the work. A range asked that for all its windows at
-    once (`plan.uncontested`); a lone window asks it here. Loads of one table never overlap (one
+    once (`plan.uncontested`); a lone window asks it here. Into a table this load created, distinct keys are
+    copied straight from the stage (`plan.copy_sql`): the staging table would be a second pass over every row. Loads of one table never overlap (one
     run per dataset, and the ledger ends a dead attempt's transaction first), so no key arrives in between.
     """
+    if plan.copy_sql and plan.uncontested and plan.staged_keys == plan.rows_staged:
+        cursor.execute(plan.copy_sql)
+        # a COPY result row per file: file, status, rows parsed, rows loaded, ...
+        return _Applied(sum(int(row[3]) for row in cursor.fetchall()))
     keys = [quote_identifier(key) for key in plan.keys]
     columns = [quote_identifier(c) for c in plan.columns]
     updates = [quote_identifier(c) for c in plan.columns if c not in plan.keys]

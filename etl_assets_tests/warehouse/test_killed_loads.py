@@ -90,6 +90,22 @@ def test_a_load_killed_before_commit_changes_nothing_and_the_next_attempt_neithe
     assert [row["error"] for row in ledger.recent("orders") if row["run_id"] == "run-2"] == [ABANDONED]
 
 
+def test_a_first_load_killed_after_its_copy_into_the_new_table_leaves_it_empty_and_the_next_attempt_loads(
+    emulator, warehouse_connection, schema, tmp_path
+):
+    # the first merge into a new table copies straight into it: the COPY is inside the transaction the kill ends
+    ledger = LoadLedger(warehouse_connection, DATABASE, schema)
+    first = parquet(tmp_path, "first", FIRST)
+
+    load_in_a_process_killed_at(emulator, first, schema, "merge", "run-1", "verify")
+
+    assert table_rows(warehouse_connection, schema) == []
+    result = load_window(warehouse_connection, request(first, DATABASE, schema, "merge", "run-2"), ledger)
+    assert table_rows(warehouse_connection, schema) == as_rows(FIRST)
+    assert result.rows_inserted == 3
+    assert history(ledger) == [("run-1", "failed"), ("run-2", "uploaded")]
+
+
 @pytest.mark.parametrize("strategy", ["merge", "append"])
 def test_a_load_killed_after_commit_has_its_outcome_in_the_ledger_and_a_rerun_does_not_double_an_append(
     emulator, warehouse_connection, schema, tmp_path, strategy

@@ -136,6 +136,20 @@ def test_a_column_named_file_row_number_keeps_its_values_and_the_rows_their_numb
     assert loaded.column("_staged_row").to_pylist() == [0, 1, 2]
 
 
+def test_a_first_merge_into_a_new_table_copies_straight_into_it_inside_its_transaction(warehouse_connection, schema_name, tmp_path):
+    # no staging table: the keys were counted in the load files, and the new table holds none of them
+    path = write_parquet(tmp_path / "orders.parquet", {"order_id": [1, 2, 3], "amount": [10.0, 20.0, 30.0]})
+    first_steps, second_steps = [], []
+
+    first = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]), None, first_steps.append)
+    second = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"], run_id="run-2"), None, second_steps.append)
+
+    assert first_steps == ["ensure_target", "put", "begin", "strategy", "verify", "commit", "committed"]
+    assert second_steps == ["ensure_target", "put", "copy", "begin", "strategy", "verify", "commit", "committed", "cleanup"]
+    assert (first.rows_inserted, second.rows_updated) == (3, 3)
+    assert table_rows(warehouse_connection, schema_name) == [(1, 10.0), (2, 20.0), (3, 30.0)]
+
+
 def test_merge_keeps_the_latest_of_duplicate_keys(warehouse_connection, schema_name, tmp_path):
     path = write_parquet(
         tmp_path / "orders.parquet",
