@@ -14,6 +14,7 @@ from etl_assets import local_duckdb
 from etl_assets.column_types import is_json
 from etl_assets.config.columns import LOADED_AT, RUN_ID, SOURCE_FILE, STAGED_ROW, WINDOW_END, WINDOW_START
 from etl_assets.sql_text import literal, quote_identifier
+from etl_assets.warehouse.strategies import key_counts_sql
 
 ADDED_COLUMNS = (WINDOW_START, WINDOW_END, RUN_ID, LOADED_AT)
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -156,14 +157,8 @@ def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozen
 
 def local_key_facts(files: LoadFiles, keys: Sequence[str]) -> tuple[int, int]:
     """The load files' rows with a NULL key and their distinct keys, counted here rather than in the warehouse."""
-    columns = ", ".join(quote_identifier(key) for key in keys)
-    any_null = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in keys)
     with local_duckdb.connect() as local:
-        nulls, groups = local.execute(
-            f"SELECT COALESCE(SUM(CASE WHEN {any_null} THEN n END), 0), COUNT(*) "
-            f"FROM (SELECT {columns}, COUNT(*) AS n FROM read_parquet(?) GROUP BY {columns})",
-            [[str(part) for part in files.parts]],
-        ).fetchone()
+        nulls, groups = local.execute(key_counts_sql(list(keys), "read_parquet(?)"), [[str(part) for part in files.parts]]).fetchone()
     return int(nulls), int(groups)
 
 

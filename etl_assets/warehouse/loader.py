@@ -95,7 +95,7 @@ class _WindowLoad:
         self.database, self.schema, self.table = (
             object_name(name) for name in (request.database, request.schema, request.table)
         )
-        self.dataset = request.dataset or self.table.lower()
+        self.dataset = ledger_attempt(request).dataset
         self.window = (as_utc(request.window_start), as_utc(request.window_end))
         self.target = qualified_name(self.database, self.schema, self.table)
         # one staging table per window, so a rerun replaces the one a crashed attempt left behind

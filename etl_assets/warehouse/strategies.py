@@ -142,11 +142,7 @@ def refuse_null_keys(cursor, plan: StrategyPlan, table: str, facts: KeyFacts | N
     `facts`, when the range asked for them already, spare the look.
     """
     if facts is None:
-        keys = ", ".join(quote_identifier(key) for key in plan.keys)
-        cursor.execute(
-            f"SELECT COALESCE(SUM(CASE WHEN {_any_null(plan.keys)} THEN n END), 0), COUNT(*) "
-            f"FROM (SELECT {keys}, COUNT(*) AS n FROM {plan.staging} GROUP BY {keys})"
-        )
+        cursor.execute(key_counts_sql(plan.keys, plan.staging))
         facts = KeyFacts(*(int(value) for value in cursor.fetchone()))
     if facts.null_rows:
         raise PermanentWarehouseError(
@@ -154,6 +150,16 @@ def refuse_null_keys(cursor, plan: StrategyPlan, table: str, facts: KeyFacts | N
             f"add a not_null quality rule on them or choose other load.keys."
         )
     return dataclasses.replace(plan, staged_keys=facts.staged_keys, uncontested=not facts.contested)
+
+
+def key_counts_sql(keys: list[str], relation: str) -> str:
+    """The SELECT of `relation`'s rows with a NULL key and its distinct keys: in a staging table, or in the load
+    files read by a local DuckDB."""
+    columns = ", ".join(quote_identifier(key) for key in keys)
+    return (
+        f"SELECT COALESCE(SUM(CASE WHEN {_any_null(keys)} THEN n END), 0), COUNT(*) "
+        f"FROM (SELECT {columns}, COUNT(*) AS n FROM {relation} GROUP BY {columns})"
+    )
 
 
 def range_key_facts(cursor, staging: str, keys: list[str], target: str | None) -> dict[dt.datetime, KeyFacts]:
