@@ -254,6 +254,7 @@ class _WindowLoad:
             load_id=self.load_id,
             rows_superseded=counts.superseded,
             rows_taken_from=counts.taken_from,
+            rows_written_by_run=counts.written_by_run,
         )
 
     def _record_outcome(self, files: LoadFiles | StagedWindow) -> Callable[[StrategyCounts], None]:

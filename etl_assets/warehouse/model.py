@@ -61,6 +61,8 @@ class LoadResult:
     skipped: str | None = None
     # True when this run had already loaded the window (a retry of the same run), so nothing was done again
     already_loaded: bool = False
+    # rows of the window carrying this run's id, counted inside the load's transaction; None when it ran none
+    rows_written_by_run: int | None = None
 
 
 @dataclass(frozen=True)

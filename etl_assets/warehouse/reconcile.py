@@ -79,11 +79,16 @@ def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str], databa
 def reconcile_window(
     connection, request: LoadRequest, keys: Sequence[str], result: LoadResult, database: duckdb.DuckDBPyConnection | None = None
 ) -> Reconciliation:
-    """Compare the rows of the load file with the rows this run wrote to the window and those kept newer elsewhere."""
+    """Compare the rows of the load file with the rows this run wrote to the window and those kept newer elsewhere.
+
+    A load that committed counted the rows it wrote inside its transaction; a window an earlier attempt loaded is
+    counted here."""
     expected = expected_rows(request.parquet_path, request.strategy, keys, database)
-    found = rows_written_by_run(
-        connection, request.database, request.schema, request.table, request.window_start, request.window_end, request.run_id
-    )
+    found = result.rows_written_by_run
+    if found is None:
+        found = rows_written_by_run(
+            connection, request.database, request.schema, request.table, request.window_start, request.window_end, request.run_id
+        )
     start = as_utc(request.window_start)
     newer = {f"{as_utc(moment):%Y-%m-%d %H:%M}": rows for moment, rows in result.rows_taken_from.items() if as_utc(moment) > start}
     return Reconciliation(request.window_key, expected, found, result.rows_superseded, newer)

@@ -76,6 +76,8 @@ class StrategyCounts:
     superseded: int = 0
     # merge: rows this window took over from other windows, by their window start
     taken_from: dict[dt.datetime, int] = field(default_factory=dict)
+    # rows of the window that carry this run's id: every row the load inserted or updated
+    written_by_run: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,24 +96,29 @@ def apply_in_transaction(
     progress: Progress,
     before_commit: Callable[[StrategyCounts], None] = lambda counts: None,
 ) -> StrategyCounts:
-    """Run the strategy, verify its counts and `before_commit` (the ledger's outcome) inside BEGIN/COMMIT."""
+    """Run the strategy, verify its counts and `before_commit` (the ledger's outcome) inside BEGIN/COMMIT.
+
+    The verify count also reads the transaction's id: NULL there means SYSTEM$ABORT_TRANSACTION ended it and the
+    strategy ran on its own, so nothing is recorded. The ledger's outcome must then commit in that same transaction.
+    """
     progress("begin")
     cursor.execute("BEGIN")
     try:
-        transaction = current_transaction(cursor)
         # only an append's check needs the window's rows before it; counting them costs a statement per window
         window_before = rows_in_window(cursor, plan) if strategy == "append" else 0
         progress("strategy")
         applied = STRATEGY_SQL[strategy](cursor, plan)
         progress("verify")
-        window_after = rows_in_window(cursor, plan)
+        window_after, written, transaction = _window_after(cursor, plan)
+        if transaction is None:
+            raise _aborted(strategy)
         _verify(cursor, plan, strategy, applied, window_before, window_after)
         counts = StrategyCounts(
-            applied.inserted, applied.updated, applied.deleted, window_after, applied.superseded, applied.taken_from
+            applied.inserted, applied.updated, applied.deleted, window_after, applied.superseded, applied.taken_from, written
         )
-        _refuse_if_aborted(cursor, transaction, strategy)
         before_commit(counts)
-        _refuse_if_aborted(cursor, transaction, strategy)
+        if current_transaction(cursor) != transaction:
+            raise _aborted(strategy)
         progress("commit")
         cursor.execute("COMMIT")
     except BaseException as exc:
@@ -125,14 +132,24 @@ def apply_in_transaction(
     return counts
 
 
-def _refuse_if_aborted(cursor, transaction: str | None, strategy: str) -> None:
-    """Snowflake may run a session's statements outside any transaction once SYSTEM$ABORT_TRANSACTION ended its own."""
-    if current_transaction(cursor) != transaction:
-        raise TransientWarehouseError(
-            f"The transaction of the {strategy} load was aborted before it committed (by SYSTEM$ABORT_TRANSACTION, "
-            f"or by a newer attempt of the same window); it changed nothing, so rerun the window if no newer attempt "
-            f"loaded it."
-        )
+def _window_after(cursor, plan: StrategyPlan) -> tuple[int, int, str | None]:
+    """The window's rows, those this run wrote (for the reconciliation) and the open transaction's id, in one look."""
+    cursor.execute(
+        f'SELECT COUNT(*), COUNT(CASE WHEN "{RUN_ID}" = %s THEN 1 END), CURRENT_TRANSACTION() '
+        f"FROM {plan.target} WHERE {IN_WINDOW}",
+        (plan.run_id, *plan.window),
+    )
+    rows, written, transaction = cursor.fetchone()
+    return int(rows), int(written), None if transaction is None else str(transaction)
+
+
+def _aborted(strategy: str) -> TransientWarehouseError:
+    """Snowflake runs a session's statements outside any transaction once SYSTEM$ABORT_TRANSACTION ended its own."""
+    return TransientWarehouseError(
+        f"The transaction of the {strategy} load was aborted before it committed (by SYSTEM$ABORT_TRANSACTION, "
+        f"or by a newer attempt of the same window); it changed nothing, so rerun the window if no newer attempt "
+        f"loaded it."
+    )
 
 
 def refuse_null_keys(cursor, plan: StrategyPlan, table: str, facts: KeyFacts | None = None) -> StrategyPlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -13,7 +14,7 @@ from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.loader import load_window
 from etl_assets.warehouse.model import LoadRequest
 from etl_assets import local_duckdb
-from etl_assets.warehouse.reconcile import column_types, expected_rows, reconcile_window, rows_in_window
+from etl_assets.warehouse.reconcile import column_types, expected_rows, reconcile_window, rows_in_window, rows_written_by_run
 
 pytestmark = pytest.mark.integration
 
@@ -68,10 +69,17 @@ def test_reconciliation_matches_after_a_merge_and_fails_when_rows_go_missing(war
     with local_duckdb.connect() as shared:  # a range's windows count in cursors of one database
         assert expected_rows(path, "merge", ["order_id"], shared) == 3
 
+    # the load counted the rows it wrote inside its transaction, as the table holds them once committed
+    assert result.rows_written_by_run == 3 == rows_written_by_run(warehouse_connection, "RECON", schema, "orders", DAY_1, DAY_2, "run-7")
     healthy = reconcile_window(warehouse_connection, request, ["order_id"], result)
     assert (healthy.expected, healthy.found, healthy.matches) == (3, 3, True)
 
     with warehouse_connection.cursor() as cursor:
         cursor.execute(f'DELETE FROM "RECON"."{schema}"."ORDERS" WHERE "order_id" = 3')
-    broken = reconcile_window(warehouse_connection, request, ["order_id"], result)
+    # a window an earlier attempt loaded has no count of its own: the table is counted
+    earlier = dataclasses.replace(result, rows_written_by_run=None, already_loaded=True)
+    broken = reconcile_window(warehouse_connection, request, ["order_id"], earlier)
     assert (broken.expected, broken.found, broken.matches) == (3, 2, False)
+    # a load whose transaction wrote fewer rows than its file holds fails the reconciliation too
+    short = reconcile_window(warehouse_connection, request, ["order_id"], dataclasses.replace(result, rows_written_by_run=2))
+    assert (short.found, short.matches) == (2, False)
