@@ -6,7 +6,7 @@
   - BEGIN [WORK | TRANSACTION] [NAME n] and START TRANSACTION: a BEGIN inside a transaction is ignored, as
     Snowflake does (fakesnow's server refuses START TRANSACTION NAME n before the emulator sees it);
   - SHOW TRANSACTIONS [IN ACCOUNT]: the running transactions, with Snowflake's columns;
-  - CURRENT_SESSION(), CURRENT_TRANSACTION() (text, NULL outside a transaction) and
+  - CURRENT_SESSION(), CURRENT_TRANSACTION() (text, NULL outside a transaction) in a SELECT or UPDATE, and
     SYSTEM$ABORT_TRANSACTION(id), which answers 'Aborted transaction id: <id>';
   - ALTER SESSION SET | UNSET LOCK_TIMEOUT.
 """
@@ -124,7 +124,7 @@ def answer_sql(
     if isinstance(expression, exp.Alter) and _session_parameter(expression) == "LOCK_TIMEOUT":
         registry.set_lock_timeout(session, _lock_timeout(expression))
         return NO_OP
-    if isinstance(expression, exp.Select) and _uses_context_functions(expression):
+    if isinstance(expression, (exp.Select, exp.Update)) and _uses_context_functions(expression):
         return _with_context_values(expression, session, registry, params).sql(dialect="snowflake")
     return None
 
@@ -185,7 +185,7 @@ def _is_context_function(node: Expr) -> bool:
 def _with_context_values(
     expression: Expr, session: Session, registry: TransactionRegistry, params: Sequence | Mapping | None
 ) -> Expr:
-    """The SELECT with CURRENT_SESSION(), CURRENT_TRANSACTION() and SYSTEM$ABORT_TRANSACTION(id) replaced by values."""
+    """The statement with CURRENT_SESSION(), CURRENT_TRANSACTION() and SYSTEM$ABORT_TRANSACTION(id) replaced by values."""
     bindings = (list(expression.find_all(exp.Placeholder, bfs=False)), params)
 
     def value_of(node: Expr) -> Expr:

@@ -175,9 +175,14 @@ class LoadLedger:
         """Set the attempt's status and any of rows_staged, rows_inserted, rows_updated, rows_deleted, error."""
         self._set(load_id, status, fields)
 
-    def finish(self, load_id: str, status: Status, **fields: Any) -> None:
-        """Like `update`, and stamp finished_at: for uploaded, failed, skipped or blocked."""
-        self._set(load_id, status, {**fields, "finished_at": _now()})
+    def finish(self, load_id: str, status: Status, in_transaction: str | None = None, **fields: Any) -> bool:
+        """Like `update`, and stamp finished_at: for uploaded, failed, skipped or blocked.
+
+        With `in_transaction`, the row is written only while that transaction is the session's open one: a load's
+        outcome must commit with its rows, never on its own after SYSTEM$ABORT_TRANSACTION ended them. Says
+        whether the row was written.
+        """
+        return self._set(load_id, status, {**fields, "finished_at": _now()}, in_transaction) > 0
 
     def uploaded(self, dataset: str, table_name: str, window_key: str, **match: str) -> dict[str, Any] | None:
         """The newest `uploaded` attempt of the window whose columns equal `match` (e.g. run_id, content_hash)."""
@@ -211,7 +216,7 @@ class LoadLedger:
         )
         return [_as_entry(row) for row in cursor.fetchall()]
 
-    def _set(self, load_id: str, status: str, fields: dict[str, Any]) -> None:
+    def _set(self, load_id: str, status: str, fields: dict[str, Any], in_transaction: str | None = None) -> int:
         if status not in STATUSES:
             raise WarehouseError(f"Unknown ledger status {status!r}; use one of {', '.join(STATUSES)}.")
         unknown = set(fields) - UPDATABLE - {"finished_at"}
@@ -219,9 +224,10 @@ class LoadLedger:
             raise WarehouseError(f"The ledger has no columns {sorted(unknown)}; use {sorted(UPDATABLE)}.")
         assignments = {"STATUS": status, **{name.upper(): value for name, value in fields.items()}}
         sets = ", ".join(f"{_column(name)} = %s" for name in assignments)
-        self._execute(
-            f"UPDATE {self.table} SET {sets} WHERE {_column('LOAD_ID')} = %s", (*assignments.values(), load_id)
-        )
+        where, params = f"{_column('LOAD_ID')} = %s", (*assignments.values(), load_id)
+        if in_transaction is not None:
+            where, params = f"{where} AND CURRENT_TRANSACTION() = %s", (*params, in_transaction)
+        return self._execute(f"UPDATE {self.table} SET {sets} WHERE {where}", params).rowcount or 0
 
     def _execute(self, sql: str, params: tuple = ()):
         return self._call(lambda cursor: cursor.execute(sql, params))

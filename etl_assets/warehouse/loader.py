@@ -257,15 +257,17 @@ class _WindowLoad:
             rows_written_by_run=counts.written_by_run,
         )
 
-    def _record_outcome(self, files: LoadFiles | StagedWindow) -> Callable[[StrategyCounts], None]:
-        """The ledger's `uploaded` row, written inside the load's transaction so it commits with the rows."""
+    def _record_outcome(self, files: LoadFiles | StagedWindow) -> Callable[[StrategyCounts, str], bool]:
+        """The ledger's `uploaded` row, written inside the load's transaction so it commits with the rows; True when
+        the write found the transaction open (the ledger matches its row only inside it)."""
 
-        def record(counts: StrategyCounts) -> None:
-            if self.ledger is not None:
-                self.ledger.finish(
-                    self.load_id, "uploaded", rows_staged=files.rows, rows_inserted=counts.inserted,
-                    rows_updated=counts.updated, rows_deleted=counts.deleted, rows_superseded=counts.superseded,
-                )  # fmt: skip
+        def record(counts: StrategyCounts, transaction: str) -> bool:
+            if self.ledger is None:
+                return False
+            return self.ledger.finish(
+                self.load_id, "uploaded", in_transaction=transaction, rows_staged=files.rows, rows_inserted=counts.inserted,
+                rows_updated=counts.updated, rows_deleted=counts.deleted, rows_superseded=counts.superseded,
+            )  # fmt: skip
 
         return record
 

@@ -94,12 +94,14 @@ def apply_in_transaction(
     plan: StrategyPlan,
     strategy: str,
     progress: Progress,
-    before_commit: Callable[[StrategyCounts], None] = lambda counts: None,
+    before_commit: Callable[[StrategyCounts, str], bool] = lambda counts, transaction: False,
 ) -> StrategyCounts:
     """Run the strategy, verify its counts and `before_commit` (the ledger's outcome) inside BEGIN/COMMIT.
 
     The verify count also reads the transaction's id: NULL there means SYSTEM$ABORT_TRANSACTION ended it and the
-    strategy ran on its own, so nothing is recorded. The ledger's outcome must then commit in that same transaction.
+    strategy ran on its own, so nothing is recorded. The ledger's outcome must then commit in that same transaction:
+    `before_commit(counts, transaction)` says True when its write proved the transaction still open; otherwise
+    the transaction is asked once more.
     """
     progress("begin")
     cursor.execute("BEGIN")
@@ -116,8 +118,8 @@ def apply_in_transaction(
         counts = StrategyCounts(
             applied.inserted, applied.updated, applied.deleted, window_after, applied.superseded, applied.taken_from, written
         )
-        before_commit(counts)
-        if current_transaction(cursor) != transaction:
+        progress("record")
+        if not before_commit(counts, transaction) and current_transaction(cursor) != transaction:
             raise _aborted(strategy)
         progress("commit")
         cursor.execute("COMMIT")

@@ -93,7 +93,7 @@ def test_killed_warehouse_before_commit_keeps_old_rows_and_rerun_loads_all(
         load_window(connection, request(changed, "run-2", strategy), ledger, kill_at_commit)
     connection.close()
 
-    assert steps == ["ensure_target", "put", "copy", "begin", "strategy", "verify", "commit"]
+    assert steps == ["ensure_target", "put", "copy", "begin", "strategy", "verify", "record", "commit"]
     assert "the table's rows are unchanged" in str(caught.value)
     assert "127.0.0.1" not in str(caught.value) and "port" not in str(caught.value)
     assert isinstance(caught.value.__cause__, snowflake.connector.errors.OperationalError)

@@ -179,6 +179,21 @@ def test_current_transaction_is_the_open_transaction_id_or_null(patient, connect
     assert rows_of(connection, table) == [*ROWS, (4, "d")]
 
 
+def test_an_update_can_require_its_transaction_to_be_the_open_one(patient, connect):
+    # how a load writes its ledger outcome only inside its own transaction
+    connection = connect(patient)
+    table = make_table(connection, "UPDATE_IN_TXN")
+    cursor = connection.cursor()
+    only_in = f'UPDATE {table} SET "v" = %s WHERE "id" = 1 AND CURRENT_TRANSACTION() = %s'
+    assert cursor.execute(only_in, ("outside", "1")).rowcount == 0
+    cursor.execute("BEGIN")
+    (transaction,) = cursor.execute("SELECT CURRENT_TRANSACTION()").fetchone()
+    assert cursor.execute(only_in, ("other", str(int(transaction) + 1))).rowcount == 0
+    assert cursor.execute(only_in, ("inside", transaction)).rowcount == 1
+    cursor.execute("COMMIT")
+    assert rows_of(connection, table) == [(1, "inside"), *ROWS[1:]]
+
+
 @pytest.mark.parametrize("write", ["delete", "merge"])
 def test_show_transactions_lists_a_killed_clients_detached_transaction(patient, connect, killed_client, write):
     observer = connect(patient)

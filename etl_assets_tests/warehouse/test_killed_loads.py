@@ -152,16 +152,18 @@ def test_a_retry_of_the_same_run_does_not_load_a_window_it_already_committed(war
     assert table_rows(warehouse_connection, schema) == as_rows(FIRST)
 
 
+@pytest.mark.parametrize("step", ["verify", "record"])
 def test_a_load_whose_transaction_another_session_aborts_fails_and_its_ledger_row_says_so(
-    emulator, warehouse_connection, schema, tmp_path
+    emulator, warehouse_connection, schema, tmp_path, step
 ):
+    # at "record" the rows are verified and the ledger's outcome is next: written on its own, it would say uploaded
     ledger = LoadLedger(warehouse_connection, DATABASE, schema)
     load_window(warehouse_connection, request(parquet(tmp_path, "first", FIRST), DATABASE, schema, "merge", "run-1"), ledger)
     own_session = current_session(warehouse_connection.cursor())
     other = snowflake.connector.connect(**emulator.connection_args())
 
-    def abort_own_transaction_at_verify(step: str) -> None:
-        if step == "verify":
+    def abort_own_transaction(now: str) -> None:
+        if now == step:
             for transaction in open_transactions(other.cursor()):
                 if str(transaction["session"]) == own_session:
                     other.cursor().execute(f"SELECT SYSTEM$ABORT_TRANSACTION({transaction['id']})")
@@ -169,7 +171,7 @@ def test_a_load_whose_transaction_another_session_aborts_fails_and_its_ledger_ro
     changed = request(parquet(tmp_path, "changed", CHANGED), DATABASE, schema, "merge", "run-2")
     try:
         with pytest.raises(TransientWarehouseError):
-            load_window(warehouse_connection, changed, ledger, abort_own_transaction_at_verify)
+            load_window(warehouse_connection, changed, ledger, abort_own_transaction)
     finally:
         other.close()
 

@@ -144,8 +144,8 @@ def test_a_first_merge_into_a_new_table_copies_straight_into_it_inside_its_trans
     first = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"]), None, first_steps.append)
     second = load_window(warehouse_connection, request_for(path, schema_name, "merge", ["order_id"], run_id="run-2"), None, second_steps.append)
 
-    assert first_steps == ["ensure_target", "put", "begin", "strategy", "verify", "commit", "committed"]
-    assert second_steps == ["ensure_target", "put", "copy", "begin", "strategy", "verify", "commit", "committed", "cleanup"]
+    assert first_steps == ["ensure_target", "put", "begin", "strategy", "verify", "record", "commit", "committed"]
+    assert second_steps == ["ensure_target", "put", "copy", "begin", "strategy", "verify", "record", "commit", "committed", "cleanup"]
     assert (first.rows_inserted, second.rows_updated) == (3, 3)
     assert table_rows(warehouse_connection, schema_name) == [(1, 10.0), (2, 20.0), (3, 30.0)]
 
