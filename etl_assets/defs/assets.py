@@ -23,6 +23,7 @@ from etl_assets.profiling.drift import compare_profiles
 from etl_assets.profiling.model import Drift, Profile
 from etl_assets.profiling.profiler import profile_parquet, read_profile, write_profile
 from etl_assets.profiling.report import render_report
+from etl_assets.range_threads import in_order, parquet_rows
 from etl_assets.quality.verdict import judge_windows
 from etl_assets.scriptgen.generate import generate_script
 
@@ -89,9 +90,11 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         drifts: dict[str, Drift] = {}
         # one DuckDB database for the run: a range's windows pay its start-up once
         with local_duckdb.connect() as database:
-            for window in windows_in_run(context):
-                paths = stage_paths(project.paths, dataset.name, window.key)
-                profiles[window.key] = profile_parquet(paths.upload, database)
+            windows = windows_in_run(context)
+            stages = [stage_paths(project.paths, dataset.name, window.key) for window in windows]
+            scanned = in_order(lambda paths: profile_parquet(paths.upload, database), stages, lambda paths: parquet_rows(paths.upload))
+            for window, paths, window_profile in zip(windows, stages, scanned):
+                profiles[window.key] = window_profile
                 write_profile(profiles[window.key], paths.profile)
                 previous = previous_profile(project.paths, dataset, window, profiles)
                 drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None

@@ -12,14 +12,17 @@ from etl_assets.config.models import DatasetConfig
 from etl_assets.lake import QualityVerdict, StagePaths
 from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
 from etl_assets.quality.rules import check_names
+from etl_assets.range_threads import in_order, parquet_rows
 
 
 def judge_windows(
     dataset: DatasetConfig, stages: Sequence[StagePaths], references: Mapping[tuple[str, str], object]
 ) -> dict[str, tuple[WindowQuality, QualityVerdict]]:
-    """Judge each window, by window key, all on one DuckDB database so a range pays its start-up once."""
+    """Judge each window, by window key, all on one DuckDB database so a range pays its start-up once; a range of
+    small windows is judged on every core (range_threads.py)."""
     with local_duckdb.connect() as database:
-        return {stage.window_key: judge_window(dataset, stage, references, database) for stage in stages}
+        judged = in_order(lambda stage: judge_window(dataset, stage, references, database), stages, lambda stage: parquet_rows(stage.transformed))
+        return {stage.window_key: verdict for stage, verdict in zip(stages, judged)}
 
 
 def judge_window(
