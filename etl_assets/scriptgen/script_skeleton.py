@@ -6,8 +6,8 @@ SCRIPT_SKELETON = Template('''\
 """ETL script for the dataset '$dataset', rendered by etl_assets $generator_version; do not edit by hand.
 
 Run: python THIS_FILE [--window KEY] --input IN.parquet --output OUT.parquet [...]
-The --input/--output pair repeats, one per window (with --window, its key), so one process serves a range.
-Streams each upload Parquet through DuckDB within MEMORY_LIMIT, cleans and types its columns, writes only
+The --input/--output pair repeats, one per window (with --window, its key), so one process and one DuckDB
+database serve a range. Streams each upload Parquet through DuckDB within MEMORY_LIMIT, cleans and types its columns, writes only
 its OUT.parquet and reports its row counts through Dagster Pipes (or prints them as JSON, one line per pair, when run on its own).
 """
 
@@ -81,8 +81,27 @@ def has_duplicates(connection) -> bool:
     return bool(found)
 
 
-def transform(input_path: Path, output_path: Path) -> dict:
-    """Write the transformed rows of input_path to output_path and return the row counts."""
+def sandboxed_database(inputs: list):
+    """One DuckDB database for every pair of the run (each new database costs DuckDB's start-up, some 20 ms): within
+    MEMORY_LIMIT, and its SQL may read the run's input files only: no other file, no extension, no network."""
+    # Past MEMORY_LIMIT DuckDB spills to a folder of its own (created on need, removed on close).
+    spill = os.path.join(tempfile.gettempdir(), f"etl-script-{os.getpid()}-{os.urandom(8).hex()}")
+    memory_limit = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or MEMORY_LIMIT
+    database = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": spill})
+    database.execute("SET GLOBAL TimeZone = 'UTC'")
+    database.execute(f"SET allowed_paths = [{', '.join(sql_text(str(path)) for path in inputs)}]")
+    database.execute("SET enable_external_access = false")
+    database.execute("SET lock_configuration = true")
+    return database
+
+
+def sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def transform(input_path: Path, output_path: Path, database=None) -> dict:
+    """Write the transformed rows of input_path to output_path and return the row counts; in a cursor of
+    `database` (sandboxed_database) when given, else in a database of its own."""
     present = pq.read_schema(input_path).names
     missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in present]
     rows_in = pq.ParquetFile(input_path).metadata.num_rows
@@ -90,22 +109,17 @@ def transform(input_path: Path, output_path: Path) -> dict:
         sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
     # A window no file arrived for has no columns: they read as NULL text, so its output has the range's types.
     absent = "".join(', NULL::VARCHAR AS "' + name.replace('"', '""') + '"' for name in missing)
-    # Past MEMORY_LIMIT DuckDB spills to a folder of its own (created on need, removed on close).
-    spill = os.path.join(tempfile.gettempdir(), f"etl-script-{os.getpid()}-{os.urandom(8).hex()}")
-    memory_limit = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or MEMORY_LIMIT
-    connection = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": spill})
-    connection.execute("SET TimeZone = 'UTC'")
-    # DuckDB reads the input as it goes, only the columns the query uses: the window is never held whole.
-    input_literal = "'" + str(input_path).replace("'", "''") + "'"
-    connection.execute(f"CREATE VIEW source AS SELECT *{absent} FROM read_parquet({input_literal})")
-    # The SQL may read only its input: no other file, no extension, no network.
-    connection.execute(f"SET allowed_paths = [{input_literal}]")
-    connection.execute("SET enable_external_access = false")
-    connection.execute("SET lock_configuration = true")
-    relation = connection.sql(build_query(deduplicate=has_duplicates(connection)))
-    json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
-    rows_out = write_atomically(relation.to_arrow_reader(OUTPUT_BATCH_ROWS), json_positions, output_path)
-    connection.close()
+    own = database is None
+    database = sandboxed_database([input_path]) if own else database
+    # a cursor's temp view is its own: each pair reads only its input through `source`
+    with database.cursor() as connection:
+        # DuckDB reads the input as it goes, only the columns the query uses: the window is never held whole.
+        connection.execute(f"CREATE TEMP VIEW source AS SELECT *{absent} FROM read_parquet({sql_text(str(input_path))})")
+        relation = connection.sql(build_query(deduplicate=has_duplicates(connection)))
+        json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
+        rows_out = write_atomically(relation.to_arrow_reader(OUTPUT_BATCH_ROWS), json_positions, output_path)
+    if own:
+        database.close()
     return {
         "rows_in": rows_in,
         "rows_out": rows_out,
@@ -185,12 +199,16 @@ def progress_line(done: list) -> str:
 
 def transform_each(pairs: list):
     """Each pair's counts, labelled with its window when one was given; a failure names its window."""
-    for window, input_path, output_path in pairs:
-        try:
-            counts = transform(input_path, output_path)
-        except Exception as error:
-            raise RuntimeError(f"{DATASET} failed on window {window or input_path}: {error}") from error
-        yield counts if window is None else {"window": window, **counts}
+    database = sandboxed_database([input_path for _, input_path, _ in pairs])
+    try:
+        for window, input_path, output_path in pairs:
+            try:
+                counts = transform(input_path, output_path, database)
+            except Exception as error:
+                raise RuntimeError(f"{DATASET} failed on window {window or input_path}: {error}") from error
+            yield counts if window is None else {"window": window, **counts}
+    finally:
+        database.close()
 
 
 if __name__ == "__main__":
