@@ -99,9 +99,9 @@ def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def transform(input_path: Path, output_path: Path, database=None) -> dict:
-    """Write the transformed rows of input_path to output_path and return the row counts; in a cursor of
-    `database` (sandboxed_database) when given, else in a database of its own."""
+def transform(input_path: Path, output_path: Path, database) -> dict:
+    """Write the transformed rows of input_path to output_path, in a cursor of `database` (sandboxed_database), and
+    return the row counts."""
     present = pq.read_schema(input_path).names
     missing = [name for name in REQUIRED_INPUT_COLUMNS if name not in present]
     rows_in = pq.ParquetFile(input_path).metadata.num_rows
@@ -109,8 +109,6 @@ def transform(input_path: Path, output_path: Path, database=None) -> dict:
         sys.exit(f"{input_path} lacks the columns {missing} that the {DATASET} script reads; regenerate the script.")
     # A window no file arrived for has no columns: they read as NULL text, so its output has the range's types.
     absent = "".join(', NULL::VARCHAR AS "' + name.replace('"', '""') + '"' for name in missing)
-    own = database is None
-    database = sandboxed_database([input_path]) if own else database
     # a cursor's temp view is its own: each pair reads only its input through `source`
     with database.cursor() as connection:
         # DuckDB reads the input as it goes, only the columns the query uses: the window is never held whole.
@@ -118,8 +116,6 @@ def transform(input_path: Path, output_path: Path, database=None) -> dict:
         relation = connection.sql(build_query(deduplicate=has_duplicates(connection)))
         json_positions = [position for position, kind in enumerate(relation.types) if str(kind) == "JSON"]
         rows_out = write_atomically(relation.to_arrow_reader(OUTPUT_BATCH_ROWS), json_positions, output_path)
-    if own:
-        database.close()
     return {
         "rows_in": rows_in,
         "rows_out": rows_out,
