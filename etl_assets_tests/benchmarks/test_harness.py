@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import statistics
 import sys
+import time
 
 import pytest
 
@@ -13,8 +15,10 @@ from benchmarks.data import write_orders_csv
 from benchmarks.measure import ContenderFailed, ContenderTimedOut, Measured, alternate, median_of, run_process
 from benchmarks.model import Section, Target
 from benchmarks.report import render
-from benchmarks.runs import decided_limit, settled_past
-from benchmarks.scenarios import split_by_day
+from benchmarks.peers import PROJECT_BIN
+from benchmarks.runs import CONTENDERS, SharedEmulator, decided_limit, settled_past, stopped_or_done
+from benchmarks.scenarios import split_by_day, typed_window
+from etl_assets.warehouse.emulator import process_is_alive
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +133,25 @@ def test_a_skipped_run_counts_as_no_time_and_no_memory():
 
     assert median_of(runs, "seconds") == 10.0  # the lower bound: the skipped run might have been quick
     assert median_of(runs, "peak_mib") == 200.0  # the runs made, not a made-up 0 MiB
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_stopped_run_leaves_no_statement_running_beside_the_next_contender(tmp_path):
+    """executemany stopped mid-INSERT: its emulator would parse on for minutes, so the harness gives it a new one."""
+    window = typed_window(write_orders_csv(tmp_path / "rows.csv", 20_000), tmp_path / "rows.parquet")
+    with SharedEmulator(tmp_path / "warehouse", "ROWS_DB.RAW") as warehouse:
+        kept = warehouse.measured(lambda: Measured(0.1, 1.0, ""))
+        first = warehouse.pid
+        assert kept.extra["emulator_mib"] > 0
+        command = [str(PROJECT_BIN / "python"), str(CONTENDERS / "executemany_load.py"), str(window), str(warehouse.folder)]
+        stopped = warehouse.measured(lambda: stopped_or_done(command, None, 3))
+        assert stopped.extra["timed_out"]
+        assert warehouse.pid != first and not process_is_alive(first)
+        busy = _cpu_seconds(warehouse.pid)
+        time.sleep(1)
+        assert _cpu_seconds(warehouse.pid) - busy < 0.2
+        warehouse.empty()  # the new server answers
