@@ -24,6 +24,7 @@ from etl_assets.quality.rule_types import rule_type
 from etl_assets.quality.rule_types.base import RowRuleType, RuleType, WindowRuleType
 from etl_assets.quality.window import ReferenceData, RowFlag, Window, WindowFacts
 from etl_assets.sql_text import literal, quote_identifier
+from etl_assets.write_behind import WriteBehind
 
 # Where a failing row came from (file and line), shown beside the rule's own columns in its examples.
 SOURCE_COLUMNS = (SOURCE_FILE, SOURCE_ROW)
@@ -31,7 +32,7 @@ MAX_EXAMPLES = 20
 # rows read, split and written at a time when quarantined rows are taken out of a window
 SPLIT_BATCH_ROWS = 65_536
 # kept rows are written in row groups of about this many: a row group per batch makes encoding a third slower
-KEPT_ROW_GROUP_ROWS = 524_288
+KEPT_ROW_GROUP_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,9 @@ def quarantine_window(
         atomic_path(quarantine_path) as quarantine_temp,
         pq.ParquetWriter(kept_temp, parquet.schema_arrow) as kept,
         pq.ParquetWriter(quarantine_temp, quarantine_schema) as taken,
+        WriteBehind("quarantine-split", ahead=1) as behind,
     ):
-        offset, pending = 0, _RowGroup(kept)
+        offset, pending = 0, _RowGroup(kept, behind)
         for batch in parquet.iter_batches(batch_size=SPLIT_BATCH_ROWS):
             # failed_rows is sorted: this batch's quarantined rows are one slice of it
             low, high = np.searchsorted(failed_rows, [offset, offset + batch.num_rows])
@@ -258,10 +260,11 @@ def quarantine_window(
 
 
 class _RowGroup:
-    """Kept batches gathered into one row group of about KEPT_ROW_GROUP_ROWS rows, then written."""
+    """Kept batches gathered into one row group of about KEPT_ROW_GROUP_ROWS rows, then written on the worker
+    thread of `behind` while the next batches are read and filtered."""
 
-    def __init__(self, writer: pq.ParquetWriter) -> None:
-        self.writer, self.batches, self.rows = writer, [], 0
+    def __init__(self, writer: pq.ParquetWriter, behind: WriteBehind) -> None:
+        self.writer, self.behind, self.batches, self.rows = writer, behind, [], 0
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.batches.append(batch)
@@ -271,7 +274,7 @@ class _RowGroup:
 
     def flush(self) -> None:
         if self.batches:
-            self.writer.write_table(pa.Table.from_batches(self.batches), row_group_size=self.rows)
+            self.behind.write(self.writer, pa.Table.from_batches(self.batches), row_group_size=self.rows)
         self.batches, self.rows = [], 0
 
 
