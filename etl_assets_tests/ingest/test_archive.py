@@ -1,6 +1,10 @@
+import errno
 import hashlib
 import json
+import os
 from datetime import UTC, datetime
+
+import pytest
 
 from etl_assets.ingest.archive import archive_file, archived_files
 from etl_assets.ingest.landing import LocalLandingZone
@@ -192,3 +196,34 @@ def test_each_name_counts_at_its_newest_version_and_identical_bytes_count_once(t
     files = archived_files(archive, "2026-11-20")
 
     assert [(file.original_name, file.arrived_at, file.path.read_text()) for file in files] == [("b.csv", LATER, "id\n1\n"), ("a.csv", LATEST, "id\n2\n")]
+
+
+def _kernel_copy_gives_up_after_a_while(monkeypatch):
+    real = os.copy_file_range
+    calls = []
+
+    def partial(source, target, count, *args):
+        calls.append(count)
+        if len(calls) > 1:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real(source, target, 1000, *args)
+
+    monkeypatch.setattr(os, "copy_file_range", partial)
+
+
+@pytest.mark.parametrize("kernel", ["gives up part way", "absent"])
+def test_the_archive_holds_every_byte_when_the_kernel_cannot_copy(tmp_path, monkeypatch, kernel):
+    """copy_file_range fails between some file systems (and older kernels lack it): the copy goes on in chunks."""
+    landing, archive = tmp_path / "landing", tmp_path / "archive" / "orders"
+    content = "".join(f"{n},{n * 7919 % 104729}\n" for n in range(400_000))  # about 5 MB, several chunks
+    land(landing, "big.csv", content, FIRST)
+    if kernel == "absent":
+        monkeypatch.delattr(os, "copy_file_range")
+    else:
+        _kernel_copy_gives_up_after_a_while(monkeypatch)
+
+    outcome = _take(landing, archive, "big.csv")
+
+    assert outcome.status == "new"
+    assert outcome.read == content.encode()
+    assert outcome.file.sha256 == hashlib.sha256(content.encode()).hexdigest()

@@ -52,7 +52,7 @@ orders = DatasetConfig.model_validate(json.loads(config))
 ingest_window(orders, ProjectPaths(Path(home)), window_from_key("2026-11-20", orders.partitions))
 """
 
-NEW_FILE_STEPS = [("after", "_copy_while_hashing"), ("before", "_write_record"), ("after", "_write_record"), ("before", "_take_out_of_landing")]
+NEW_FILE_STEPS = [("after", "_copy_then_hash"), ("before", "_write_record"), ("after", "_write_record"), ("before", "_take_out_of_landing")]
 DUPLICATE_STEPS = [("before", "_write_record"), ("after", "_write_record"), ("before", "_take_out_of_landing")]
 
 
