@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl_assets import local_duckdb
@@ -89,23 +90,16 @@ def evaluate_window(
     window_kinds = {index: kind for index, kind in enumerate(kinds) if isinstance(kind, WindowRuleType)}
     with local_duckdb.connect() if database is None else database.cursor() as connection:
         window = Window.read(connection, parquet_path, references or {})
-        flags = _create_flags(window, {index: _row_flag(kind, window) for index, kind in row_kinds.items()})
-        any_failure = " OR ".join(f"f{index}" for index in row_kinds) or "false"
-        counts = [int(count or 0) for count in connection.execute(
-            "SELECT count(*), count_if(NOT (" + any_failure + "))"
-            + "".join(f", count_if(f{index})" for index in row_kinds)
-            + " FROM flags"
-        ).fetchall()[0]]
-        rows_total, rows_passing_all = counts[0], counts[1]
-        failing = dict(zip(row_kinds, counts[2:], strict=True))
-        examples = _examples(window, kinds, failing)
+        with pq.ParquetFile(parquet_path) as parquet:  # its footer: the rows and the schema, read once
+            rows_total, schema = parquet.metadata.num_rows, parquet.schema_arrow
+        flags = {index: _row_flag(kind, window) for index, kind in row_kinds.items()}
+        flags, failing_rows = _failing_rows(window, flags, [names[index] for index in row_kinds])
+        failing = {index: pc.sum(failing_rows.column(1 + position)).as_py() or 0 for position, index in enumerate(row_kinds)}
+        examples = _examples(window, kinds, failing_rows, list(row_kinds))
         aggregates = _aggregates(window, window_kinds)
-        flagged = "".join(f", f{index} AS {quote_identifier(names[index])}" for index in row_kinds)
-        failing_rows = connection.sql(
-            f"SELECT _row::BIGINT AS _row{flagged} FROM flags WHERE {any_failure} ORDER BY _row"
-        ).to_arrow_table()
+    rows_passing_all = rows_total - failing_rows.num_rows
 
-    facts = WindowFacts(rows_total, pq.read_schema(parquet_path), window.types, now)
+    facts = WindowFacts(rows_total, schema, window.types, now)
     judged = {
         **{index: _row_outcome(kind, failing[index], rows_total, flags[index].problem) for index, kind in row_kinds.items()},
         **{index: _window_outcome(kind, facts, aggregates.get(index)) for index, kind in window_kinds.items()},
@@ -132,25 +126,33 @@ def _outcome(kind: RuleType, name: str, judged: tuple[bool, int, float, str], ex
     )
 
 
-def _create_flags(window: Window, flags: dict[int, RowFlag]) -> dict[int, RowFlag]:
-    """The temp table `flags`; when its query fails on the data, each rule is tried alone and the failing ones set aside."""
+def _failing_rows(window: Window, flags: dict[int, RowFlag], names: list[str]) -> tuple[dict[int, RowFlag], pa.Table]:
+    """The rows failing any row-level rule, in row order: `_row` and one boolean per rule, named `names`.
+
+    One scan, and only failing rows are kept: passing rows fail no rule, so each rule's count is its column's sum.
+    The flags are computed in a subquery, so a rule's window function (unique) sees every row before the filter.
+    When the query fails on the data, each rule is tried alone and the failing ones set aside.
+    """
     try:
-        window.connection.execute(_flags_statement(window, flags))
-        return flags
+        return flags, _flagged(window, flags, names)
     except duckdb.Error:
         runnable = {index: _runnable(window, flag) for index, flag in flags.items()}
-        window.connection.execute(_flags_statement(window, runnable))
-        return runnable
+        return runnable, _flagged(window, runnable, names)
 
 
-def _flags_statement(window: Window, flags: dict[int, RowFlag]) -> str:
+def _flagged(window: Window, flags: dict[int, RowFlag], names: list[str]) -> pa.Table:
     columns = "".join(f", coalesce({flag.sql}, false) AS f{index}" for index, flag in flags.items())
-    return f"CREATE OR REPLACE TEMP TABLE flags AS SELECT file_row_number AS _row{columns} FROM {window.source}"
+    named = "".join(f", f{index} AS {quote_identifier(name)}" for index, name in zip(flags, names, strict=True))
+    any_failure = " OR ".join(f"f{index}" for index in flags) or "false"
+    return window.connection.sql(
+        f"SELECT _row{named} FROM (SELECT file_row_number::BIGINT AS _row{columns} FROM {window.source}) "
+        f"WHERE {any_failure} ORDER BY _row"
+    ).to_arrow_table()
 
 
 def _runnable(window: Window, flag: RowFlag) -> RowFlag:
     try:
-        window.connection.execute(f"SELECT count_if({flag.sql}) FROM {window.source}")
+        window.connection.execute(f"SELECT count_if({flag.sql}) FROM {window.source}").fetchall()
     except duckdb.Error as error:
         return _unevaluable(error)
     return flag
@@ -171,10 +173,15 @@ def _row_flag(kind: RowRuleType, window: Window) -> RowFlag:
         return _unevaluable(error)
 
 
-def _examples(window: Window, kinds: Sequence[RuleType], failing: Mapping[int, int]) -> dict[int, list[dict[str, Any]]]:
-    """Up to MAX_EXAMPLES failing rows per rule, fetched together in one more scan."""
-    picked = {index: _first_flagged_rows(window.connection, index) for index, count in failing.items() if count}
-    wanted = sorted({row for rows in picked.values() for row in rows})
+def _examples(window: Window, kinds: Sequence[RuleType], failing_rows: pa.Table, row_rules: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Up to MAX_EXAMPLES failing rows per rule (the first ones, from `failing_rows`), fetched together in one more scan."""
+    rows = failing_rows.column("_row")
+    picked = {}
+    for position, index in enumerate(row_rules):
+        first = rows.filter(failing_rows.column(1 + position)).slice(0, MAX_EXAMPLES).to_pylist()
+        if first:
+            picked[index] = first
+    wanted = sorted({row for rows_of_rule in picked.values() for row in rows_of_rule})
     if not wanted:
         return {}
     shown = {index: [c for c in (*kinds[index].columns(), *SOURCE_COLUMNS) if c in window.aliases] for index in picked}
@@ -191,11 +198,6 @@ def _examples(window: Window, kinds: Sequence[RuleType], failing: Mapping[int, i
         index: [{column: json_safe(by_row[row][column]) for column in shown[index]} for row in rows_of_rule]
         for index, rows_of_rule in picked.items()
     }
-
-
-def _first_flagged_rows(connection: duckdb.DuckDBPyConnection, index: int) -> list[int]:
-    query = f"SELECT _row FROM flags WHERE f{index} ORDER BY _row LIMIT {MAX_EXAMPLES}"
-    return [row for (row,) in connection.execute(query).fetchall()]
 
 
 def _aggregates(window: Window, kinds: Mapping[int, WindowRuleType]) -> dict[int, Any]:
