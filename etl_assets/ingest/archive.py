@@ -171,11 +171,8 @@ def _copy_to_end(source: BinaryIO, target: BinaryIO) -> int:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stored:
-        while chunk := stored.read(COPY_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stored, "sha256").hexdigest()
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
