@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -82,14 +83,36 @@ def _chunk(rng: np.random.Generator, first_id: int, size: int, pools: tuple[pa.A
 
 def write_orders_csv(path: Path, rows: int, first_id: int = 1) -> Path:
     """`rows` seeded orders as one CSV, written half a million rows at a time."""
+    return write_orders_csvs({rows: path}, first_id)[rows]
 
+
+def write_orders_csvs(paths: dict[int, Path], first_id: int = 1) -> dict[int, Path]:
+    """The seeded orders at several sizes (rows: path) in one pass: each CSV holds the first rows of the largest,
+    byte for byte, so the rows are generated and encoded once for all of them."""
     rng = np.random.default_rng(SEED + first_id)
     pools = _pool(rng)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pacsv.CSVWriter(path, _chunk(rng, 0, 1, pools).schema) as writer:
-        for start in range(0, rows, CHUNK_ROWS):
-            writer.write_table(_chunk(rng, first_id + start, min(CHUNK_ROWS, rows - start), pools))
-    return path
+    schema = _chunk(rng, 0, 1, pools).schema
+    largest = max(paths)
+    with contextlib.ExitStack() as stack:
+        files = {}
+        for rows, path in paths.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files[rows] = stack.enter_context(path.open("wb"))
+            files[rows].write(_csv_bytes(schema.empty_table(), header=True))
+        for start in range(0, largest, CHUNK_ROWS):
+            size = min(CHUNK_ROWS, largest - start)
+            chunk = _chunk(rng, first_id + start, size, pools)
+            encoded = _csv_bytes(chunk)
+            for rows, file in files.items():
+                if start < rows:
+                    file.write(encoded if start + size <= rows else _csv_bytes(chunk.slice(0, rows - start)))
+    return paths
+
+
+def _csv_bytes(table: pa.Table, header: bool = False) -> bytes:
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
+    return sink.getvalue().to_pybytes()
 
 
 def arrival(day: dt.date) -> float:

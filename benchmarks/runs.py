@@ -67,14 +67,14 @@ class SharedEmulator:
 HEADROOM = 1.1
 
 
-def decided_limit(ours_seconds: list[float], times: float, timeout: float) -> float:
+def decided_limit(ours_seconds: list[float], times: float, timeout: float, headroom: float = HEADROOM) -> float:
     """When to stop a row-by-row peer (dlt's dict rows, executemany), which runs minutes where the others run seconds.
 
     Past `times` our slowest run so far its ratio is decided: ours runs first in each round of alternating runs,
     so with every peer run stopped there, the peer's median is at least `times` our median. Its time is then
     reported as a lower bound ("stopped after"), and the ratio as a bound ("≤", "≥").
     """
-    return min(timeout, HEADROOM * times * max(ours_seconds, default=timeout))
+    return min(timeout, headroom * times * max(ours_seconds, default=timeout))
 
 
 def settled_past(ours_seconds: list[float], peer: str, runs: int, times: float) -> Callable[[dict[str, list[Measured]]], bool]:
@@ -90,6 +90,16 @@ def settled_past(ours_seconds: list[float], peer: str, runs: int, times: float) 
             return False
         bound = statistics.median([run.seconds for run in made] + [0.0] * (runs - len(made)))
         return bound >= times * statistics.median(ours_seconds)
+
+    return settled
+
+
+def settled_when_stopped(peer: str, runs: int) -> Callable[[dict[str, list[Measured]]], bool]:
+    """Whether most of the peer's `runs` were stopped: its median is then at least the shortest of those, whatever
+    the rest would take, so the rest are not run. For a peer whose ratio decides no target."""
+
+    def settled(results: dict[str, list[Measured]]) -> bool:
+        return sum(bool(run.extra.get("timed_out")) for run in results[peer]) > runs // 2
 
     return settled
 

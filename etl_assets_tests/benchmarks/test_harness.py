@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from benchmarks.data import write_orders_csv
+from benchmarks.data import write_orders_csv, write_orders_csvs
 from benchmarks.measure import ContenderFailed, ContenderTimedOut, Measured, alternate, median_of, run_process
 from benchmarks.model import Section, Target
 from benchmarks.report import render
 from benchmarks.peers import PROJECT_BIN
-from benchmarks.runs import CONTENDERS, SharedEmulator, decided_limit, settled_past, stopped_or_done
+from benchmarks.runs import CONTENDERS, SharedEmulator, decided_limit, settled_past, settled_when_stopped, stopped_or_done
 from benchmarks.scenarios import split_by_day, typed_window
 from etl_assets.warehouse.emulator import process_is_alive
 
@@ -155,3 +155,22 @@ def test_a_stopped_run_leaves_no_statement_running_beside_the_next_contender(tmp
         time.sleep(1)
         assert _cpu_seconds(warehouse.pid) - busy < 0.2
         warehouse.empty()  # the new server answers
+
+
+def test_a_peer_deciding_no_target_stops_running_once_most_of_its_runs_were_stopped():
+    settled = settled_when_stopped("peer", runs=3)
+    stopped, finished = Measured(9.0, 1.0, "", {"timed_out": True}), Measured(4.0, 1.0, "")
+
+    assert not settled({"peer": [stopped]})
+    assert not settled({"peer": [stopped, finished]})  # the third run may be as quick: it is made
+    assert settled({"peer": [stopped, stopped]})
+    # the skipped run counts as no time, so the median shown is never above what the peer would have taken
+    assert median_of([stopped, Measured(11.0, 1.0, "", {"timed_out": True}), Measured(0.0, 0.0, "", {"skipped": True})], "seconds") == 9.0
+
+
+def test_every_size_of_the_data_is_the_first_rows_of_the_largest(tmp_path):
+    written = write_orders_csvs({3_000: tmp_path / "large.csv", 1_000: tmp_path / "small.csv"})
+
+    large, small = written[3_000].read_bytes(), written[1_000].read_bytes()
+    assert large == write_orders_csv(tmp_path / "alone.csv", 3_000).read_bytes()
+    assert large.startswith(small) and small.count(b"\n") == 1_001
