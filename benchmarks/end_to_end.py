@@ -9,7 +9,7 @@ from pathlib import Path
 from benchmarks.data import WINDOW_KEY, land, write_orders_csvs
 from benchmarks.measure import Measured, alternate, median_of
 from benchmarks.model import Section, Target
-from benchmarks.report import mib, ratio, seconds, wall
+from benchmarks.report import mib, ratio, wall
 from benchmarks.runs import STAGES, SharedEmulator, decided_limit, materialize, ours_script, peer_script, recorded, reset, settled_when_stopped
 
 OURS = "etl_assets"

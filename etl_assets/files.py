@@ -26,6 +26,8 @@ def atomic_path(path: Path, *, mode: int | None = None, durable: bool = False) -
         if durable:
             _fsync(temporary)
         os.replace(temporary, path)
+        # a rename onto another link of the same file does nothing, and leaves the temp name behind
+        temporary.unlink(missing_ok=True)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

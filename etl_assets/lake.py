@@ -22,6 +22,8 @@ class QualityVerdict:
     quarantine_path: Path | None = None
     quarantined_rows: int = 0
     score: float = 1.0
+    # the positions of the quarantined rows in load_path, which the load leaves out (excluded_rows.py)
+    excluded_rows: Path | None = None
 
     @property
     def blocked(self) -> bool:
@@ -42,6 +44,7 @@ class StagePaths:
     verdict: Path
     kept: Path
     quarantine: Path
+    excluded: Path
 
     def write_verdict(self, verdict: QualityVerdict) -> None:
         data = {
@@ -50,6 +53,7 @@ class StagePaths:
             "quarantine_path": str(verdict.quarantine_path) if verdict.quarantine_path else None,
             "quarantined_rows": verdict.quarantined_rows,
             "score": verdict.score,
+            "excluded_rows": str(verdict.excluded_rows) if verdict.excluded_rows else None,
         }
         write_atomically(self.verdict, json.dumps(data))
 
@@ -58,13 +62,14 @@ class StagePaths:
         if not self.verdict.exists():
             return QualityVerdict(blocked_by=(), load_path=self.transformed)
         data = json.loads(self.verdict.read_text())
-        quarantine = data["quarantine_path"]
+        quarantine, excluded = data["quarantine_path"], data.get("excluded_rows")
         return QualityVerdict(
             blocked_by=tuple(data["blocked_by"]),
             load_path=Path(data["load_path"]),
             quarantine_path=Path(quarantine) if quarantine else None,
             quarantined_rows=data["quarantined_rows"],
             score=data["score"],
+            excluded_rows=Path(excluded) if excluded else None,
         )
 
     def write_script_pointer(self, script: SavedScript) -> None:
@@ -98,5 +103,6 @@ def stage_paths(paths: ProjectPaths, dataset: str, window_key: str) -> StagePath
         verdict=root / "quality" / f"{slug}.json",
         kept=root / "loadable" / f"{slug}.parquet",
         quarantine=root / "quarantine" / f"{slug}.parquet",
+        excluded=root / "quarantine" / f"{slug}.rows.parquet",
     )
 

@@ -17,23 +17,22 @@ WRITES_AHEAD = 2
 
 
 class WriteBehind:
-    """Writes run in the order given, on one worker thread; the caller waits only when `ahead` are queued.
+    """Writes run in the order given, on one worker thread; the caller waits only when WRITES_AHEAD are queued.
 
     Leaving the block waits for every write and raises the first write's error; when the block itself failed, the
     writes already queued end quietly, so the caller's writers can be closed after it.
     """
 
-    def __init__(self, name: str = "parquet-write", ahead: int = WRITES_AHEAD) -> None:
+    def __init__(self, name: str = "parquet-write") -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.writes: deque[Future] = deque()
-        self.ahead = ahead
 
     def __enter__(self) -> WriteBehind:
         return self
 
     def write(self, writer: pq.ParquetWriter, table: pa.Table, **options: object) -> None:
         self.writes.append(self.pool.submit(writer.write_table, table, **options))
-        while len(self.writes) > self.ahead:
+        while len(self.writes) > WRITES_AHEAD:
             self.writes.popleft().result()
 
     def __exit__(self, exc_type, exc, traceback) -> None:

@@ -120,6 +120,18 @@ def test_a_write_replaces_the_whole_file_and_leaves_no_temp_file(tmp_path: Path)
     assert [entry.name for entry in target.parent.iterdir()] == ["data.json"]
 
 
+def test_linking_a_file_where_a_link_to_it_already_is_leaves_no_temp_file(tmp_path: Path) -> None:
+    # renaming onto another link of the same file does nothing: the temp name would stay behind on every rerun
+    source, target = tmp_path / "transformed.parquet", tmp_path / "kept.parquet"
+    source.write_text("rows")
+    for _ in range(2):
+        with atomic_path(target) as temporary:
+            temporary.unlink()
+            os.link(source, temporary)
+    assert os.path.samefile(source, target)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["kept.parquet", "transformed.parquet"]
+
+
 def test_a_failed_write_keeps_the_old_file_and_removes_its_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "data.json"
     write_atomically(target, "old")

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from etl_assets import local_duckdb
 from etl_assets.column_types import is_json, is_text, logical_type
+from etl_assets.excluded_rows import kept_count
 from etl_assets.files import write_atomically
 from etl_assets.json_values import json_safe
 from etl_assets.profiling import candidates, distributions, semantics, text_types
@@ -40,18 +41,19 @@ TYPED_AGGREGATES = ("count({c})", "{d}", "min({c})", "max({c})")
 UNORDERED_AGGREGATES = ("count({c})", "{d}", "NULL", "NULL")
 
 
-def profile_parquet(path: Path, database: duckdb.DuckDBPyConnection | None = None) -> Profile:
-    """Profile a Parquet file; text columns get the narrowest type all their values fit.
+def profile_parquet(path: Path, database: duckdb.DuckDBPyConnection | None = None, excluded: Path | None = None) -> Profile:
+    """Profile a Parquet file, but for its `excluded` rows (excluded_rows.py); text columns get the narrowest type
+    all their values fit.
 
     Given an open `database` (local_duckdb.connect()), the profile runs in a cursor of it: a range's windows
     then pay DuckDB's start-up once.
     """
-    parquet = pq.ParquetFile(path)
-    fields = [f for f in parquet.schema_arrow if not f.name.startswith("_")]
-    if parquet.metadata.num_rows == 0:
+    fields = [f for f in pq.read_schema(path) if not f.name.startswith("_")]
+    rows = kept_count(path, excluded)
+    if rows == 0:
         # Most windows of a backfill are empty: their profile follows from the schema, with no scan to pay for.
         return empty_profile(fields)
-    return scanned_profile(path, fields, parquet.metadata.num_rows > EXACT_DISTINCT_MAX_ROWS, database)
+    return scanned_profile(path, fields, rows > EXACT_DISTINCT_MAX_ROWS, database, excluded)
 
 
 def empty_profile(fields: list[pa.Field]) -> Profile:
@@ -65,11 +67,15 @@ def empty_profile(fields: list[pa.Field]) -> Profile:
 
 
 def scanned_profile(
-    path: Path, fields: list[pa.Field], approximate: bool, database: duckdb.DuckDBPyConnection | None = None
+    path: Path,
+    fields: list[pa.Field],
+    approximate: bool,
+    database: duckdb.DuckDBPyConnection | None = None,
+    excluded: Path | None = None,
 ) -> Profile:
     """Profile a Parquet file's rows in DuckDB, in a few scans; its temp tables live as long as its cursor."""
     with local_duckdb.connect() if database is None else database.cursor() as connection:
-        connection.execute(source_view(path, [f.name for f in fields if is_json(f.type)]))
+        connection.execute(source_view(path, [f.name for f in fields if is_json(f.type)], excluded))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)
         columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)

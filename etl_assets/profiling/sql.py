@@ -8,14 +8,16 @@ import duckdb
 import pyarrow as pa
 
 from etl_assets.column_types import is_text
+from etl_assets.excluded_rows import kept_relation
 from etl_assets.sql_text import literal, quote_identifier
 
 NUMBER_TYPES = ("integer", "float")
 SAMPLE_ROWS = 20_000
 
 
-def source_view(path: Path, json_names: list[str]) -> str:
-    """The statement that names the Parquet file's rows `source`, a view each scan reads the file through.
+def source_view(path: Path, json_names: list[str], excluded: Path | None = None) -> str:
+    """The statement that names the Parquet file's rows (but its `excluded` ones) `source`, a view each scan reads
+    the file through.
 
     A view, not a table: a copy of a large window outgrows the memory limit and spills to disk, while DuckDB
     reads Parquet on every thread and only the columns a query names. JSON columns are read as their text,
@@ -23,7 +25,7 @@ def source_view(path: Path, json_names: list[str]) -> str:
     """
     as_text = ", ".join(f"CAST({quote_identifier(name)} AS VARCHAR) AS {quote_identifier(name)}" for name in json_names)
     replaced = f" REPLACE ({as_text})" if json_names else ""
-    return f"CREATE TEMP VIEW source AS SELECT *{replaced} FROM read_parquet({literal(str(path))})"
+    return f"CREATE TEMP VIEW source AS SELECT *{replaced} FROM {kept_relation(path, excluded)}"
 
 
 def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:

@@ -19,21 +19,19 @@ import pyarrow.parquet as pq
 from etl_assets import local_duckdb
 from etl_assets.config.columns import FAILED_RULES, SOURCE_FILE, SOURCE_ROW
 from etl_assets.quality.rule_types.base import RuleBase
+from etl_assets.excluded_rows import write_excluded
 from etl_assets.files import atomic_path
 from etl_assets.json_values import json_safe
 from etl_assets.quality.rule_types import rule_type
 from etl_assets.quality.rule_types.base import RowRuleType, RuleType, WindowRuleType
 from etl_assets.quality.window import ReferenceData, RowFlag, Window, WindowFacts
 from etl_assets.sql_text import literal, quote_identifier
-from etl_assets.write_behind import WriteBehind
 
 # Where a failing row came from (file and line), shown beside the rule's own columns in its examples.
 SOURCE_COLUMNS = (SOURCE_FILE, SOURCE_ROW)
 MAX_EXAMPLES = 20
-# rows read, split and written at a time when quarantined rows are taken out of a window
+# rows read at a time when a window's quarantined rows are picked out
 SPLIT_BATCH_ROWS = 65_536
-# kept rows are written in row groups of about this many: a row group per batch makes encoding a third slower
-KEPT_ROW_GROUP_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -218,66 +216,56 @@ def quarantine_window(
     *,
     kept_path: Path,
     quarantine_path: Path,
+    excluded_path: Path,
 ) -> QuarantineResult:
-    """Rows failing an `action: quarantine` rule go to `quarantine_path` with `_failed_rules`; the rest to `kept_path`.
+    """Rows failing an `action: quarantine` rule go to `quarantine_path` with `_failed_rules`; the window is not
+    written again without them.
 
-    Rules were evaluated on all rows, so a quarantined row still counts in every rule's outcome. The window is
-    split batch by batch, so memory stays flat however big it is; with nothing to quarantine the kept file is the
-    transformed one, linked rather than rewritten, and a stale quarantine file from an earlier run is removed.
+    Rules were evaluated on all rows, so a quarantined row still counts in every rule's outcome. `kept_path` becomes
+    the judged file itself (a hard link where the file system allows, else a copy), so a later transform writing
+    the window anew leaves it as judged, and `excluded_path` lists the quarantined rows' positions in it
+    (excluded_rows.py): the load leaves them out as it writes its own files. With nothing to quarantine, a stale
+    quarantine file from an earlier run is removed.
+
+    The positions file is written last and even when empty, with the kept file's identity: should the run stop
+    half way, the earlier verdict that names it then no longer matches the kept file, and its load is refused.
     """
-    parquet = pq.ParquetFile(parquet_path, pre_buffer=False)
-    rows = parquet.metadata.num_rows
+    rows = pq.read_metadata(parquet_path).num_rows
     if rows != quality.rows_total:
         raise ValueError(f"{parquet_path} has {rows} rows but was evaluated with {quality.rows_total}")
     quarantining = [
         name for rule, name in zip(rules, names, strict=True) if rule.row_level and rule.action == "quarantine"
     ]
     failed = _failed_rules(quality.failing_rows, quarantining)
-    if not failed.num_rows:
-        _link_or_copy(parquet_path, kept_path)
+    _link_or_copy(parquet_path, kept_path)
+    if failed.num_rows:
+        _write_quarantined(kept_path, failed, quarantine_path)
+    else:
         quarantine_path.unlink(missing_ok=True)
-        return QuarantineResult(kept_rows=rows, quarantined_rows=0)
-    failed_rows, failed_rules = failed.column("_row").to_numpy(), failed.column(FAILED_RULES)
-    quarantine_schema = parquet.schema_arrow.append(pa.field(FAILED_RULES, pa.string()))
-    with (
-        atomic_path(kept_path) as kept_temp,
-        atomic_path(quarantine_path) as quarantine_temp,
-        pq.ParquetWriter(kept_temp, parquet.schema_arrow) as kept,
-        pq.ParquetWriter(quarantine_temp, quarantine_schema) as taken,
-        WriteBehind("quarantine-split", ahead=1) as behind,
-    ):
-        offset, pending = 0, _RowGroup(kept, behind)
-        for batch in parquet.iter_batches(batch_size=SPLIT_BATCH_ROWS):
-            # failed_rows is sorted: this batch's quarantined rows are one slice of it
-            low, high = np.searchsorted(failed_rows, [offset, offset + batch.num_rows])
-            quarantined = np.zeros(batch.num_rows, dtype=bool)
-            quarantined[failed_rows[low:high] - offset] = True
-            pending.add(batch.filter(pa.array(~quarantined)))
-            if high > low:
-                rules_failed = failed_rules.slice(low, high - low).combine_chunks()
-                taken.write_batch(pa.RecordBatch.from_arrays([*batch.filter(pa.array(quarantined)).columns, rules_failed], schema=quarantine_schema))
-            offset += batch.num_rows
-        pending.flush()
+    write_excluded(kept_path, failed.column("_row"), excluded_path)
     return QuarantineResult(kept_rows=rows - failed.num_rows, quarantined_rows=failed.num_rows)
 
 
-class _RowGroup:
-    """Kept batches gathered into one row group of about KEPT_ROW_GROUP_ROWS rows, then written on the worker
-    thread of `behind` while the next batches are read and filtered."""
-
-    def __init__(self, writer: pq.ParquetWriter, behind: WriteBehind) -> None:
-        self.writer, self.behind, self.batches, self.rows = writer, behind, [], 0
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        self.batches.append(batch)
-        self.rows += batch.num_rows
-        if self.rows >= KEPT_ROW_GROUP_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batches:
-            self.behind.write(self.writer, pa.Table.from_batches(self.batches), row_group_size=self.rows)
-        self.batches, self.rows = [], 0
+def _write_quarantined(path: Path, failed: pa.Table, quarantine_path: Path) -> None:
+    """The rows of `path` that `failed` lists, with the rules each broke, read batch by batch from the row groups
+    that hold one, so memory stays flat however big the window is."""
+    positions, rules_failed = failed.column("_row").to_numpy(), failed.column(FAILED_RULES)
+    with pq.ParquetFile(path, pre_buffer=False) as parquet, atomic_path(quarantine_path) as temporary:
+        schema = parquet.schema_arrow.append(pa.field(FAILED_RULES, pa.string()))
+        with pq.ParquetWriter(temporary, schema) as writer:
+            group_start = 0
+            for group in range(parquet.num_row_groups):
+                group_end = group_start + parquet.metadata.row_group(group).num_rows
+                offset = group_start
+                # positions is sorted: a group's (and a batch's) quarantined rows are one slice of it
+                if np.searchsorted(positions, group_start) < np.searchsorted(positions, group_end):
+                    for batch in parquet.iter_batches(batch_size=SPLIT_BATCH_ROWS, row_groups=[group]):
+                        low, high = np.searchsorted(positions, [offset, offset + batch.num_rows])
+                        if high > low:
+                            taken = batch.take(pa.array(positions[low:high] - offset))
+                            writer.write_batch(pa.RecordBatch.from_arrays([*taken.columns, rules_failed.slice(low, high - low).combine_chunks()], schema=schema))
+                        offset += batch.num_rows
+                group_start = group_end
 
 
 def _link_or_copy(source: Path, path: Path) -> None:

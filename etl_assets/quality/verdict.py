@@ -1,4 +1,4 @@
-"""A window's verdict: every rule evaluated on its transformed rows, quarantined rows taken out, and whether it may load."""
+"""A window's verdict: every rule evaluated on its transformed rows, quarantined rows set aside, and whether it may load."""
 
 from __future__ import annotations
 
@@ -38,11 +38,13 @@ def judge_window(
     quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=now, database=database)
     blocked_by = tuple(o.name for o in quality.outcomes if not o.passed and o.severity == "error" and o.action != "quarantine")
     if any(rule.action == "quarantine" for rule in rules):
-        split = quarantine_window(stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine)
+        split = quarantine_window(
+            stage.transformed, quality, rules, names, kept_path=stage.kept, quarantine_path=stage.quarantine, excluded_path=stage.excluded
+        )
         if not split.quarantined_rows:
             # An empty file still replaces the window in <TABLE>_QUARANTINE, clearing rows an earlier run put there.
             write_empty_quarantine(stage.kept, stage.quarantine)
-        verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score)
+        verdict = QualityVerdict(blocked_by, stage.kept, stage.quarantine, split.quarantined_rows, quality.score, stage.excluded)
     else:
         verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
     stage.write_verdict(verdict)

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from etl_assets import local_duckdb
 from etl_assets.column_types import is_json
 from etl_assets.config.columns import LOADED_AT, RUN_ID, SOURCE_FILE, STAGED_ROW, WINDOW_END, WINDOW_START
+from etl_assets.excluded_rows import excluded_count, kept_relation, not_excluded
 from etl_assets.sql_text import literal, quote_identifier
 from etl_assets.warehouse.strategies import key_counts_sql
 
@@ -31,7 +32,8 @@ class LoadFiles:
 
     `schema` keeps JSON columns typed as JSON (the table stores them as VARIANT) while the part files hold them as
     plain text; `json_columns` names them. `spans` gives each source's rows as [first, end) of STAGED_ROW, in the
-    order the sources were given: one span for a window's own files, one per window for a range's.
+    order the sources were given: one span for a window's own files, one per window for a range's. A source's
+    excluded rows leave gaps in its span; `counts` gives the rows each source really has in the files.
     """
 
     parts: list[Path]
@@ -39,14 +41,16 @@ class LoadFiles:
     schema: pa.Schema
     json_columns: frozenset[str] = field(default_factory=frozenset)
     spans: tuple[tuple[int, int], ...] = ()
+    counts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class LoadSource:
-    """A window's Parquet file and the window its rows belong to."""
+    """A window's Parquet file, the window its rows belong to, and the positions of its rows left out (excluded_rows.py)."""
 
     path: Path
     window: tuple[dt.datetime, dt.datetime]
+    excluded: Path | None = None
 
 
 def write_load_files(
@@ -55,9 +59,11 @@ def write_load_files(
     window: tuple[dt.datetime, dt.datetime],
     run_id: str,
     rows_per_part: int = ROWS_PER_PART,
+    excluded: Path | None = None,
 ) -> LoadFiles:
-    """Copy `source` into `folder`/part-N.parquet, adding the load columns; DuckDB keeps the memory flat."""
-    return write_range_files([LoadSource(source, window)], folder, run_id, rows_per_part)
+    """Copy `source` but its `excluded` rows into `folder`/part-N.parquet, adding the load columns; DuckDB keeps the
+    memory flat."""
+    return write_range_files([LoadSource(source, window, excluded)], folder, run_id, rows_per_part)
 
 
 def load_schema(source: Path) -> pa.Schema:
@@ -74,12 +80,15 @@ def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, 
     The sources must share one load schema (see load_schema). A file without `_source_file` (a transform that
     dropped lineage) gets the source file's name there. STAGED_ROW numbers the rows across all the sources, in
     order: a source's rows start where the one before it ended, each at its place in its file. DuckDB reads and
-    writes on every core within its memory limit; the rows may land in the parts in any order.
+    writes on every core within its memory limit; the rows may land in the parts in any order. A source's excluded
+    rows (the quarantined ones) are left out as the files are written, so no stage writes the window without them.
+    Raises StaleExcludedRows when a positions file was written for another version of its source.
     """
     schema, kept, json_columns, with_lineage = _layout(pq.read_schema(sources[0].path))
     loaded_at = dt.datetime.now(dt.UTC)
     selects: list[str] = []
     spans: list[tuple[int, int]] = []
+    counts: list[int] = []
     rows = 0
     for source in sources:
         with pq.ParquetFile(source.path) as parquet:  # its footer, read once for the schema and the row count
@@ -87,7 +96,8 @@ def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, 
         if _layout(arrow_schema)[0] != schema:
             raise ValueError(f"{source.path.name} does not share the load schema of {sources[0].path.name}")
         spans.append((rows, rows + size))
-        if size:
+        counts.append(size - excluded_count(source.path, source.excluded))
+        if counts[-1]:
             selects.append(_select_source(source, arrow_schema.names, kept, json_columns, with_lineage, run_id, loaded_at, rows))
         rows += size
     if selects:
@@ -99,7 +109,7 @@ def write_range_files(sources: Sequence[LoadSource], folder: Path, run_id: str, 
                 f"FILENAME_PATTERN 'part-{{i}}', OVERWRITE_OR_IGNORE)"
             )
     parts = sorted(folder.glob(PART_PATTERN), key=lambda path: int(path.stem.split("-")[1]))
-    return LoadFiles(parts=parts, rows=rows, schema=schema, json_columns=json_columns, spans=tuple(spans))
+    return LoadFiles(parts=parts, rows=sum(counts), schema=schema, json_columns=json_columns, spans=tuple(spans), counts=tuple(counts))
 
 
 def _select_source(
@@ -133,7 +143,8 @@ def _select_source(
         (f"{first_row} + file_row_number", STAGED_ROW),
     ]
     values += [f"{value} AS {quote_identifier(name)}" for value, name in added]
-    return f"SELECT {', '.join(values)} FROM read_parquet({literal(str(source.path))}) AS source({', '.join(aliases.values())})"
+    file = f"read_parquet({literal(str(source.path))}) AS source({', '.join(aliases.values())})"
+    return f"SELECT {', '.join(values)} FROM {file} WHERE {not_excluded(source.excluded)}"
 
 
 def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozenset[str], bool]:
@@ -162,14 +173,13 @@ def local_key_facts(files: LoadFiles, keys: Sequence[str]) -> tuple[int, int]:
     return int(nulls), int(groups)
 
 
-def content_fingerprint(source: Path) -> str:
-    """The row count and an order-free sum of row hashes: the same rows give the same value however they are stored."""
+def content_fingerprint(source: Path, excluded: Path | None = None) -> str:
+    """The row count and an order-free sum of row hashes of the rows to load (all but `excluded`): the same rows
+    give the same value however they are stored."""
     names = [f.name for f in pq.read_schema(source) if f.name not in (*ADDED_COLUMNS, STAGED_ROW)]
     if not names:
         return "0:0"
     hashed = ", ".join(quote_identifier(name) for name in names)
     with local_duckdb.connect() as local:
-        rows, total = local.execute(
-            f"SELECT count(*), sum(hash({hashed})::HUGEINT) FROM read_parquet(?)", [str(source)]
-        ).fetchone()
+        rows, total = local.execute(f"SELECT count(*), sum(hash({hashed})::HUGEINT) FROM {kept_relation(source, excluded)}").fetchone()
     return f"{rows}:{total or 0}"

@@ -15,6 +15,7 @@ from snowflake.connector import errors as sf_errors
 
 from etl_assets.config.columns import STAGED_ROW
 from etl_assets.errors import WarehouseError
+from etl_assets.excluded_rows import StaleExcludedRows
 from etl_assets.sql_text import qualified_name
 from etl_assets.warehouse.ddl import ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
@@ -177,8 +178,8 @@ class _WindowLoad:
         if self.ledger is None or self.request.strategy != "append":
             return
         try:
-            self.content_hash = content_fingerprint(self.request.parquet_path)
-        except duckdb.Error as exc:
+            self.content_hash = content_fingerprint(self.request.parquet_path, self.request.excluded_rows)
+        except (duckdb.Error, StaleExcludedRows) as exc:
             raise PermanentWarehouseError(
                 f"Cannot read {self.request.parquet_path} to load window {self.request.window_key} ({exc}); "
                 f"rerun its transform."
@@ -333,8 +334,8 @@ def ledger_attempt(request: LoadRequest) -> Attempt:
 
 def _prepare(request: LoadRequest, folder: Path, window: tuple[dt.datetime, dt.datetime]) -> LoadFiles:
     try:
-        return write_load_files(request.parquet_path, folder, window, request.run_id)
-    except (OSError, pa.ArrowException, duckdb.Error) as exc:
+        return write_load_files(request.parquet_path, folder, window, request.run_id, excluded=request.excluded_rows)
+    except (OSError, pa.ArrowException, duckdb.Error, StaleExcludedRows) as exc:
         raise PermanentWarehouseError(
             f"Cannot read {request.parquet_path} to load window {request.window_key} ({exc}); rerun its transform."
         ) from exc

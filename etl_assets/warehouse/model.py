@@ -39,6 +39,8 @@ class LoadRequest:
     sequence_by: str | None = None
     # run the strategy even without rows (replace_window then empties the window); otherwise nothing is loaded
     load_empty: bool = False
+    # positions of rows of parquet_path that are not loaded (quarantined), in a file of excluded_rows.py
+    excluded_rows: Path | None = None
 
 
 @dataclass(frozen=True)

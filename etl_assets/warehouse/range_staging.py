@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 from snowflake.connector import errors as sf_errors
 
 from etl_assets.config.columns import STAGED_ROW
 from etl_assets.errors import WarehouseError
+from etl_assets.excluded_rows import StaleExcludedRows, kept_count
 from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
@@ -44,7 +44,7 @@ def range_groups(requests: Sequence[LoadRequest]) -> list[list[LoadRequest]]:
     current: list[LoadRequest] = []
     current_rows, current_schema = 0, None
     for request in requests:
-        rows = pq.ParquetFile(request.parquet_path).metadata.num_rows
+        rows = kept_count(request.parquet_path, request.excluded_rows)
         if rows == 0 or request.load_empty:
             continue
         schema = (request.database, request.schema, request.table, load_schema(request.parquet_path))
@@ -84,7 +84,7 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
     step = "writing the load files"
     try:
         with tempfile.TemporaryDirectory(prefix=".load-range-", dir=first.parquet_path.parent) as folder:
-            sources = [LoadSource(r.parquet_path, (as_utc(r.window_start), as_utc(r.window_end))) for r in requests]
+            sources = [LoadSource(r.parquet_path, (as_utc(r.window_start), as_utc(r.window_end)), r.excluded_rows) for r in requests]
             files = write_range_files(sources, Path(folder), first.run_id)
             step = "creating the staging table"
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
@@ -98,7 +98,7 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
             copy_into(cursor, staging, prefix, files, table, progress)
             step = "checking the range's merge keys"
             key_facts = _key_facts(cursor, requests, staging, (database, schema, table))
-    except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException, duckdb.Error) as exc:
+    except (sf_errors.Error, WarehouseError, OSError, pa.ArrowException, duckdb.Error, StaleExcludedRows) as exc:
         drop_staging(cursor, staging, prefix)
         cursor.close()
         raise classify(
@@ -111,12 +111,12 @@ def staged_range(connection, requests: Sequence[LoadRequest], progress: Progress
     windows = {
         request.window_key: StagedWindow(
             relation=f"(SELECT * FROM {staging} WHERE {row} >= {begin} AND {row} < {end})",
-            rows=end - begin,
+            rows=rows,
             schema=files.schema,
             json_columns=files.json_columns,
             key_facts=key_facts.get(as_utc(request.window_start)),
         )
-        for request, (begin, end) in zip(requests, files.spans, strict=True)
+        for request, (begin, end), rows in zip(requests, files.spans, files.counts, strict=True)
     }
     try:
         yield windows

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 from snowflake.connector import errors as sf_errors
 
 from etl_assets import local_duckdb
+from etl_assets.excluded_rows import kept_count, kept_relation
 from etl_assets.warehouse.ddl import existing_columns
 from etl_assets.warehouse.errors import classify
 from etl_assets.config.columns import RUN_ID, WINDOW_END, WINDOW_START
-from etl_assets.sql_text import literal, qualified_name, quote_identifier
+from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation, as_utc
 
@@ -61,17 +61,24 @@ def window_starts_with_rows(connection, database: str, schema: str, table: str, 
             raise classify(exc, f"Reading the windows of {database}.{schema}.{table}") from exc
 
 
-def expected_rows(parquet_path: Path, strategy: str, keys: Sequence[str], database: duckdb.DuckDBPyConnection | None = None) -> int:
-    """Rows a load of this file must leave in its window: one per key for merge, every row otherwise.
+def expected_rows(
+    parquet_path: Path,
+    strategy: str,
+    keys: Sequence[str],
+    database: duckdb.DuckDBPyConnection | None = None,
+    excluded: Path | None = None,
+) -> int:
+    """Rows a load of this file (all but its `excluded` rows) must leave in its window: one per key for merge, every
+    row otherwise.
 
     Every row is the Parquet footer's count; distinct keys are counted in DuckDB, in a cursor of `database` when
     given (a range's windows then open one DuckDB between them).
     """
     file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
     if strategy != "merge" or not file_keys:
-        return pq.read_metadata(parquet_path).num_rows
+        return kept_count(parquet_path, excluded)
     columns = ", ".join(quote_identifier(key) for key in file_keys)
-    sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM read_parquet({literal(str(parquet_path))}))"
+    sql = f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM {kept_relation(parquet_path, excluded)})"
     with local_duckdb.connect() if database is None else database.cursor() as local:
         return int(local.execute(sql).fetchone()[0])
 
@@ -83,7 +90,7 @@ def reconcile_window(
 
     A load that committed counted the rows it wrote inside its transaction; a window an earlier attempt loaded is
     counted here."""
-    expected = expected_rows(request.parquet_path, request.strategy, keys, database)
+    expected = expected_rows(request.parquet_path, request.strategy, keys, database, request.excluded_rows)
     found = result.rows_written_by_run
     if found is None:
         found = rows_written_by_run(

@@ -78,7 +78,7 @@ def load_windows(
     ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
     verdicts = {window.key: stage_paths(paths, dataset.name, window.key).read_verdict() for window in windows}
     requests = {
-        window.key: load_request(dataset, window, verdicts[window.key].load_path, run_id)
+        window.key: load_request(dataset, window, verdicts[window.key].load_path, run_id, verdicts[window.key].excluded_rows)
         for window in windows
         if not verdicts[window.key].blocked
     }
@@ -225,7 +225,7 @@ def quarantine_request(request: LoadRequest, quarantine_path: Path) -> LoadReque
     """The window's quarantined rows go to <TABLE>_QUARANTINE, replacing that window's earlier ones (even with none)."""
     return replace(
         request, table=request.table + QUARANTINE_SUFFIX, strategy="replace_window", keys=[], parquet_path=quarantine_path,
-        sequence_by=None, load_empty=True,
+        sequence_by=None, load_empty=True, excluded_rows=None,
     )  # fmt: skip
 
 
@@ -251,14 +251,17 @@ def _quarantined_before(
     return window_starts_with_rows(connection, warehouse.database, warehouse.schema_, table, windows[0].start, windows[-1].end)
 
 
-def load_request(dataset: DatasetConfig, window: TimeWindow, load_path: Path, run_id: str) -> tuple[LoadRequest, KeyChoice]:
-    """The window's load, keyed by configured keys or, failing those, keys detected in the rows to load."""
+def load_request(
+    dataset: DatasetConfig, window: TimeWindow, load_path: Path, run_id: str, excluded: Path | None = None
+) -> tuple[LoadRequest, KeyChoice]:
+    """The window's load of `load_path` but its `excluded` rows, keyed by configured keys or, failing those, keys
+    detected in the rows to load."""
     configured, strategy = dataset.load.keys or [], dataset.load.strategy
     if configured or strategy != "merge":
         # choose_keys looks at no column then; profiling a big window only to ignore it would cost seconds
         choice = choose_keys(configured, strategy, [])
     else:
-        profile = profile_parquet(load_path)
+        profile = profile_parquet(load_path, excluded=excluded)
         choice = choose_keys(configured, strategy, facts_from_profile(profile), profile.key_candidates)
     request = LoadRequest(
         database=dataset.warehouse.database,
@@ -271,6 +274,7 @@ def load_request(dataset: DatasetConfig, window: TimeWindow, load_path: Path, ru
         window_end=window.end,
         run_id=run_id,
         parquet_path=load_path,
+        excluded_rows=excluded,
         dataset=dataset.name,
         sequence_by=dataset.load.sequence_by,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 import pytest
+from etl_assets.excluded_rows import kept_count
 from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quarantine_window
 from etl_assets.quality.rules import check_names
 from etl_assets_tests.quality.conftest import rules
@@ -25,8 +26,9 @@ def split_repeatedly(start: multiprocessing.synchronize.Barrier, window: Path, q
     start.wait()
     for _ in range(SPLITS_EACH):
         quarantine_window(
-            window, quality, parsed, check_names(parsed), kept_path=out / "kept.parquet", quarantine_path=out / "quarantine.parquet"
-        )
+            window, quality, parsed, check_names(parsed), kept_path=out / "kept.parquet", quarantine_path=out / "quarantine.parquet",
+            excluded_path=out / "excluded.parquet",
+        )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -51,6 +53,6 @@ def test_two_processes_writing_the_same_outputs_both_succeed_and_leave_whole_fil
                 writer.kill()
                 writer.join()
 
-    assert pq.read_table(out / "kept.parquet").num_rows == ROWS - ROWS // 10
+    assert kept_count(out / "kept.parquet", out / "excluded.parquet") == ROWS - ROWS // 10
     assert pq.read_table(out / "quarantine.parquet").num_rows == ROWS // 10
-    assert sorted(file.name for file in out.iterdir()) == ["kept.parquet", "quarantine.parquet"], "no temp file is left"
+    assert sorted(file.name for file in out.iterdir()) == ["excluded.parquet", "kept.parquet", "quarantine.parquet"], "no temp file is left"
