@@ -78,6 +78,8 @@ def scanned_profile(
         connection.execute(source_view(path, [f.name for f in fields if is_json(f.type)], excluded))
         create_sample(connection, [f.name for f in fields if is_text(f.type)])
         row_count, columns = _base_profiles(connection, fields, approximate)
+        if approximate:
+            columns = candidates.count_near_unique(connection, columns, row_count)
         columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)
         columns = distributions.add_distributions(connection, columns, fields, dates, row_count)
         keys = candidates.key_candidates(connection, columns, row_count)
