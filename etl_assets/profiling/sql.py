@@ -45,15 +45,18 @@ def typed_value(name: str, arrow_type: pa.DataType, inferred_type: str, date_for
     """('number' | 'moment', an expression of the column's values in their inferred type), or None for other types."""
     column = quote_identifier(name)
     text = is_text(arrow_type)
+    # Text typed as a number, date or timestamp had every value written exactly as that type prints it
+    # (text_types.py): no blank to trim, and no number past a double's range.
     if is_number(inferred_type):
-        number = f"TRY_CAST(trim({column}) AS DOUBLE)" if text else f"CAST({column} AS DOUBLE)"
-        return "number", f"(CASE WHEN isfinite({number}) THEN {number} END)"
+        if text:
+            return "number", f"TRY_CAST({column} AS DOUBLE)"
+        return "number", f"(CASE WHEN isfinite(CAST({column} AS DOUBLE)) THEN CAST({column} AS DOUBLE) END)"
     if not text and inferred_type in ("date", "timestamp"):
         return "moment", column
     if inferred_type == "date":
-        return "moment", f"TRY_CAST(trim({column}) AS DATE)"
+        return "moment", f"TRY_CAST({column} AS DATE)"
     if inferred_type == "timestamp":
-        return "moment", f"TRY_CAST(trim({column}) AS TIMESTAMPTZ)"
+        return "moment", f"TRY_CAST({column} AS TIMESTAMPTZ)"
     if date_format:
         return "moment", f"try_strptime(trim({column}), {literal(date_format)})"
     return None
