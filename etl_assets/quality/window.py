@@ -45,7 +45,12 @@ class Window:
 
     @property
     def source(self) -> str:
-        return f"read_parquet({literal(str(self.path))}) AS source({', '.join(self.aliases.values())})"
+        return self.read_as("source")
+
+    def read_as(self, table: str) -> str:
+        """The window's rows under the table name `table`, their columns renamed as in `source`: a subquery of a
+        rule reads the window again under a name of its own."""
+        return f"read_parquet({literal(str(self.path))}) AS {table}({', '.join(self.aliases.values())})"
 
     def column(self, name: str) -> str:
         return self.aliases[name]
