@@ -166,10 +166,13 @@ def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozen
     return schema, kept, json_columns, with_lineage
 
 
-def local_key_facts(files: LoadFiles, keys: Sequence[str]) -> tuple[int, int]:
-    """The load files' rows with a NULL key and their distinct keys, counted here rather than in the warehouse."""
+def source_key_facts(source: Path, excluded: Path | None, keys: Sequence[str]) -> tuple[int, int]:
+    """The rows to load (all of `source` but its `excluded` rows) with a NULL key, and their distinct keys, counted
+    here rather than in the warehouse. The window's own columns are left out of the keys: one value per window,
+    they split no group."""
+    file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
     with local_duckdb.connect() as local:
-        nulls, groups = local.execute(key_counts_sql(list(keys), "read_parquet(?)"), [[str(part) for part in files.parts]]).fetchone()
+        nulls, groups = local.execute(key_counts_sql(file_keys, kept_relation(source, excluded))).fetchone()
     return int(nulls), int(groups)
 
 

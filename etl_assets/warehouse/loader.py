@@ -21,7 +21,7 @@ from etl_assets.warehouse.ddl import ensure_target
 from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_unreachable
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.ledger import Attempt, LoadLedger
-from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, local_key_facts, write_load_files
+from etl_assets.warehouse.load_file import LoadFiles, content_fingerprint, source_key_facts, write_load_files
 from etl_assets.warehouse.model import STRATEGIES, LoadRequest, LoadResult, as_utc
 from etl_assets.warehouse.reconcile import rows_in_window
 from etl_assets.warehouse.staging import (
@@ -256,6 +256,8 @@ class _WindowLoad:
             rows_superseded=counts.superseded,
             rows_taken_from=counts.taken_from,
             rows_written_by_run=counts.written_by_run,
+            # counted in the window's own file, not in what was staged: the reconciliation may rely on it
+            distinct_keys=None if staged or facts is None else facts.staged_keys,
         )
 
     def _record_outcome(self, files: LoadFiles | StagedWindow) -> Callable[[StrategyCounts, str], bool]:
@@ -284,13 +286,13 @@ class _WindowLoad:
 
     def _new_table_key_facts(self, files: LoadFiles, created: bool) -> KeyFacts | None:
         """For a merge into the table this load just created (empty, so no key is contested), its staged keys'
-        NULLs and distinct count, counted in the load files here instead of in a staging table."""
+        NULLs and distinct count, counted here in the rows to load instead of in a staging table."""
         if self.request.strategy != "merge" or not created or not files.rows:
             return None
         self.step = "counting the window's keys"
         try:
-            nulls, distinct = local_key_facts(files, self.request.keys)
-        except duckdb.Error as exc:
+            nulls, distinct = source_key_facts(self.request.parquet_path, self.request.excluded_rows, self.request.keys)
+        except (duckdb.Error, StaleExcludedRows) as exc:
             raise PermanentWarehouseError(f"Cannot count the keys of window {self.request.window_key} ({exc}); rerun its transform.") from exc
         return KeyFacts(nulls, distinct, contested=False)
 

@@ -65,6 +65,8 @@ class LoadResult:
     already_loaded: bool = False
     # rows of the window carrying this run's id, counted inside the load's transaction; None when it ran none
     rows_written_by_run: int | None = None
+    # merge: the distinct keys of the window's file (but its excluded rows), when the load counted them there
+    distinct_keys: int | None = None
 
 
 @dataclass(frozen=True)

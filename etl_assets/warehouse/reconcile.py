@@ -89,8 +89,11 @@ def reconcile_window(
     """Compare the rows of the load file with the rows this run wrote to the window and those kept newer elsewhere.
 
     A load that committed counted the rows it wrote inside its transaction; a window an earlier attempt loaded is
-    counted here."""
-    expected = expected_rows(request.parquet_path, request.strategy, keys, database, request.excluded_rows)
+    counted here. A merge whose load counted the file's distinct keys already is not counted again."""
+    if request.strategy == "merge" and result.distinct_keys is not None and list(keys) == list(request.keys):
+        expected = result.distinct_keys
+    else:
+        expected = expected_rows(request.parquet_path, request.strategy, keys, database, request.excluded_rows)
     found = result.rows_written_by_run
     if found is None:
         found = rows_written_by_run(

@@ -83,3 +83,23 @@ def test_reconciliation_matches_after_a_merge_and_fails_when_rows_go_missing(war
     # a load whose transaction wrote fewer rows than its file holds fails the reconciliation too
     short = reconcile_window(warehouse_connection, request, ["order_id"], dataclasses.replace(result, rows_written_by_run=2))
     assert (short.found, short.matches) == (2, False)
+
+
+def test_a_first_merge_counts_its_files_keys_once_for_the_load_and_the_reconciliation(warehouse_connection, tmp_path, monkeypatch):
+    schema = f"S_{uuid.uuid4().hex[:8].upper()}"
+    path = tmp_path / "w.parquet"
+    pq.write_table(pa.table({"order_id": [1, 2, 2, 3], "note": ["a", "b", "c", "d"]}), path)
+    request = LoadRequest(
+        database="RECON", schema=schema, table="orders", strategy="merge", keys=["order_id"],
+        window_key="2026-05-01", window_start=DAY_1, window_end=DAY_2, run_id="run-1", parquet_path=path,
+    )  # fmt: skip
+
+    result = load_window(warehouse_connection, request)
+    monkeypatch.setattr("etl_assets.warehouse.reconcile.expected_rows", lambda *args: pytest.fail("the keys were counted again"))
+    reconciled = reconcile_window(warehouse_connection, request, ["order_id"], result)
+
+    assert result.distinct_keys == 3, "counted in the window's file when the table was new"
+    assert (reconciled.expected, reconciled.found, reconciled.matches) == (3, 3, True)
+    # a later merge into the existing table counted nothing in the file: the reconciliation counts it
+    again = load_window(warehouse_connection, dataclasses.replace(request, run_id="run-2"))
+    assert again.distinct_keys is None
