@@ -14,7 +14,7 @@ import pytest
 
 from etl_assets.config.models import PartitionsConfig
 from etl_assets.ingest.model import Lineage, ReadResult, StreamedRead
-from etl_assets.ingest.spool import spool_file
+from etl_assets.ingest.spool import repetitive_columns, spool_file
 from etl_assets.ingest.upload import ingest_window, upload_path
 from etl_assets.ingest.windows import window_from_key
 from etl_assets.paths import ProjectPaths
@@ -130,3 +130,24 @@ def test_a_read_that_fails_midway_raises_its_error_and_leaves_no_writer_running(
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("spool-write")]
     # the rows before the failure were written whole and the file was closed (the upload then discards it)
     assert pq.read_table(tmp_path / "part.parquet").num_rows == 4 * 70_000
+
+
+def test_only_columns_whose_values_repeat_are_dictionary_encoded(tmp_path):
+    rows = 70_000
+    batch = pa.table({
+        "id": [str(n) for n in range(rows)], "status": ["paid", "open"] * (rows // 2),
+        "payload": pa.array(["{}"] * rows, pa.json_()), "nothing": pa.nulls(rows),
+        "_source_row": pa.array(range(rows), pa.int64()),
+    })  # fmt: skip
+    streamed = StreamedRead(iter([batch]), lambda: ReadResult(batch.slice(0, 0), [], {}))
+
+    spool_file(streamed, Lineage("a.csv", MORNING), tmp_path / "part.parquet")
+
+    parquet = pq.ParquetFile(tmp_path / "part.parquet")
+    group = parquet.metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+    assert "RLE_DICTIONARY" not in encodings["id"], "an id would fill a dictionary only to give it up"
+    assert all("RLE_DICTIONARY" in encodings[name] for name in ("status", "payload", "_source_file"))
+    assert parquet.read().select(["id", "status", "payload", "nothing"]).equals(batch.drop_columns(["_source_row"]))
+    nested = batch.append_column("tags", pa.array([["a"]] * rows))
+    assert repetitive_columns(nested) is True, "nested leaves keep their dictionaries, as before"
