@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, open_dagster_pipes
 
@@ -42,6 +44,9 @@ DEDUPLICATE_ON = $deduplicate_on
 LATEST_FIRST = f"{ARRIVED_AT} DESC, {SOURCE_FILE} DESC, {SOURCE_ROW} DESC"
 # The output is written this many rows at a time, so it is never held whole beside the input.
 OUTPUT_BATCH_ROWS = 100_000
+# Only a column whose first batch has at most this share of distinct values is dictionary-encoded: a dictionary
+# for an id, an amount or free text would be built only to be given up.
+DICTIONARY_MAX_DISTINCT_SHARE = 0.5
 # DuckDB's memory before it spills to disk, so a window of any size fits a worker; the variable overrides it.
 MEMORY_LIMIT = $memory_limit_literal
 MEMORY_LIMIT_VARIABLE = $memory_variable_literal
@@ -148,16 +153,39 @@ def write_atomically(reader, json_positions: list[int], output_path: Path) -> in
     os.chmod(temp_name, 0o666 & ~umask)
     rows = 0
     schema = output_schema(reader.schema, json_positions, json_type)
+    writer = None
     try:
-        with pq.ParquetWriter(temp_name, schema) as writer:
-            for batch in reader:
-                writer.write_batch(batch.cast(schema) if json_positions else batch)
-                rows += batch.num_rows
+        for batch in reader:
+            batch = batch.cast(schema) if json_positions else batch
+            if writer is None:
+                writer = pq.ParquetWriter(temp_name, schema, use_dictionary=repetitive_columns(batch))
+            writer.write_batch(batch)
+            rows += batch.num_rows
+        writer = writer or pq.ParquetWriter(temp_name, schema)
+        writer.close()
         os.replace(temp_name, output_path)
     except BaseException:
+        if writer is not None:
+            writer.close()
         os.unlink(temp_name)
         raise
     return rows
+
+
+def repetitive_columns(batch):
+    """The columns worth a dictionary, judged on the first batch: those whose values repeat, and those Arrow cannot
+    count, as before. With nested columns, whose leaves a list of names does not reach, every column keeps one."""
+    if any(pa.types.is_nested(field.type) for field in batch.schema):
+        return True
+    chosen = []
+    for name, column in zip(batch.schema.names, batch.columns):
+        try:
+            repeats = pc.count_distinct(column).as_py() <= DICTIONARY_MAX_DISTINCT_SHARE * len(column)
+        except pa.ArrowNotImplementedError:
+            repeats = True
+        if repeats:
+            chosen.append(name)
+    return chosen
 
 
 def main() -> None:

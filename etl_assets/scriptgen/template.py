@@ -18,7 +18,7 @@ from etl_assets.local_duckdb import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE
 from etl_assets.scriptgen.script_skeleton import SCRIPT_SKELETON
 from etl_assets.sql_text import quote_identifier
 
-GENERATOR_VERSION = "template-5"
+GENERATOR_VERSION = "template-6"
 # Scripts of these versions take one --input/--output pair only; later ones take many (docs/architecture.md §7).
 SINGLE_PAIR_VERSIONS = frozenset({"template-1"})
 

@@ -16,7 +16,8 @@ from etl_assets.scriptgen.template import GENERATOR_VERSION, render_template_scr
 from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM
 
 ALLOWED_SCRIPT_IMPORTS = {
-    "argparse", "json", "os", "sys", "pathlib", "tempfile", "time", "duckdb", "pyarrow.parquet", "dagster_pipes"
+    "argparse", "json", "os", "sys", "pathlib", "tempfile", "time", "duckdb", "pyarrow", "pyarrow.compute", "pyarrow.parquet",
+    "dagster_pipes",
 }
 
 

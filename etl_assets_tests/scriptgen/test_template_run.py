@@ -361,3 +361,15 @@ def test_the_output_gets_the_permissions_of_any_file_the_user_writes(tmp_path: P
         os.umask(umask)
 
     assert stat.S_IMODE((tmp_path / "out.parquet").stat().st_mode) == 0o644
+
+
+def test_only_output_columns_whose_values_repeat_are_dictionary_encoded(tmp_path: Path) -> None:
+    rows = [{**DIRTY_ORDERS[0], "order_id": str(n), "email": f"user{n}@example.com"} for n in range(5_000)]
+    upload = write_upload(tmp_path / "in.parquet", rows, ORDERS_HEADERS)
+
+    run_ok(_orders_script(tmp_path), upload, tmp_path / "out.parquet")
+
+    group = pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+    assert "RLE_DICTIONARY" not in encodings["order_id"] and "RLE_DICTIONARY" not in encodings["email"]
+    assert "RLE_DICTIONARY" in encodings["status"] and "RLE_DICTIONARY" in encodings["order_date"]
