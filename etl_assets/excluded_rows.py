@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.files import atomic_path
-from etl_assets.sql_text import literal, quote_identifier
+from etl_assets.sql_text import literal, parquet_by_position, position_aliases, quote_identifier
 
 ROW = "_row"
 IDENTITY_KEY = b"etl_assets.excluded_from"
@@ -70,9 +70,8 @@ def kept_relation(of: Path, excluded: Path | None) -> str:
         return f"read_parquet({literal(str(of))})"
     excluded_count(of, excluded)
     names = pq.read_schema(of).names
-    aliases = [f"c{position}" for position in range(len(names))]
-    columns = ", ".join(f"{alias} AS {quote_identifier(name)}" for alias, name in zip(aliases, names))
-    return f"(SELECT {columns} FROM read_parquet({literal(str(of))}) AS file({', '.join(aliases)}) WHERE {not_excluded(excluded)})"
+    columns = ", ".join(f"{alias} AS {quote_identifier(name)}" for alias, name in zip(position_aliases(len(names)), names))
+    return f"(SELECT {columns} FROM {parquet_by_position(of, 'file', len(names))} WHERE {not_excluded(excluded)})"
 
 
 def _identity(of: Path) -> list[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 from etl_assets.errors import EtlAssetsError
@@ -23,6 +24,17 @@ def quote_identifier(name: str) -> str:
 def qualified_name(*parts: str) -> str:
     """Quoted parts joined by dots, e.g. "ANALYTICS"."RAW"."ORDERS"."""
     return ".".join(quote_identifier(part) for part in parts)
+
+
+def position_aliases(count: int) -> list[str]:
+    """c0, c1, ...: the names parquet_by_position gives a file's `count` columns, in file order."""
+    return [f"c{position}" for position in range(count)]
+
+
+def parquet_by_position(path: Path, table: str, count: int) -> str:
+    """`read_parquet(path)` named `table`, its `count` columns renamed by position (position_aliases): no column
+    of the file can then shadow DuckDB's `file_row_number` or a name the query gives its own results."""
+    return f"read_parquet({literal(str(path))}) AS {table}({', '.join(position_aliases(count))})"
 
 
 def literal(value: Any) -> str:

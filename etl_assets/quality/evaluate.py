@@ -24,13 +24,13 @@ from etl_assets.json_values import json_safe
 from etl_assets.quality.rule_types import rule_type
 from etl_assets.quality.rule_types.base import RowRuleType, RuleType, WindowRuleType
 from etl_assets.quality.window import ReferenceData, RowFlag, Window, WindowFacts
-from etl_assets.sql_text import literal, quote_identifier
+from etl_assets.sql_text import literal, parquet_by_position, position_aliases, quote_identifier
 
 # Where a failing row came from (file and line), shown beside the rule's own columns in its examples.
 SOURCE_COLUMNS = (SOURCE_FILE, SOURCE_ROW)
 MAX_EXAMPLES = 20
 # quarantined rows handed over at a time as they are written
-SPLIT_BATCH_ROWS = 65_536
+QUARANTINE_BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _failing_rows(window: Window, flags: dict[int, RowFlag], names: list[str]) -
     """The rows failing any row-level rule, in row order: `_row` and one boolean per rule, named `names`.
 
     One scan, and only failing rows are kept: passing rows fail no rule, so each rule's count is its column's sum.
-    The flags are computed in a subquery, so a rule's window function (unique) sees every row before the filter.
+    The flags are computed in a subquery, so a rule reading other rows (unique) sees every row before the filter.
     When the query fails on the data, each rule is tried alone and the failing ones set aside.
     """
     try:
@@ -252,15 +252,15 @@ def _write_quarantined(path: Path, failed: pa.Table, quarantine_path: Path) -> N
     to read the window batch by batch), and hands them over batch by batch in the window's own types.
     """
     schema = pq.read_schema(path)
-    aliases = [f"c{position}" for position in range(len(schema))]
+    aliases = position_aliases(len(schema))
     quarantine_schema = schema.append(pa.field(FAILED_RULES, pa.string()))
     with local_duckdb.connect() as connection, atomic_path(quarantine_path) as temporary:
         connection.register("failed", failed)
         reader = connection.sql(
             f"SELECT {', '.join(aliases)}, failed.{quote_identifier(FAILED_RULES)} "
-            f"FROM read_parquet({literal(str(path))}) AS window_rows({', '.join(aliases)}) "
+            f"FROM {parquet_by_position(path, 'window_rows', len(schema))} "
             f"JOIN failed ON window_rows.file_row_number = failed._row ORDER BY failed._row"
-        ).to_arrow_reader(SPLIT_BATCH_ROWS)
+        ).to_arrow_reader(QUARANTINE_BATCH_ROWS)
         with pq.ParquetWriter(temporary, quarantine_schema) as writer:
             for batch in reader:
                 writer.write_batch(pa.RecordBatch.from_arrays([column.cast(field.type) for column, field in zip(batch.columns, quarantine_schema)], schema=quarantine_schema))

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl_assets.sql_text import literal
+from etl_assets.sql_text import literal, parquet_by_position, position_aliases
 
 # Another dataset's key values: a table of loaded keys, or that dataset's transformed Parquet files.
 ReferenceData = pa.Table | Path | list[Path]
@@ -39,7 +39,7 @@ class Window:
     ) -> Window:
         names = pq.read_schema(path).names
         described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))})").fetchall()
-        aliases = {name: f"c{position}" for position, name in enumerate(names)}
+        aliases = dict(zip(names, position_aliases(len(names)), strict=True))
         types = {name: row[1] for name, row in zip(names, described, strict=True)}
         return cls(connection, path, aliases, types, references)
 
@@ -50,7 +50,7 @@ class Window:
     def read_as(self, table: str) -> str:
         """The window's rows under the table name `table`, their columns renamed as in `source`: a subquery of a
         rule reads the window again under a name of its own."""
-        return f"read_parquet({literal(str(self.path))}) AS {table}({', '.join(self.aliases.values())})"
+        return parquet_by_position(self.path, table, len(self.aliases))
 
     def column(self, name: str) -> str:
         return self.aliases[name]

@@ -14,7 +14,7 @@ from etl_assets import local_duckdb
 from etl_assets.column_types import is_json
 from etl_assets.config.columns import LOADED_AT, RUN_ID, SOURCE_FILE, STAGED_ROW, WINDOW_END, WINDOW_START
 from etl_assets.excluded_rows import excluded_count, kept_relation, not_excluded
-from etl_assets.sql_text import literal, quote_identifier
+from etl_assets.sql_text import literal, parquet_by_position, position_aliases, quote_identifier
 from etl_assets.warehouse.strategies import key_counts_sql
 
 ADDED_COLUMNS = (WINDOW_START, WINDOW_END, RUN_ID, LOADED_AT)
@@ -127,7 +127,7 @@ def _select_source(
     The file's columns (`names`, in file order) are read under the aliases c0, c1, ...: a column of its own named
     `file_row_number` would otherwise stand in for DuckDB's row number, and number the rows wrong.
     """
-    aliases = {name: f"c{position}" for position, name in enumerate(names)}
+    aliases = dict(zip(names, position_aliases(len(names)), strict=True))
     # Snowflake has no JSON logical type for Parquet: the text is staged as VARCHAR and parsed into VARIANT
     values = [
         f"CAST({aliases[f.name]} AS VARCHAR) AS {quote_identifier(f.name)}" if f.name in json_columns
@@ -143,8 +143,7 @@ def _select_source(
         (f"{first_row} + file_row_number", STAGED_ROW),
     ]
     values += [f"{value} AS {quote_identifier(name)}" for value, name in added]
-    file = f"read_parquet({literal(str(source.path))}) AS source({', '.join(aliases.values())})"
-    return f"SELECT {', '.join(values)} FROM {file} WHERE {not_excluded(source.excluded)}"
+    return f"SELECT {', '.join(values)} FROM {parquet_by_position(source.path, 'source', len(names))} WHERE {not_excluded(source.excluded)}"
 
 
 def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozenset[str], bool]:
@@ -168,12 +167,16 @@ def _layout(source_schema: pa.Schema) -> tuple[pa.Schema, list[pa.Field], frozen
 
 def source_key_facts(source: Path, excluded: Path | None, keys: Sequence[str]) -> tuple[int, int]:
     """The rows to load (all of `source` but its `excluded` rows) with a NULL key, and their distinct keys, counted
-    here rather than in the warehouse. The window's own columns are left out of the keys: one value per window,
-    they split no group."""
-    file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
+    here rather than in the warehouse."""
     with local_duckdb.connect() as local:
-        nulls, groups = local.execute(key_counts_sql(file_keys, kept_relation(source, excluded))).fetchone()
+        nulls, groups = local.execute(key_counts_sql(keys_in_file(keys), kept_relation(source, excluded))).fetchone()
     return int(nulls), int(groups)
+
+
+def keys_in_file(keys: Sequence[str]) -> list[str]:
+    """The keys a window's own file holds: the window columns the load adds are one value per window, and split
+    no group of it."""
+    return [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
 
 
 def content_fingerprint(source: Path, excluded: Path | None = None) -> str:

@@ -16,6 +16,7 @@ from etl_assets.warehouse.errors import classify
 from etl_assets.config.columns import RUN_ID, WINDOW_END, WINDOW_START
 from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.identifiers import object_name
+from etl_assets.warehouse.load_file import keys_in_file
 from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation, as_utc
 
 
@@ -74,7 +75,7 @@ def expected_rows(
     Every row is the Parquet footer's count; distinct keys are counted in DuckDB, in a cursor of `database` when
     given (a range's windows then open one DuckDB between them).
     """
-    file_keys = [key for key in keys if key not in (WINDOW_START, WINDOW_END)]
+    file_keys = keys_in_file(keys)
     if strategy != "merge" or not file_keys:
         return kept_count(parquet_path, excluded)
     columns = ", ".join(quote_identifier(key) for key in file_keys)

@@ -87,7 +87,7 @@ def test_nothing_to_quarantine_removes_a_stale_file_and_lists_no_position(window
 
 def test_quarantined_rows_keep_their_order_and_the_windows_exact_types(window, tmp_path, monkeypatch):
     # quarantined rows in the first, a middle and the last row group, none in others; handed over 4 at a time
-    monkeypatch.setattr("etl_assets.quality.evaluate.SPLIT_BATCH_ROWS", 4)
+    monkeypatch.setattr("etl_assets.quality.evaluate.QUARANTINE_BATCH_ROWS", 4)
     emails = [f"user{n}@x" for n in range(23)]
     for bad in (0, 3, 4, 13, 22):
         emails[bad] = f"bad{bad}"
