@@ -74,7 +74,8 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         results = [ingest_window(dataset, project.paths, window) for window in windows_in_run(context)]
         for line in md.upload_log_lines(dataset.name, results):
             context.log.info(line)
-        return dg.MaterializeResult(metadata=md.upload_metadata(results), check_results=[md.rejected_rows_result(REJECTS_CHECK, results)])
+        md.record_per_window(context, {result.window_key: md.upload_metadata(result) for result in results})
+        return dg.MaterializeResult(check_results=[md.rejected_rows_result(REJECTS_CHECK, results)])
 
     @dg.asset(
         key=keys["profile"],
@@ -88,6 +89,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         """Types, semantics, distributions and candidates per window, compared with the window before."""
         profiles: dict[str, Profile] = {}
         drifts: dict[str, Drift] = {}
+        metadata: dict[str, dict] = {}
         # one DuckDB database for the run: a range's windows pay its start-up once
         with local_duckdb.connect() as database:
             windows = windows_in_run(context)
@@ -100,8 +102,9 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
                 drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None
                 html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
                 write_atomically(paths.report, html)
-        report = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).report
-        return dg.MaterializeResult(metadata=md.profile_metadata(profiles, report, drifts), check_results=[md.drift_result(DRIFT_CHECK, drifts)])
+                metadata[window.key] = md.profile_metadata(window.key, window_profile, paths.report, drifts[window.key])
+        md.record_per_window(context, metadata)
+        return dg.MaterializeResult(check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
     def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
@@ -120,8 +123,9 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
             else:
                 scripts[key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
             stage_paths(project.paths, dataset.name, key).write_script_pointer(scripts[key])
-        scripts = {key: scripts[key] for key in profiles}  # in window order again, for the metadata
-        return dg.MaterializeResult(metadata=md.script_metadata(scripts))
+        codes = {script.path: script.path.read_text(encoding="utf-8") for script in by_schema.values()}
+        md.record_per_window(context, {key: md.script_metadata(script, codes[script.path]) for key, script in scripts.items()})
+        return dg.MaterializeResult()
 
     @dg.asset(
         key=keys["transform"],
@@ -151,9 +155,12 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         else:
             for paths in windows:
                 paths.write_verdict(QualityVerdict(blocked_by=(), load_path=paths.transformed))
-        last = stage_paths(project.paths, dataset.name, context.partition_keys[-1]).transformed
-        metadata = md.transform_metadata(counts, last) | (quality_metadata(qualities, verdicts) if qualities else {})
-        return dg.MaterializeResult(metadata=metadata, check_results=check_results(dataset, qualities) if qualities else [])
+        md.record_per_window(context, {
+            paths.window_key: md.transform_metadata(counts[paths.window_key], paths.transformed)
+            | (quality_metadata(qualities[paths.window_key], verdicts[paths.window_key]) if qualities else {})
+            for paths in windows
+        })  # fmt: skip
+        return dg.MaterializeResult(check_results=check_results(dataset, qualities) if qualities else [])
 
     @dg.asset(
         key=keys["load"],

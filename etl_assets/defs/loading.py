@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
-from etl_assets.defs.metadata import window_load_metadata, windows_load_metadata
+from etl_assets.defs.metadata import record_per_window, window_load_metadata
 from etl_assets.defs.partitions import windows_in_run
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.errors import CredentialsError
@@ -51,8 +51,10 @@ class RunLoads:
     results: dict[str, LoadResult] = field(default_factory=dict)
     reconciliations: list[Reconciliation] = field(default_factory=list)
     held_back: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # the materialization metadata of each window loaded by this attempt
+    # the materialization metadata of each window loaded, by this attempt or an earlier attempt of the run
     metadata: dict[str, dict] = field(default_factory=dict)
+    # the windows this attempt loaded, in order
+    newly_loaded: list[str] = field(default_factory=list)
 
     @property
     def windows_done(self) -> int:
@@ -67,22 +69,26 @@ class RunLoads:
         self.results[key] = outcome.result
         if outcome.reconciliation is not None:
             self.reconciliations.append(outcome.reconciliation)
+        self.metadata[key] = window_load_metadata(outcome.result, outcome.choice, outcome.verdict, target)
+        if outcome.columns:
+            self.metadata[key]["dagster/column_schema"] = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in outcome.columns.items()])
         if outcome.newly_loaded:
-            schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in (outcome.columns or {}).items()])
-            self.metadata[key] = {**window_load_metadata(outcome.result, outcome.choice, outcome.verdict, target), "dagster/column_schema": schema}
+            self.newly_loaded.append(key)
+        else:
+            self.metadata[key]["loaded_by"] = "an earlier attempt of this run"
 
 
 def load_run(
     context: dg.AssetExecutionContext, dataset: DatasetConfig, paths: ProjectPaths, warehouse: SnowflakeWarehouse
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult | dg.MaterializeResult]:
-    """Load every window the quality rules let through, recording each window as materialized once it commits.
+    """Load every window the quality rules let through, each recorded as materialized with its own metadata.
 
     A window held back by an error rule is not loaded (ledger status `blocked`) while the others load, so a
-    backfill gives each window its own outcome. Every window but the run's last is materialized as soon as its
-    transaction commits, so when a later window fails, the windows before it stay recorded; a retry of the same run
-    does not load them again. A run whose every window loaded ends with one result for its whole range, which lets
-    downstream assets of the same run go on (Dagster cannot yet take one output per partition of a ranged run).
-    A permanent error (credentials included) stops the run without retries.
+    backfill gives each window its own outcome. A run whose every window loaded ends with one result for its whole
+    range, which lets downstream assets of the same run go on (Dagster cannot yet take one output per partition of a
+    ranged run); otherwise each loaded window is materialized on its own. When a window fails, the windows loaded
+    before it are materialized before the failure is raised, so they stay recorded and a retry of the same run does
+    not load them again. A permanent error (credentials included) stops the run without retries.
     """
     windows = windows_in_run(context)
     connection_name = dataset.warehouse.connection
@@ -97,20 +103,20 @@ def load_run(
             connected = True
             for outcome in load_windows(connection, dataset, paths, windows, context.run_id, context.log):
                 run.add(outcome, dataset.target_name)
-                key = outcome.window.key
-                if outcome.window is not windows[-1] and key in run.metadata:
-                    # yielded, not logged: a logged event waits for the step's next yield, which a failure never makes
-                    yield window_materialization(context, key, run.metadata[key])
-    except (PermanentWarehouseError, CredentialsError) as exc:
+    except Exception as exc:
+        # yielded, not logged: a logged event waits for the step's next yield, which a failure never makes
+        yield from (window_materialization(context, key, run.metadata[key]) for key in run.newly_loaded)
+        if not isinstance(exc, (PermanentWarehouseError, CredentialsError)):
+            raise
         where = f"window {windows[min(run.windows_done, len(windows) - 1)].key} of {dataset.name}" if connected else dataset.name
         loaded = "; the windows before it are loaded and recorded" if run.results else ""
         raise dg.Failure(description=f"Loading {where} failed{loaded}: {exc}", allow_retries=False) from None
     checks = [reconciliation_result(run), schema_change_result(run.results), quality_gate_result(run.held_back)]
     if not run.held_back:
-        yield dg.MaterializeResult(metadata=windows_load_metadata(run.results, run.metadata), check_results=checks)
+        record_per_window(context, run.metadata)
+        yield dg.MaterializeResult(check_results=checks)
         return
-    if windows[-1].key in run.metadata:
-        yield window_materialization(context, windows[-1].key, run.metadata[windows[-1].key])
+    yield from (window_materialization(context, key, run.metadata[key]) for key in run.newly_loaded)
     yield from checks
 
 

@@ -34,22 +34,29 @@ def parquet_preview(path: Path) -> str:
     return markdown_table(header, [[row[name] for name in header] for row in rows])
 
 
-def upload_metadata(results: Sequence[UploadResult]) -> dict[str, Any]:
-    rows = [(r.window_key, r.row_count, len(r.files), r.new_files, r.duplicate_files, r.settling_files, r.reject_count) for r in results]
-    last = results[-1]
-    renamed = [f"{header} -> {name}" for r in results for read in r.file_reads for name, header in read.renamed.items()]
+def record_per_window(context: dg.AssetExecutionContext, metadata: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each window's own facts on its own materialization. Metadata a step returns is copied to every window of a
+    ranged run, which would show the range's totals as each window's and write them once per window."""
+    for window_key, values in metadata.items():
+        context.add_asset_metadata(values, partition_key=window_key)
+
+
+def upload_metadata(result: UploadResult) -> dict[str, Any]:
+    """What one window's upload materialization says: its rows, files and how each file was read."""
+    renamed = [f"{header} -> {name}" for read in result.file_reads for name, header in read.renamed.items()]
     return {
-        "dagster/row_count": sum(r.row_count for r in results),
-        "dagster/column_schema": table_schema(pq.read_schema(last.output_path)),
-        "windows": md_value(markdown_table(["window", "rows", "files", "new", "duplicate", "still settling", "rejected"], rows)),
-        "files": sum(len(r.files) for r in results),
-        "settling_files": sum(r.settling_files for r in results),
-        "file_reads": md_value(file_reads_markdown(results)),
-        "rejected_rows": sum(r.reject_count for r in results),
-        "short_rows_padded": sum(read.short_rows for r in results for read in r.file_reads),
+        "dagster/row_count": result.row_count,
+        "dagster/column_schema": table_schema(pq.read_schema(result.output_path)),
+        "files": len(result.files),
+        "new_files": result.new_files,
+        "duplicate_files": result.duplicate_files,
+        "settling_files": result.settling_files,
+        "file_reads": md_value(file_reads_markdown([result])),
+        "rejected_rows": result.reject_count,
+        "short_rows_padded": sum(read.short_rows for read in result.file_reads),
         "renamed_columns": ", ".join(dict.fromkeys(renamed)) or "(none)",
-        "path": dg.MetadataValue.path(str(last.output_path)),
-        "preview": md_value(parquet_preview(last.output_path)),
+        "path": dg.MetadataValue.path(str(result.output_path)),
+        "preview": md_value(parquet_preview(result.output_path)),
     }
 
 
@@ -106,25 +113,21 @@ def rejected_rows_result(check_name: str, results: Sequence[UploadResult]) -> dg
     )
 
 
-def profile_metadata(profiles: Mapping[str, Profile], report: Path, drifts: Mapping[str, Drift | None]) -> dict[str, Any]:
-    last_key = list(profiles)[-1]
-    last = profiles[last_key]
-    candidates = ", ".join("+".join(columns) for columns in last.key_candidates) or "(none)"
-    dates = ", ".join(f"{c.column} ({c.format})" for c in last.date_candidates) or "(none)"
+def profile_metadata(window_key: str, profile: Profile, report: Path, drift: Drift | None) -> dict[str, Any]:
+    """What one window's profile materialization says: its column types and semantics, candidates and drift."""
     return {
-        "dagster/row_count": sum(p.row_count for p in profiles.values()),
+        "dagster/row_count": profile.row_count,
         "dagster/column_schema": dg.TableSchema(
             columns=[
                 dg.TableColumn(c.name, c.inferred_type, description=f"{c.semantic_type or 'no semantic type'}; stored as {c.physical_type}")
-                for c in last.columns
+                for c in profile.columns
             ]
         ),
-        "profile": md_value(f"Window {last_key}, {last.row_count} rows, {last.duplicate_rows} duplicate rows\n\n{last.to_markdown()}"),
-        "key_candidates": candidates,
-        "date_candidates": dates,
+        "profile": md_value(f"Window {window_key}, {profile.row_count} rows, {profile.duplicate_rows} duplicate rows\n\n{profile.to_markdown()}"),
+        "key_candidates": ", ".join("+".join(columns) for columns in profile.key_candidates) or "(none)",
+        "date_candidates": ", ".join(f"{c.column} ({c.format})" for c in profile.date_candidates) or "(none)",
         "report": dg.MetadataValue.path(str(report)),
-        "drift": md_value(drift_markdown(drifts)),
-        "windows": md_value(markdown_table(["window", "rows", "columns", "duplicates"], [(k, p.row_count, len(p.columns), p.duplicate_rows) for k, p in profiles.items()])),
+        "drift": md_value(drift_markdown({window_key: drift})),
     }
 
 
@@ -145,30 +148,28 @@ def drift_result(check_name: str, drifts: Mapping[str, Drift | None]) -> dg.Asse
     )
 
 
-def script_metadata(scripts: Mapping[str, SavedScript]) -> dict[str, Any]:
-    last = list(scripts.values())[-1]
-    rows = [(key, s.content_hash, s.generator, "reused" if s.reused else "new") for key, s in scripts.items()]
+def script_metadata(script: SavedScript, code: str) -> dict[str, Any]:
+    """What one window's script materialization says: which script runs it, how it came to be, and its code."""
     metadata: dict[str, Any] = {
-        "content_hash": last.content_hash,
-        "generator": last.generator,
-        "reused": last.reused,
-        "path": dg.MetadataValue.path(str(last.path)),
-        "code": md_value(f"```python\n{Path(last.path).read_text()}\n```"),
-        "windows": md_value(markdown_table(["window", "script", "generator", "status"], rows)),
+        "content_hash": script.content_hash,
+        "generator": script.generator,
+        "reused": script.reused,
+        "path": dg.MetadataValue.path(str(script.path)),
+        "code": md_value(f"```python\n{code}\n```"),
     }
-    if last.fallback_reason:
-        metadata["fallback_reason"] = last.fallback_reason
+    if script.fallback_reason:
+        metadata["fallback_reason"] = script.fallback_reason
     return metadata
 
 
-def transform_metadata(counts: Mapping[str, Mapping[str, int]], last_output: Path) -> dict[str, Any]:
-    rows = [(key, c.get("rows_in"), c.get("rows_out"), c.get("rows_deduplicated", 0)) for key, c in counts.items()]
+def transform_metadata(counts: Mapping[str, int], output: Path) -> dict[str, Any]:
+    """What one window's transform materialization says: rows in and out, and the output's schema and first rows."""
     return {
-        "dagster/row_count": sum(c["rows_out"] for c in counts.values()),
-        "dagster/column_schema": table_schema(pq.read_schema(last_output)),
-        "rows_in": sum(c.get("rows_in", 0) for c in counts.values()),
-        "windows": md_value(markdown_table(["window", "rows in", "rows out", "deduplicated"], rows)),
-        "preview": md_value(parquet_preview(last_output)),
+        "dagster/row_count": counts["rows_out"],
+        "dagster/column_schema": table_schema(pq.read_schema(output)),
+        "rows_in": counts.get("rows_in", 0),
+        "rows_deduplicated": counts.get("rows_deduplicated", 0),
+        "preview": md_value(parquet_preview(output)),
     }
 
 
@@ -190,26 +191,6 @@ def window_load_metadata(result: LoadResult, choice: KeyChoice, verdict: Quality
     if result.skipped:
         metadata["not_loaded"] = result.skipped
     return metadata
-
-
-def windows_load_metadata(results: Mapping[str, LoadResult], metadata: Mapping[str, dict]) -> dict[str, Any]:
-    """The metadata of a run whose every window loaded: the last window's own, with totals and a row per window."""
-    rows = [
-        (key, r.strategy, ", ".join(r.keys) or "(none)", r.rows_staged, r.rows_inserted, r.rows_updated, r.rows_deleted,
-         r.rows_superseded, r.rows_in_window, r.skipped or "loaded")
-        for key, r in results.items()
-    ]  # fmt: skip
-    header = ["window", "strategy", "keys", "staged", "inserted", "updated", "deleted", "kept newer elsewhere", "rows in window", "outcome"]
-    return {
-        **(list(metadata.values())[-1] if metadata else {}),
-        "dagster/row_count": sum(r.rows_in_window for r in results.values()),
-        "rows_inserted": sum(r.rows_inserted for r in results.values()),
-        "rows_updated": sum(r.rows_updated for r in results.values()),
-        "rows_deleted": sum(r.rows_deleted for r in results.values()),
-        "rows_kept_newer_elsewhere": sum(r.rows_superseded for r in results.values()),
-        "rows_quarantined": sum(m.get("rows_quarantined", 0) for m in metadata.values()),
-        "windows": md_value(markdown_table(header, rows)),
-    }
 
 
 def md_value(text: str) -> dg.MetadataValue:

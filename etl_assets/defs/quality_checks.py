@@ -90,15 +90,10 @@ def _loaded_keys(other: DatasetConfig, key: str, warehouse: SnowflakeWarehouse) 
         return loaded_keys(connection, other, key)
 
 
-def quality_metadata(qualities: Mapping[str, WindowQuality], verdicts: Mapping[str, QualityVerdict]) -> dict[str, object]:
-    rows = [
-        (key, q.rows_total, verdicts[key].quarantined_rows, f"{q.score:.3f}", ", ".join(verdicts[key].blocked_by) or "loads")
-        for key, q in qualities.items()
-    ]
-    total = sum(q.rows_total for q in qualities.values())
-    passing = sum(q.rows_passing_all for q in qualities.values())
+def quality_metadata(quality: WindowQuality, verdict: QualityVerdict) -> dict[str, object]:
+    """What one window's quality rules made of it: its score, the rows they quarantined and whether it loads."""
     return {
-        "quality_score": round(passing / total, 4) if total else 1.0,
-        "rows_quarantined": sum(v.quarantined_rows for v in verdicts.values()),
-        "quality": dg.MetadataValue.md(markdown_table(["window", "rows", "quarantined", "score", "load"], rows)),
+        "quality_score": round(quality.score, 4),
+        "rows_quarantined": verdict.quarantined_rows,
+        "held_back_by": ", ".join(verdict.blocked_by) or "(none: the window loads)",
     }

@@ -73,6 +73,26 @@ def test_two_windows_load_cleaned_rows(orders_two_windows, warehouse_home, wareh
     assert not any(orders_two_windows.paths.landing.joinpath("orders").iterdir()), "processed files leave landing"
 
 
+def test_a_ranged_run_records_each_window_once_with_its_own_facts(orders_two_windows, warehouse_home):
+    """Metadata a step returns is copied to every window of a ranged run: each window's must be its own."""
+    result = run_chain(orders_two_windows, warehouse_home, "orders", "2026-11-19", "2026-11-20")
+    assert result.success
+
+    def row_counts(node: str) -> list[tuple[str, int]]:
+        return sorted((m.partition, m.metadata["dagster/row_count"].value) for m in result.asset_materializations_for_node(node))
+
+    # day 1: 8 rows, 5002 twice; day 2: 6 rows, 5008 twice
+    assert row_counts("uploads__orders") == row_counts("profiles__orders") == [("2026-11-19", 8), ("2026-11-20", 6)]
+    assert row_counts("transformed__orders") == row_counts("snowflake__analytics__raw__orders") == [("2026-11-19", 7), ("2026-11-20", 5)]
+    scripts = result.asset_materializations_for_node("scripts__orders")
+    assert sorted(m.partition for m in scripts) == ["2026-11-19", "2026-11-20"]
+    assert all("def main" in m.metadata["code"].value or "import" in m.metadata["code"].value for m in scripts)
+    uploads = {m.partition: m.metadata for m in result.asset_materializations_for_node("uploads__orders")}
+    assert "orders_day2.csv" in uploads["2026-11-20"]["file_reads"].value
+    assert "orders_day1.csv" not in uploads["2026-11-20"]["file_reads"].value
+    assert "5012" in uploads["2026-11-20"]["preview"].value and "5001" not in uploads["2026-11-20"]["preview"].value
+
+
 def test_materializing_again_leaves_the_same_rows(orders_two_windows, warehouse_home, warehouse_connection):
     assert run_chain(orders_two_windows, warehouse_home, "orders", "2026-11-19", "2026-11-20").success
     first = orders_in_warehouse(warehouse_connection)

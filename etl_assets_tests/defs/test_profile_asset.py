@@ -39,9 +39,12 @@ def test_report_and_drift_between_two_windows(chain_project):
     assert not drift.passed
     assert drift.metadata["drifting_windows"].value == "2026-11-20"
     assert "signup_date" in drift.metadata["findings"].value
-    metadata = result.asset_materializations_for_node("profiles__customers")[0].metadata
+    by_window = {m.partition: m.metadata for m in result.asset_materializations_for_node("profiles__customers")}
+    metadata = by_window["2026-11-20"]
     report = chain_project.paths.lake / "customers" / "profile" / "2026-11-20.html"
     assert metadata["report"].value == str(report)
+    assert by_window["2026-11-19"]["report"].value == str(report.with_name("2026-11-19.html"))
+    assert "No drift" in by_window["2026-11-19"]["drift"].value, "each window shows its own drift"
     html = report.read_text()
     assert "<svg" in html and "signup_date" in html and "http://" not in html.replace("http://www.w3.org", "")
     assert "signup_date" in metadata["drift"].value
