@@ -128,8 +128,10 @@ def test_a_read_that_fails_midway_raises_its_error_and_leaves_no_writer_running(
         spool_file(streamed, Lineage("a.csv", MORNING), tmp_path / "part.parquet")
 
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("spool-write")]
-    # the rows before the failure were written whole and the file was closed (the upload then discards it)
-    assert pq.read_table(tmp_path / "part.parquet").num_rows == 4 * 70_000
+    # the file was closed, holding whole row groups of the rows before the failure; writes still queued when the
+    # read failed may have been cancelled (write_behind.py), and the upload discards the part anyway
+    written = pq.read_table(tmp_path / "part.parquet").column("n").to_pylist()
+    assert written == list(range(len(written))) and len(written) % 70_000 == 0 and len(written) <= 4 * 70_000
 
 
 def test_only_columns_whose_values_repeat_are_dictionary_encoded(tmp_path):
