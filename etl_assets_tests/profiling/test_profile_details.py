@@ -162,6 +162,40 @@ def test_pairs_past_the_sample_are_judged_in_full_through_their_first_columns_re
     assert ["ref_id", "part"] not in keys and ["ref_id"] not in keys
 
 
+def test_pairs_the_sample_keeps_are_ruled_out_on_the_first_rows_before_every_row(tmp_path, monkeypatch):
+    # a repeat among any rows is a repeat: the window's first rows rule out a pair before a count over every row
+    from etl_assets.profiling import candidates
+
+    monkeypatch.setattr(candidates, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(candidates, "PREFIX_ROWS", 300)
+    judged = []
+    counted = candidates._distinct_pairs_equal
+
+    def recording(connection, table, pairs, expected):
+        unique = counted(connection, table, pairs, expected)
+        judged.append((table, {frozenset(pair) for pair in pairs}, {frozenset(pair) for pair in unique}))
+        return unique
+
+    monkeypatch.setattr(candidates, "_distinct_pairs_equal", recording)
+    rows = 1_000
+    q = [i % 2 for i in range(rows)]
+    q[5] = q[4]  # (p, q) repeats at rows 4 and 5, among the first rows
+    r = [i % 2 for i in range(rows)]
+    r[901] = r[900]  # (p, r) repeats at rows 900 and 901 only, past them
+    table = pa.table({
+        "x": [i % 40 for i in range(rows)], "y": [i // 40 for i in range(rows)],  # (x, y) numbers every row once
+        "p": [i // 2 for i in range(rows)], "q": q, "r": r, "_source_row": list(range(rows)),
+    })  # fmt: skip
+
+    keys = {frozenset(key) for key in _profile(tmp_path, table).key_candidates}
+
+    assert frozenset({"x", "y"}) in keys and frozenset({"x", "p"}) in keys
+    assert frozenset({"p", "q"}) not in keys and frozenset({"p", "r"}) not in keys
+    (prefix,) = [(pairs, unique) for table_name, pairs, unique in judged if "LIMIT 300" in table_name]
+    assert frozenset({"p", "q"}) in prefix[0] and frozenset({"p", "q"}) not in prefix[1], "the first rows rule it out"
+    assert frozenset({"p", "r"}) in prefix[1] and frozenset({"x", "y"}) in prefix[1], "no repeat among the first rows"
+
+
 def test_histograms_counted_in_the_moments_scan_equal_the_ones_counted_apart(tmp_path, monkeypatch):
     # the base profile's bounds let the moments scan count the bins too; the separate GROUP BY is the reference
     table = pa.table({
