@@ -25,7 +25,6 @@ import pytest
 import snowflake.connector
 import snowflake.connector.cursor
 from fakesnow.conn import FakeSnowflakeConnection
-from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import FakeSnow
 from starlette.testclient import TestClient
 
