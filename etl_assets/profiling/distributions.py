@@ -11,7 +11,7 @@ import pyarrow as pa
 from etl_assets.column_types import is_text
 from etl_assets.json_values import json_safe
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
-from etl_assets.profiling.sql import sample_long, typed_value
+from etl_assets.profiling.sql import typed_value
 from etl_assets.sql_text import quote_identifier
 
 QUANTILES = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
@@ -122,13 +122,16 @@ def _counted(
     row_count: int,
 ) -> dict[str, dict]:
     """Top values (when not counted exactly before), histogram bins and sampled value shapes, as one UNION ALL of GROUP BYs."""
-    branches, bins, shaped = [], {}, {}
+    branches, bins = [], {}
     for index, (column, arrow_field) in enumerate(zip(columns, fields)):
         quoted = quote_identifier(column.name)
         if column.distinct_is_approximate and _has_top_values(column, row_count):
             branches.append(_branch(index, "top", f"CAST({quoted} AS VARCHAR)", f"{quoted} IS NOT NULL", TOP_VALUES))
         if is_text(arrow_field.type) and column.null_count < row_count:
-            shaped[index] = column.name
+            shape = f"left({quoted}, {SHAPE_MAX_LENGTH})"
+            for characters, stand_in in SHAPE_CLASSES:
+                shape = f"regexp_replace({shape}, '{characters}', '{stand_in}', 'g')"
+            branches.append(_branch(index, "shape", shape, f"{quoted} IS NOT NULL", SHAPES, table="sample"))
         low, high = moments.get(column.name, {}).get("bounds", (None, None))
         if low is not None and high is not None:
             bins[column.name] = (low, high, (high - low) / HISTOGRAM_BINS)
@@ -137,8 +140,6 @@ def _counted(
                 numbers = f"(SELECT {values[column.name][1]} AS x FROM source)"
                 binned = f"(SELECT {_bin_of('x', low, high)} AS b, count(*) AS n FROM {numbers} WHERE x IS NOT NULL GROUP BY b)"
                 branches.append(f"(SELECT {index} AS i, 'bin' AS kind, CAST(b AS VARCHAR) AS v, n FROM {binned})")
-    if shaped:
-        branches.append(_shapes_branch(shaped))
     counted: dict[str, dict] = {c.name: {} for c in columns}
     collected: dict[tuple[int, str], list] = {
         (index, "bin"): moments[column.name]["binned"] for index, column in enumerate(columns) if "binned" in moments.get(column.name, {})
@@ -178,25 +179,11 @@ def _bin_of(value: str, low: float, high: float) -> str:
     return f"(CASE WHEN {value} IS NOT NULL THEN {bin_} END)"
 
 
-def _branch(index: int, kind: str, value: str, where: str, limit: int | None) -> str:
+def _branch(index: int, kind: str, value: str, where: str, limit: int | None, table: str = "source") -> str:
     """Counts of `value`, grouped outside the subquery that computes it, where no column name can shadow `v`."""
     limited = f" ORDER BY n DESC, v LIMIT {limit}" if limit else ""
-    values = f"(SELECT {value} AS v FROM source WHERE {where})"
+    values = f"(SELECT {value} AS v FROM {table} WHERE {where})"
     return f"(SELECT {index} AS i, '{kind}' AS kind, v, count(*) AS n FROM {values} GROUP BY v{limited})"
-
-
-def _shapes_branch(names: dict[int, str]) -> str:
-    """The SHAPES commonest shapes of each named text column's sampled values (letters a/A, digits 9), with their
-    counts: one GROUP BY over every column's values, so each regex compiles once, not once per column."""
-    shape = f"left(v, {SHAPE_MAX_LENGTH})"
-    for characters, stand_in in SHAPE_CLASSES:
-        shape = f"regexp_replace({shape}, '{characters}', '{stand_in}', 'g')"
-    indexes = list(names)
-    shapes = f"(SELECT list_extract([{', '.join(map(str, indexes))}], i + 1) AS i, {shape} AS v FROM {sample_long(list(names.values()))} WHERE v IS NOT NULL)"
-    return (
-        f"(SELECT i, 'shape' AS kind, v, count(*) AS n FROM {shapes} GROUP BY i, v "
-        f"QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= {SHAPES} ORDER BY i, n DESC, v)"
-    )
 
 
 def _has_top_values(column: ColumnProfile, row_count: int) -> bool:

@@ -10,7 +10,6 @@ import pyarrow as pa
 from etl_assets.column_types import is_text
 from etl_assets.profiling.id_columns import looks_like_id
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
-from etl_assets.profiling.sql import sample_long
 from etl_assets.sql_text import literal, quote_identifier
 
 SHAPE_PATTERNS = {
@@ -80,25 +79,24 @@ def _sample_counts(
     """Per text column, in the sample: how many values look like each shape, and parse in each date format."""
     if not text:
         return {}, {}
-    # every format starts with a digit, and a failed try_strptime costs a microsecond per format: skip the hopeless
-    dated = r"CASE WHEN date_like AND regexp_matches(t, '^\s*[0-9]') THEN t END"
-    aggregates = ["count_if(t <> '')"]
-    aggregates += [f"count_if(CASE WHEN shaped THEN regexp_full_match(t, {literal(p)}) END)" for p in SHAPE_PATTERNS.values()]
-    aggregates += [f"count_if(try_strptime({dated}, {literal(f)}) IS NOT NULL)" for f in DATE_FORMATS]
-    aggregates.append(f"count_if(try_strptime({dated}, {_format_list()}) IS NOT NULL)")
-    long = sample_long([c.name for c in text], {"shaped": [c.inferred_type == "string" for c in text], "date_like": [_may_be_date_text(c) for c in text]})
-    counted = {i: values for i, *values in connection.execute(
-        f"SELECT i, {', '.join(aggregates)} FROM (SELECT i, trim(v) AS t, shaped, date_like FROM {long}) GROUP BY i"
-    ).fetchall()}  # fmt: skip
-    shapes, formats = {}, {}
+    branches = []
     for index, column in enumerate(text):
-        filled, *values = counted.get(index, [0] * (len(aggregates)))
+        trimmed = f"trim({quote_identifier(column.name)})"
+        # every format starts with a digit, and a failed try_strptime costs a microsecond per format: skip the hopeless
+        dated = rf"CASE WHEN regexp_matches({trimmed}, '^\s*[0-9]') THEN {trimmed} END"
         shaped, date_like = column.inferred_type == "string", _may_be_date_text(column)
-        shape_counts, date_counts = values[: len(SHAPE_PATTERNS)], values[len(SHAPE_PATTERNS) :]
-        shapes[column.name] = {"filled": filled, **dict(zip(SHAPE_PATTERNS, shape_counts if shaped else [None] * len(SHAPE_PATTERNS)))}
-        if not date_like:
-            date_counts = [None] * len(date_counts)
-        formats[column.name] = {"filled": filled, "any": date_counts[-1], **dict(zip(DATE_FORMATS, date_counts[:-1]))}
+        aggregates = [f"count_if({trimmed} <> '')"]
+        aggregates += [f"count_if(regexp_full_match({trimmed}, {literal(p)}))" if shaped else "NULL" for p in SHAPE_PATTERNS.values()]
+        aggregates += [f"count_if(try_strptime({dated}, {literal(f)}) IS NOT NULL)" if date_like else "NULL" for f in DATE_FORMATS]
+        aggregates.append(f"count_if(try_strptime({dated}, {_format_list()}) IS NOT NULL)" if date_like else "NULL")
+        # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
+        branches.append(f"(SELECT {index} AS i, {', '.join(aggregates)} FROM sample)")
+    rows = sorted(connection.execute(" UNION ALL ".join(branches)).fetchall())
+    shapes, formats = {}, {}
+    for (_, *values), column in zip(rows, text):
+        filled = values[0]
+        shapes[column.name] = {"filled": filled, **dict(zip(SHAPE_PATTERNS, values[1 : 1 + len(SHAPE_PATTERNS)]))}
+        formats[column.name] = {"filled": filled, "any": values[-1], **dict(zip(DATE_FORMATS, values[1 + len(SHAPE_PATTERNS) : -1]))}
     return shapes, formats
 
 

@@ -37,15 +37,6 @@ def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> No
         )
 
 
-def sample_long(names: list[str], flags: dict[str, list[bool]] | None = None) -> str:
-    """The sample's named columns as one column `v` of (column index `i`, value) rows, with a boolean column per flag
-    (its value for each column, in order): a check written once over `v` compiles its regex once per query, where one
-    per column compiles it once per column, which is most of the cost of profiling a small window."""
-    indexes = ", ".join(str(index) for index in range(len(names)))
-    extra = "".join(f", unnest([{', '.join(str(f).lower() for f in values)}]) AS {name}" for name, values in (flags or {}).items())
-    return f"(SELECT unnest([{indexes}]) AS i, unnest([{', '.join(quote_identifier(n) for n in names)}]) AS v{extra} FROM sample)"
-
-
 def is_number(inferred_type: str) -> bool:
     return inferred_type in NUMBER_TYPES or inferred_type.startswith("decimal")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from etl_assets.column_types import MAX_DECIMAL_PRECISION
-from etl_assets.profiling.sql import sample_long
+from etl_assets.sql_text import quote_identifier
 
 # A value gets a type only when it is written the way that type prints it back, so no load reads differently:
 # "007", "+1", " 12", ".5", "5.", "-0", "1e3" and "1_000" keep their columns text. Booleans ignore case.
@@ -54,10 +54,13 @@ def guesses(connection: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str
     """Per text column, the first type all its values in `sample` fit ('string' if none); None when the sample has no value."""
     if not names:
         return {}
-    checks = [check.replace("{c}", "v") for check in CHECKS]
-    rows = connection.execute(f"SELECT i, count(v), {', '.join(checks)} FROM {sample_long(names)} GROUP BY i").fetchall()
-    found: dict[str, str | None] = dict.fromkeys(names)
-    for index, count, *fits in rows:
+    # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
+    branches = []
+    for index, name in enumerate(names):
+        checks = [check.replace("{c}", quote_identifier(name)) for check in CHECKS]
+        branches.append(f"(SELECT {index} AS i, count({quote_identifier(name)}), {', '.join(checks)} FROM sample)")
+    found = {}
+    for index, count, *fits in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall()):
         found[names[index]] = None if count == 0 else next((t for t, fit in zip(TYPES, fits) if fit == count), "string")
     return found
 
