@@ -8,21 +8,21 @@ from etl_assets.column_types import MAX_DECIMAL_PRECISION
 from etl_assets.sql_text import quote_identifier
 
 # A value gets a type only when it is written the way that type prints it back, so no load reads differently:
-# "007", "+1", " 12", ".5", "5.", "-0", "1e3" and "1_000" keep their columns text. Booleans ignore case.
-BOOLEAN_PATTERN = r"(?i)true|false"
-INTEGER_PATTERN = r"0|-?[1-9][0-9]*"
+# "007", "+1", " 12", ".5", "5.", "-0", "1e3" and "1_000" keep their columns text. Booleans ignore case, in ASCII
+# only: a regex's case folding would take "falſe" (a long s) for "false", which no cast reads.
 DECIMAL_PATTERN = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?"
 NEGATIVE_ZERO_PATTERN = r"-[0.]+"
-DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # ISO 8601 with at most microseconds, which is all a loaded timestamp keeps
 TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
 TYPES = ("boolean", "integer", "decimal", "date", "timestamp")
-# One count per entry of TYPES, in that order: how many values fit the type; {c} is the column.
+# One count per entry of TYPES, in that order: how many values fit the type; {c} is the column. An integer or a
+# date fits when it prints back as itself (a BIGINT prints no sign but "-" and no leading zero; a DATE of years
+# 0 to 9999 prints as YYYY-MM-DD, ten characters): no regex to run, and DuckDB casts a repeated value once.
 CHECKS = (
-    f"count_if(regexp_full_match({{c}}, '{BOOLEAN_PATTERN}'))",
-    f"count_if(regexp_full_match({{c}}, '{INTEGER_PATTERN}') AND TRY_CAST({{c}} AS BIGINT) IS NOT NULL)",
+    "count_if(lower({c}) IN ('true', 'false'))",
+    "count_if(CAST(TRY_CAST({c} AS BIGINT) AS VARCHAR) = {c})",
     f"count_if(regexp_full_match({{c}}, '{DECIMAL_PATTERN}') AND NOT regexp_full_match({{c}}, '{NEGATIVE_ZERO_PATTERN}'))",
-    f"count_if(regexp_full_match({{c}}, '{DATE_PATTERN}') AND CAST(TRY_CAST({{c}} AS DATE) AS VARCHAR) = {{c}})",
+    "count_if(length({c}) = 10 AND CAST(TRY_CAST({c} AS DATE) AS VARCHAR) = {c})",
     f"count_if(regexp_full_match({{c}}, '{TIMESTAMP_PATTERN}') AND TRY_CAST({{c}} AS TIMESTAMPTZ) IS NOT NULL)",
 )
 # The digits before and after the point count only when every value is a decimal as DECIMAL_PATTERN writes it:

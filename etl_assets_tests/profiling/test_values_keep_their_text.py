@@ -34,6 +34,12 @@ STAY_TEXT = {
     "nanoseconds": ["2026-01-05 10:00:00.123456789", "2026-01-05 10:00:00"],
     "short_date": ["2026-1-5", "2026-01-06"],
     "padded_date": [" 2026-01-05", "2026-01-06"],
+    "five_digit_year": ["10000-01-01", "2026-01-06"],
+    "before_christ": ["2026-01-05 (BC)", "2026-01-06"],
+    "plus_integer": ["+7", "8"],
+    # a regex's case folding reads a long s as an s; no cast reads "falſe" as false
+    "long_s_flag": ["falſe", "true"],
+    "yes_no": ["yes", "no"],
 }
 TYPED = {
     "integer": (["0", "12", "-3", "9223372036854775807"], "integer"),
