@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from etl_assets.config.models import ProjectConfig
@@ -24,6 +26,14 @@ def vault_for(config: ProjectConfig) -> CredentialsVault:
 
 def build_definitions(config: ProjectConfig) -> dg.Definitions:
     """Every dataset's chain, job and upload sensor, with the embedded-default resources."""
+    with warnings.catch_warnings():
+        # every asset runs a range in one run (BackfillPolicy.single_run, in beta since Dagster 1.9): users would
+        # otherwise read that warning once per asset from every `dagster` command that loads the definitions
+        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+        return _definitions(config)
+
+
+def _definitions(config: ProjectConfig) -> dg.Definitions:
     assets, jobs, sensors = [], [], []
     for dataset in config.datasets.values():
         assets += build_dataset_assets(dataset, config)

@@ -5,18 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
-from etl_assets.defs.partitions import partitions_def_for
-
 
 DATASET_TAG = "etl_assets/dataset"
 
 
 def build_dataset_job(dataset: DatasetConfig):
-    """An asset job over the dataset's group; Definitions resolves it against the assets."""
+    """An asset job over the dataset's group; Definitions resolves it against the assets, whose partitions it takes."""
     return dg.define_asset_job(
         name=dataset.job_name,
         selection=dg.AssetSelection.groups(dataset.name),
-        partitions_def=partitions_def_for(dataset.partitions),
         # the run queue runs one run per dataset at a time (dagster.yaml)
         tags={DATASET_TAG: dataset.name},
         description=f"uploads -> profiles -> scripts -> transformed -> Snowflake for {dataset.name}.",

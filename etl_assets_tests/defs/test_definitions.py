@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -47,6 +48,14 @@ def test_assets_are_grouped_partitioned_and_backfill_in_one_run(monkeypatch, tmp
     table = graph.get(dg.AssetKey(["snowflake", "analytics", "raw", "orders"]))
     assert table.group_name == "orders"
     assert graph.get(dg.AssetKey(["transformed", "orders"])).parent_keys == {dg.AssetKey(["scripts", "orders"])}
+
+
+def test_loading_the_definitions_warns_of_nothing(monkeypatch, tmp_path):
+    """Every `dagster` command loads them: a warning here is printed to the user once per asset, each time."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_repo_definitions(monkeypatch, tmp_path)
+    assert [str(warning.message) for warning in caught] == []
 
 
 def test_every_dataset_has_an_upload_sensor_on_by_default(monkeypatch, tmp_path):
