@@ -8,12 +8,12 @@ import itertools
 import duckdb
 
 from etl_assets.profiling.id_columns import NEVER_KEY_TYPES, key_rank
+from etl_assets.profiling import sql
 from etl_assets.profiling.model import ColumnProfile
 from etl_assets.sql_text import quote_identifier
 
 PAIR_POOL = 12
 MAX_PAIRS_CHECKED = 10
-SAMPLE_ROWS = 50_000
 # DuckDB's HyperLogLog estimates were seen 8% off (a unique column of a million values estimated at 92% of that):
 # a column estimated this close to one distinct value per value is counted exactly, to tell whether it is unique.
 APPROXIMATE_UNIQUE_SHARE = 0.85
@@ -23,7 +23,7 @@ MAX_HASH_COLLISIONS = 2
 # A pair whose first column has at least this share of distinct values is checked on that column's repeated rows.
 MOSTLY_UNIQUE_SHARE = 0.5
 # A pair the sample could not rule out is tried on the window's first rows before every row: a repeat among any
-# rows is a repeat, and a pair of two columns of many values each repeats rarely in 50,000 rows but surely in a
+# rows is a repeat, and a pair of two columns of many values each repeats rarely in 20,000 rows but surely in a
 # million (a 10M-row window's full count cost 1.8 s; its first million rows, a tenth of that).
 PREFIX_ROWS = 1_000_000
 
@@ -85,13 +85,10 @@ def _unique_pairs(
     """Pairs with no repeated combination: first ruled out on a sample (a repeat there is a repeat), then counted in full."""
     if not pairs:
         return []
-    names = sorted({name for pair in pairs for name in pair})
-    connection.execute(
-        f"CREATE TEMP TABLE key_sample AS SELECT {', '.join(quote_identifier(n) for n in names)} "
-        f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
-    )
-    survivors = _distinct_pairs_equal(connection, "key_sample", pairs, min(row_count, SAMPLE_ROWS))[:MAX_PAIRS_CHECKED]
-    if row_count <= SAMPLE_ROWS:
+    # the profile's sample (sql.create_sample) holds every profiled column: a second one would read the window again
+    sampled = min(row_count, sql.SAMPLE_ROWS)
+    survivors = _distinct_pairs_equal(connection, "sample", pairs, sampled)[:MAX_PAIRS_CHECKED]
+    if row_count <= sampled:
         return survivors
     if row_count > PREFIX_ROWS:
         survivors = _distinct_pairs_equal(connection, f"(SELECT * FROM source LIMIT {PREFIX_ROWS})", survivors, PREFIX_ROWS)

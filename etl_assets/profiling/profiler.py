@@ -76,7 +76,7 @@ def scanned_profile(
     """Profile a Parquet file's rows in DuckDB, in a few scans; its temp tables live as long as its cursor."""
     with local_duckdb.connect() if database is None else database.cursor() as connection:
         connection.execute(source_view(path, [f.name for f in fields if is_json(f.type)], excluded))
-        create_sample(connection, [f.name for f in fields if is_text(f.type)])
+        create_sample(connection, [f.name for f in fields])
         row_count, columns = _base_profiles(connection, fields, approximate)
         if approximate:
             columns = candidates.count_near_unique(connection, columns, row_count)

@@ -29,7 +29,8 @@ def source_view(path: Path, json_names: list[str], excluded: Path | None = None)
 
 
 def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:
-    """Keep SAMPLE_ROWS random rows of the named columns as the temp table `sample`, for checks too costly on every row."""
+    """Keep SAMPLE_ROWS random rows of the named columns as the temp table `sample`, for checks too costly on every
+    row: the text columns' types and shapes, and the key pairs worth counting in full."""
     if names:
         connection.execute(
             f"CREATE TEMP TABLE sample AS SELECT {', '.join(quote_identifier(n) for n in names)} "

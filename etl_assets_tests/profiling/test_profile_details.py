@@ -142,9 +142,9 @@ def test_windows_profiled_on_one_database_get_the_profiles_they_get_alone(tmp_pa
 
 
 def test_pairs_past_the_sample_are_judged_in_full_through_their_first_columns_repeats(tmp_path, monkeypatch):
-    # past the key sample a pair is counted in full: through the repeated values of a mostly unique first column
+    # past the sample a pair is counted in full: through the repeated values of a mostly unique first column
     # (ref repeats at rows 10/11 and 20/21), or over every row when the first column has few values (x)
-    monkeypatch.setattr("etl_assets.profiling.candidates.SAMPLE_ROWS", 100)
+    monkeypatch.setattr("etl_assets.profiling.sql.SAMPLE_ROWS", 100)
     rows = 1_000
     ref = [10 if i == 11 else 20 if i == 21 else i for i in range(rows)]
     part = [i % 5 for i in range(rows)]
@@ -166,7 +166,7 @@ def test_pairs_the_sample_keeps_are_ruled_out_on_the_first_rows_before_every_row
     # a repeat among any rows is a repeat: the window's first rows rule out a pair before a count over every row
     from etl_assets.profiling import candidates
 
-    monkeypatch.setattr(candidates, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr("etl_assets.profiling.sql.SAMPLE_ROWS", 100)
     monkeypatch.setattr(candidates, "PREFIX_ROWS", 300)
     judged = []
     counted = candidates._distinct_pairs_equal
