@@ -35,7 +35,7 @@ def spool_file(streamed: StreamedRead, lineage: Lineage, part: Path) -> SpooledF
         with WriteBehind("spool-write") as behind:
             for group in _row_groups(streamed.batches):
                 table = _with_lineage(group, lineage)
-                writer = writer or pq.ParquetWriter(part, table.schema, use_dictionary=repetitive_columns(table))
+                writer = writer or pq.ParquetWriter(part, table.schema, **writer_options(table))
                 behind.write(writer, table)
                 rows += group.num_rows
         summary = streamed.summary()
@@ -55,7 +55,7 @@ def combine_parts(spooled: list[SpooledFile], output: Path) -> None:
         if len(spooled) == 1 and schemas[0].equals(schema):
             os.replace(spooled[0].part, temporary)  # already the upload: nothing to rewrite
             return
-        with pq.ParquetWriter(temporary, schema) as writer:
+        with pq.ParquetWriter(temporary, schema, write_statistics=statistics_columns(schema)) as writer:
             for file in spooled:
                 _copy_part(file.part, schema, writer)
 
@@ -83,6 +83,21 @@ def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
     return pa.schema([(name, _common_type(types.get(name, set()), name)) for name in names])
 
 
+def writer_options(table: pa.Table) -> dict[str, object]:
+    """How an upload's Parquet is written, judged on its first row group: dictionaries where values repeat, and
+    statistics only for columns other than text."""
+    return {"use_dictionary": repetitive_columns(table), "write_statistics": statistics_columns(table.schema)}
+
+
+def statistics_columns(schema: pa.Schema) -> list[str] | bool:
+    """The columns whose min and max are worth keeping: not text. Every stage scans an upload whole, so no reader
+    skips a row group by them, and the min and max of text columns took 40% of writing a million rows."""
+    if any(pa.types.is_nested(field.type) for field in schema):
+        return True
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    return [field.name for field in schema if not any(is_text(field.type) for is_text in text)]
+
+
 def repetitive_columns(table: pa.Table) -> list[str] | bool:
     """The columns worth a dictionary, judged on the first row group: those whose values repeat, and those Arrow
     cannot count (JSON, all NULL), as before. With nested columns, whose leaves a list of names does not reach,
@@ -100,7 +115,7 @@ def _repeats(column: pa.ChunkedArray) -> bool:
 
 
 def _write(writer: pq.ParquetWriter | None, part: Path, table: pa.Table) -> pq.ParquetWriter:
-    writer = writer or pq.ParquetWriter(part, table.schema)
+    writer = writer or pq.ParquetWriter(part, table.schema, write_statistics=statistics_columns(table.schema))
     writer.write_table(table)
     return writer
 

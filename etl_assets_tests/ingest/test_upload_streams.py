@@ -153,3 +153,16 @@ def test_only_columns_whose_values_repeat_are_dictionary_encoded(tmp_path):
     assert parquet.read().select(["id", "status", "payload", "nothing"]).equals(batch.drop_columns(["_source_row"]))
     nested = batch.append_column("tags", pa.array([["a"]] * rows))
     assert repetitive_columns(nested) is True, "nested leaves keep their dictionaries, as before"
+
+
+def test_text_columns_are_written_without_min_and_max(tmp_path):
+    # every stage scans an upload whole: the min and max of its text only cost the writer
+    rows = 70_000
+    batch = pa.table({"id": [str(n) for n in range(rows)], "_source_row": pa.array(range(rows), pa.int64())})
+    streamed = StreamedRead(iter([batch]), lambda: ReadResult(batch.slice(0, 0), [], {}))
+
+    spool_file(streamed, Lineage("a.csv", MORNING), tmp_path / "part.parquet")
+
+    group = pq.ParquetFile(tmp_path / "part.parquet").metadata.row_group(0)
+    statistics = {group.column(i).path_in_schema: group.column(i).is_stats_set for i in range(group.num_columns)}
+    assert statistics == {"id": False, "_source_file": False, "_source_row": True, "_arrived_at": True}
