@@ -76,7 +76,7 @@ def test_mart_reads_each_window_of_a_ranged_run(orders_landed, warehouse_home, w
     assert f"| 2026-11-20 | {DAY2_ORDERS} | {DAY2_REVENUE} |" in metadata["preview"]
 
 
-def test_mart_alone_reads_only_its_window_of_the_loaded_table(orders_landed, warehouse_home, warehouse_connection):
+def test_mart_alone_reads_only_its_window_of_the_loaded_table(orders_landed, warehouse_home, warehouse_connection, recwarn):
     chain, mart = orders_chain_and_mart(orders_landed)
     range_tags = {ASSET_PARTITION_RANGE_START_TAG: "2026-11-19", ASSET_PARTITION_RANGE_END_TAG: "2026-11-20"}
     assert materialize(orders_landed, warehouse_home, chain, tags=range_tags).success
@@ -88,6 +88,7 @@ def test_mart_alone_reads_only_its_window_of_the_loaded_table(orders_landed, war
     assert metadata["dagster/row_count"] == 1
     assert metadata["orders"] == DAY2_ORDERS
     assert metadata["net_revenue"] == pytest.approx(DAY2_REVENUE)
+    assert not [str(w.message) for w in recwarn if "SQLAlchemy" in str(w.message)], "the read warns nobody"
 
 
 def test_mart_of_a_window_without_loaded_rows_is_zero(orders_landed, warehouse_home, warehouse_connection):
