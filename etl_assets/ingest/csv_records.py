@@ -347,7 +347,7 @@ class _BlockWalk:
         self.pattern = _record_pattern(delimiter)
         self.blank = np.array(_blank(lines), dtype=bool)
         self.whole_line = np.array(_well_formed(lines, self.pattern), dtype=bool) & ~self.blank
-        self.parity = np.cumsum(np.array(pc.count_substring(lines, '"'), dtype=np.int64) % 2) % 2
+        self.parity = np.cumsum(_odd_quotes(lines, self.whole_line | self.blank)) % 2
         self.ends_by_parity = (np.flatnonzero(self.parity == 0), np.flatnonzero(self.parity == 1))
         self.texts: list[pa.StringArray] = []
         self.line_numbers: list[np.ndarray] = []
@@ -489,6 +489,17 @@ def _split(text: str, newline: str) -> pa.StringArray:
 
 def _blank(lines: pa.StringArray) -> pa.BooleanArray:
     return pc.is_in(lines, value_set=pa.array(["", "\r"], pa.string()))
+
+
+def _odd_quotes(lines: pa.StringArray, even: np.ndarray) -> np.ndarray:
+    """1 for each line with an odd number of quotes, else 0. The lines known `even` are not searched: a
+    well-formed record holds its quotes in pairs (around a field, and `""` within one) and a blank line none, so
+    most blocks search no line at all; counting every line's quotes took a fifth of reading a quoted CSV."""
+    odd = np.zeros(len(lines), dtype=np.int64)
+    searched = np.flatnonzero(~even)
+    if len(searched):
+        odd[searched] = np.array(pc.count_substring(lines.take(pa.array(searched)), '"'), dtype=np.int64) % 2
+    return odd
 
 
 def _well_formed(records: pa.StringArray, pattern: str) -> pa.BooleanArray:

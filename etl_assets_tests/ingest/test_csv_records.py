@@ -4,6 +4,8 @@ import csv
 import io
 import random
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from etl_assets.ingest.csv_records import MAX_FIELD_BYTES, read_delimited
@@ -223,3 +225,19 @@ def test_blocks_arrow_parses_at_once_hold_what_the_csv_module_reads_field_by_fie
     assert result.rejects == [] and result.short_rows == 0
     assert [[value or "" for value in row.values()][:4] for row in result.table.to_pylist()] == expected[1:]
     assert result.table.column("_source_row").to_pylist() == starts[1:], "each row keeps the line its record starts on"
+
+
+def test_only_lines_that_are_not_whole_records_are_searched_for_an_odd_number_of_quotes():
+    # a record's lines are grouped by quote parity; the parity of a well-formed line is known without a search,
+    # so a line the regex took for a record must never hold an odd number of quotes
+    from etl_assets.ingest.csv_records import _blank, _odd_quotes, _record_pattern, _well_formed
+
+    rng = random.Random(5)
+    pieces = ['"', '""', "a", ",", " ", "\r", "é", '","']
+    lines = pa.array(["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(20_000)], pa.string())
+    even = np.array(_well_formed(lines, _record_pattern(",")), dtype=bool) | np.array(_blank(lines), dtype=bool)
+
+    odd = _odd_quotes(lines, even)
+
+    assert 0 < even.sum() < len(lines) and 0 < odd.sum()
+    assert odd.tolist() == [line.count('"') % 2 for line in lines.to_pylist()]
