@@ -313,11 +313,12 @@ def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width
     """
     if not len(records):
         return _ParsedBlock(None, [], 0)
-    if b"\r" in _value_bytes(records):
-        records = pc.utf8_rtrim(records, characters="\r")
+    text: bytes | None = _value_bytes(records)
+    if b"\r" in text:
+        records, text = pc.utf8_rtrim(records, characters="\r"), None
     # most blocks have every record at the header's width: Arrow parses them at once, and says when one is not
     miscounted: list = []
-    table = _parse_whole_records(records, delimiter, width, original_name, miscounted)
+    table = _parse_whole_records(records, delimiter, width, original_name, miscounted, text)
     if not miscounted:
         return _ParsedBlock(table.append_column(SOURCE_ROW, pa.array(line_numbers, pa.int64())), [], 0)
     unquoted = pc.replace_substring_regex(records, QUOTED_FIELD_RE2, "")
@@ -514,16 +515,22 @@ def _record_pattern(delimiter: str) -> str:
 
 
 def _parse_whole_records(
-    records: pa.StringArray, delimiter: str, width: int, original_name: str, miscounted: list | None = None
+    records: pa.StringArray,
+    delimiter: str,
+    width: int,
+    original_name: str,
+    miscounted: list | None = None,
+    text: bytes | None = None,
 ) -> pa.Table:
     """Arrow parses the whole-line records in one pass, with blocks larger than the longest of them.
 
     Given `miscounted`, a record with other than `width` fields is left out and noted there; else it is an error.
+    `text` is the records' bytes (_value_bytes) when the caller has them already.
     """
     names = [f"f{index}" for index in range(width)]
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(records)], pa.int32()), records), "\n")
     longest = pc.max(pc.binary_length(records)).as_py() or 0
-    text = _value_bytes(records)
+    text = _value_bytes(records) if text is None else text
     line_breaks = b"\n" in text or b"\r" in text
     table = pa_csv.read_csv(
         pa.BufferReader(joined[0].as_buffer()),
