@@ -101,7 +101,8 @@ def is_text(arrow_type: pa.DataType) -> bool:
     return is_string(arrow_type) or is_json(arrow_type)
 
 
-def _is_binary(arrow_type: pa.DataType) -> bool:
+def is_binary(arrow_type: pa.DataType) -> bool:
+    """Bytes in any of Arrow's binary layouts."""
     return pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type) or pa.types.is_fixed_size_binary(arrow_type)
 
 
@@ -118,7 +119,7 @@ FAMILIES = (
     ("time", pa.types.is_time),
     ("null", pa.types.is_null),
     ("nested", pa.types.is_nested),
-    ("binary", _is_binary),
+    ("binary", is_binary),
 )
 
 

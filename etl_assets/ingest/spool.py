@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from etl_assets.column_types import is_text
+from etl_assets.column_types import is_binary, is_text
 from etl_assets.config.columns import ARRIVED_AT, SOURCE_FILE, SOURCE_ROW
 from etl_assets.files import atomic_path
 from etl_assets.ingest.model import Lineage, SpooledFile, StreamedRead
@@ -95,7 +95,7 @@ def statistics_columns(schema: pa.Schema) -> list[str] | bool:
     skips a row group by them, and the min and max of text columns took 40% of writing a million rows."""
     if any(pa.types.is_nested(field.type) for field in schema):
         return True
-    return [field.name for field in schema if not (is_text(field.type) or pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type))]
+    return [field.name for field in schema if not (is_text(field.type) or is_binary(field.type))]
 
 
 def repetitive_columns(table: pa.Table) -> list[str] | bool:
