@@ -76,12 +76,12 @@ def scanned_profile(
     """Profile a Parquet file's rows in DuckDB, in a few scans; its temp tables live as long as its cursor."""
     with local_duckdb.connect() if database is None else database.cursor() as connection:
         connection.execute(source_view(path, [f.name for f in fields if is_json(f.type)], excluded))
-        create_sample(connection, [f.name for f in fields])
-        row_count, columns = _base_profiles(connection, fields, approximate)
+        sample_rows = create_sample(connection, [f.name for f in fields])
+        row_count, columns = _base_profiles(connection, fields, approximate, sample_rows)
         if approximate:
             columns = candidates.count_near_unique(connection, columns, row_count)
-        columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count)
-        columns = distributions.add_distributions(connection, columns, fields, dates, row_count)
+        columns, dates, rejected = semantics.add_semantics(connection, columns, fields, row_count, sample_rows)
+        columns = distributions.add_distributions(connection, columns, fields, dates, row_count, sample_rows)
         keys = candidates.key_candidates(connection, columns, row_count)
         duplicates = candidates.duplicate_rows(connection, columns, row_count, has_key=bool(keys))
     return Profile(row_count, columns, duplicates, keys, dates, rejected)
@@ -98,9 +98,9 @@ def read_profile(path: Path) -> Profile:
 
 
 def _base_profiles(
-    connection: duckdb.DuckDBPyConnection, fields: list[pa.Field], approximate: bool
+    connection: duckdb.DuckDBPyConnection, fields: list[pa.Field], approximate: bool, sample_rows: int
 ) -> tuple[int, list[ColumnProfile]]:
-    guesses = text_types.guesses(connection, [f.name for f in fields if is_text(f.type) and not is_json(f.type)])
+    guesses = text_types.guesses(connection, [f.name for f in fields if is_text(f.type) and not is_json(f.type)], sample_rows)
     guesses |= {f.name: "string" for f in fields if is_json(f.type)}
     plans = [_aggregates_for(f, approximate, guesses.get(f.name)) for f in fields]
     select = ", ".join(["count(*)"] + [aggregate for plan in plans for aggregate in plan])

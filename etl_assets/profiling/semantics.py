@@ -10,6 +10,7 @@ import pyarrow as pa
 from etl_assets.column_types import is_text
 from etl_assets.profiling.id_columns import looks_like_id
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
+from etl_assets.profiling.sql import per_text_column
 from etl_assets.sql_text import literal, quote_identifier
 
 SHAPE_PATTERNS = {
@@ -29,12 +30,13 @@ FREE_TEXT_MIN_SHARE = 0.5
 
 
 def add_semantics(
-    connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], fields: list[pa.Field], row_count: int
+    connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], fields: list[pa.Field], row_count: int, sample_rows: int
 ) -> tuple[list[ColumnProfile], list[DateCandidate], list[DateCandidate]]:
-    """The columns with their semantic type, the date candidates, and date-like columns that are not (with why)."""
+    """The columns with their semantic type, the date candidates, and date-like columns that are not (with why);
+    `sample_rows` is the row count of the temp table `sample`."""
     dates, rejected = _stored_dates(columns, fields)
     text = [c for c, f in zip(columns, fields) if is_text(f.type) and c.null_count < row_count]
-    shapes, formats = _sample_counts(connection, text)
+    shapes, formats = _sample_counts(connection, text, sample_rows)
     checked = _date_formats(connection, [c for c in text if _may_be_date_text(c)], formats)
     for name, (date_format, reason) in checked.items():
         (dates if date_format else rejected).append(DateCandidate(name, date_format, reason))
@@ -74,26 +76,27 @@ def _may_be_date_text(column: ColumnProfile) -> bool:
 
 
 def _sample_counts(
-    connection: duckdb.DuckDBPyConnection, text: list[ColumnProfile]
+    connection: duckdb.DuckDBPyConnection, text: list[ColumnProfile], sample_rows: int
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """Per text column, in the sample: how many values look like each shape, and parse in each date format."""
     if not text:
         return {}, {}
-    branches = []
-    for index, column in enumerate(text):
-        trimmed = f"trim({quote_identifier(column.name)})"
+
+    def counts(value: str, index: int | None) -> list[str]:
+        trimmed = f"trim({value})"
         # every format starts with a digit, and a failed try_strptime costs a microsecond per format: skip the hopeless
         dated = rf"CASE WHEN regexp_matches({trimmed}, '^\s*[0-9]') THEN {trimmed} END"
-        shaped, date_like = column.inferred_type == "string", _may_be_date_text(column)
+        # counted together, every column gets every count; only those its type needs are read
+        shaped = index is None or text[index].inferred_type == "string"
+        date_like = index is None or _may_be_date_text(text[index])
         aggregates = [f"count_if({trimmed} <> '')"]
         aggregates += [f"count_if(regexp_full_match({trimmed}, {literal(p)}))" if shaped else "NULL" for p in SHAPE_PATTERNS.values()]
         aggregates += [f"count_if(try_strptime({dated}, {literal(f)}) IS NOT NULL)" if date_like else "NULL" for f in DATE_FORMATS]
         aggregates.append(f"count_if(try_strptime({dated}, {_format_list()}) IS NOT NULL)" if date_like else "NULL")
-        # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
-        branches.append(f"(SELECT {index} AS i, {', '.join(aggregates)} FROM sample)")
-    rows = sorted(connection.execute(" UNION ALL ".join(branches)).fetchall())
+        return aggregates
+
     shapes, formats = {}, {}
-    for (_, *values), column in zip(rows, text):
+    for (_, *values), column in zip(per_text_column(connection, [c.name for c in text], counts, sample_rows), text):
         filled = values[0]
         shapes[column.name] = {"filled": filled, **dict(zip(SHAPE_PATTERNS, values[1 : 1 + len(SHAPE_PATTERNS)]))}
         formats[column.name] = {"filled": filled, "any": values[-1], **dict(zip(DATE_FORMATS, values[1 + len(SHAPE_PATTERNS) : -1]))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -13,6 +14,8 @@ from etl_assets.sql_text import literal, quote_identifier
 
 NUMBER_TYPES = ("integer", "float")
 SAMPLE_ROWS = 20_000
+# Up to this many rows a query of many text columns groups their values by column (per_text_column)
+FEW_ROWS = 1_000
 
 
 def source_view(path: Path, json_names: list[str], excluded: Path | None = None) -> str:
@@ -28,14 +31,46 @@ def source_view(path: Path, json_names: list[str], excluded: Path | None = None)
     return f"CREATE TEMP VIEW source AS SELECT *{replaced} FROM {kept_relation(path, excluded)}"
 
 
-def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+def create_sample(connection: duckdb.DuckDBPyConnection, names: list[str]) -> int:
     """Keep SAMPLE_ROWS random rows of the named columns as the temp table `sample`, for checks too costly on every
-    row: the text columns' types and shapes, and the key pairs worth counting in full."""
-    if names:
-        connection.execute(
-            f"CREATE TEMP TABLE sample AS SELECT {', '.join(quote_identifier(n) for n in names)} "
-            f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
-        )
+    row: the text columns' types and shapes, and the key pairs worth counting in full. Returns its row count."""
+    if not names:
+        return 0
+    return connection.execute(
+        f"CREATE TEMP TABLE sample AS SELECT {', '.join(quote_identifier(n) for n in names)} "
+        f"FROM source USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
+    ).fetchone()[0]
+
+
+def per_text_column(
+    connection: duckdb.DuckDBPyConnection, names: list[str], aggregates: Callable[[str, int | None], list[str]], rows: int
+) -> list[tuple]:
+    """(index, *aggregates) for each of the named text columns of `sample` (of `rows` rows), in the order of `names`.
+
+    `aggregates(value, index)` are the aggregates of one column's values, the SQL expression `value`: those that
+    names[index] needs, or those any column needs (index None) when every column is aggregated in one query.
+    A sample of at most FEW_ROWS rows is: its columns are read as one column of (index, value) pairs and grouped
+    by index, so DuckDB compiles each expression (a regex, a date format) once instead of once per column, which
+    is most of a small window's profile. An empty sample would give no group at all. A bigger sample gives each
+    column its own UNION ALL branch: the sample is a single row group, so one SELECT of it would use one thread.
+    """
+    if 0 < rows <= FEW_ROWS:
+        sql = f"SELECT i, {', '.join(aggregates('v', None))} FROM {sample_values(list(enumerate(names)))} GROUP BY i"
+    else:
+        branches = [
+            f"(SELECT {index} AS i, {', '.join(aggregates(quote_identifier(name), index))} FROM sample)"
+            for index, name in enumerate(names)
+        ]
+        sql = " UNION ALL ".join(branches)
+    return sorted(connection.execute(sql).fetchall())
+
+
+def sample_values(columns: list[tuple[int, str]]) -> str:
+    """The text columns of `sample` as one column `v` of their values as text, each with its column's index `i`:
+    a subquery for the small samples whose per-column queries cost more to plan than to run."""
+    indices = ", ".join(str(index) for index, _ in columns)
+    values = ", ".join(f"CAST({quote_identifier(name)} AS VARCHAR)" for _, name in columns)
+    return f"(SELECT unnest([{indices}]) AS i, unnest([{values}]) AS v FROM sample)"
 
 
 def is_number(inferred_type: str) -> bool:

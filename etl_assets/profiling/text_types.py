@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from etl_assets.column_types import MAX_DECIMAL_PRECISION
-from etl_assets.sql_text import quote_identifier
+from etl_assets.profiling.sql import per_text_column
 
 # A value gets a type only when it is written the way that type prints it back, so no load reads differently:
 # "007", "+1", " 12", ".5", "5.", "-0", "1e3" and "1_000" keep their columns text. Booleans ignore case, in ASCII
@@ -50,17 +50,17 @@ NEEDED = {
 }
 
 
-def guesses(connection: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, str | None]:
-    """Per text column, the first type all its values in `sample` fit ('string' if none); None when the sample has no value."""
+def guesses(connection: duckdb.DuckDBPyConnection, names: list[str], sample_rows: int) -> dict[str, str | None]:
+    """Per text column, the first type all its values in `sample` (of `sample_rows` rows) fit ('string' if none);
+    None when the sample has no value."""
     if not names:
         return {}
-    # one UNION ALL branch per column: the sample is a single row group, so one SELECT of it would use one thread
-    branches = []
-    for index, name in enumerate(names):
-        checks = [check.replace("{c}", quote_identifier(name)) for check in CHECKS]
-        branches.append(f"(SELECT {index} AS i, count({quote_identifier(name)}), {', '.join(checks)} FROM sample)")
+
+    def counts(value: str, index: int | None) -> list[str]:
+        return [f"count({value})", *(check.replace("{c}", value) for check in CHECKS)]
+
     found = {}
-    for index, count, *fits in sorted(connection.execute(" UNION ALL ".join(branches)).fetchall()):
+    for index, count, *fits in per_text_column(connection, names, counts, sample_rows):
         found[names[index]] = None if count == 0 else next((t for t, fit in zip(TYPES, fits) if fit == count), "string")
     return found
 

@@ -179,3 +179,25 @@ def test_a_unique_column_the_estimate_puts_short_of_unique_is_counted_exactly_an
     assert (ref.distinct_count, ref.distinct_is_approximate, ref.top_values) == (rows, False, [])
     assert profile.key_candidates[0] == ["ref"]
     assert profile.column("shop").distinct_is_approximate, "a column far from unique keeps its estimate"
+
+
+def test_a_small_sample_profiled_in_one_group_by_per_query_matches_one_branch_per_column(tmp_path, monkeypatch):
+    # a sample of at most FEW_ROWS rows reads its text columns as one column of values grouped by column; the
+    # profile must be the one the per-column queries give, hostile values included
+    extra = {
+        "email": ["a@b.co", "x.y+z@mail.example.org", "c@d.io", None] * 3,
+        "day": ["13/01/2026", "02/01/2026", " 31/12/2025", ""] * 3,
+        "site": ["https://ex.com/a", "http://x.y/z?q=1", None, "ftp://f.example"] * 3,
+        "code": ["007", "abc-123", "Ünïcødé", "falſe"] * 3,
+    }
+    table = pa.concat_tables([DIRTY] * 3)
+    for name, values in extra.items():
+        table = table.append_column(name, pa.array(values, pa.string()))
+    grouped = _profile(tmp_path, table)
+    monkeypatch.setattr("etl_assets.profiling.sql.FEW_ROWS", 0)
+    monkeypatch.setattr("etl_assets.profiling.distributions.FEW_ROWS", 0)
+
+    assert _profile(tmp_path, table) == grouped
+    assert grouped.column("email").semantic_type == "email" and grouped.column("site").semantic_type == "url"
+    assert ("day", "%d/%m/%Y") in [(d.column, d.format) for d in grouped.date_candidates]
+    assert ["999", 3] in grouped.column("code").pattern_sample
