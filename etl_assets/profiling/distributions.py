@@ -50,14 +50,27 @@ def add_distributions(
     ]
 
 
-def add_value_counts(connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], row_count: int) -> list[ColumnProfile]:
-    """The columns with their exact distinct count and top values, from one GROUP BY per column."""
+def add_value_counts(
+    connection: duckdb.DuckDBPyConnection, columns: list[ColumnProfile], fields: list[pa.Field], row_count: int, sample_rows: int
+) -> list[ColumnProfile]:
+    """The columns with their exact distinct count and top values, from one GROUP BY per column; `sample_rows` is
+    the row count of the temp table `sample`.
+
+    When the sample holds every row and no more than FEW_ROWS (a small window's), the text columns are counted
+    together, in one GROUP BY of all their values: planning a GROUP BY per column costs more than running it.
+    """
+    text = [(index, c.name) for index, (c, f) in enumerate(zip(columns, fields)) if is_text(f.type)]
+    together = text if len(text) > 1 and 0 < row_count == sample_rows <= FEW_ROWS else []
+    alone = [(index, c.name) for index, c in enumerate(columns) if (index, c.name) not in together]
     # each column is read through a subquery that names it `raw`: only then can no column name shadow the aliases
     branches = [
         f"(SELECT {index} AS i, CAST(raw AS VARCHAR) AS v, n, groups FROM (SELECT raw, count(*) AS n, count(*) OVER () AS groups "
-        f"FROM (SELECT {quote_identifier(c.name)} AS raw FROM source) WHERE raw IS NOT NULL GROUP BY raw) ORDER BY n DESC, v LIMIT {TOP_VALUES})"
-        for index, c in enumerate(columns)
+        f"FROM (SELECT {quote_identifier(name)} AS raw FROM source) WHERE raw IS NOT NULL GROUP BY raw) ORDER BY n DESC, v LIMIT {TOP_VALUES})"
+        for index, name in alone
     ]
+    if together:
+        counts = f"(SELECT i, v, count(*) AS n, count(*) OVER (PARTITION BY i) AS groups FROM {sample_values(together)} WHERE v IS NOT NULL GROUP BY i, v)"
+        branches.append(f"(SELECT i, v, n, groups FROM {counts} QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= {TOP_VALUES} ORDER BY i, n DESC, v)")
     if not branches:
         return columns
     distinct: dict[int, int] = {}

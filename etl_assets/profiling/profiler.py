@@ -118,7 +118,7 @@ def _base_profiles(
         columns.append(column)
     columns = _retyped(connection, fields, columns, unproved, row_count)
     if not approximate:
-        columns = distributions.add_value_counts(connection, columns, row_count)
+        columns = distributions.add_value_counts(connection, columns, fields, row_count, sample_rows)
     return row_count, [dataclasses.replace(column, distinct_is_approximate=approximate) for column in columns]
 
 

@@ -182,8 +182,9 @@ def test_a_unique_column_the_estimate_puts_short_of_unique_is_counted_exactly_an
 
 
 def test_a_small_sample_profiled_in_one_group_by_per_query_matches_one_branch_per_column(tmp_path, monkeypatch):
-    # a sample of at most FEW_ROWS rows reads its text columns as one column of values grouped by column; the
-    # profile must be the one the per-column queries give, hostile values included
+    # a sample of at most FEW_ROWS rows reads its text columns as one column of values grouped by column (their
+    # type guesses, semantic counts, shapes and, the sample holding every row, value counts); the profile must be
+    # the one the per-column queries give, hostile values included
     extra = {
         "email": ["a@b.co", "x.y+z@mail.example.org", "c@d.io", None] * 3,
         "day": ["13/01/2026", "02/01/2026", " 31/12/2025", ""] * 3,
