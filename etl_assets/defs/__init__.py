@@ -11,6 +11,7 @@ from etl_assets.defs.assets import build_dataset_assets
 from etl_assets.defs.jobs import build_dataset_job
 from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager, build_daily_revenue_mart
 from etl_assets.defs.partitions import partitions_def_for
+from etl_assets.defs.pipes_messages import script_client
 from etl_assets.credentials import FERNET_KEY_ENV
 from etl_assets.credentials.environment import ENV_PROFILE
 from etl_assets.warehouse.connections import LOCAL_CONNECTION
@@ -41,7 +42,7 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))
     warehouse = SnowflakeWarehouse(vault=vault_for(config))
-    resources = {"project": ProjectHome(), "warehouse": warehouse, "pipes_subprocess_client": dg.PipesSubprocessClient()}
+    resources = {"project": ProjectHome(), "warehouse": warehouse, "pipes_subprocess_client": script_client()}
     if orders := config.datasets.get("orders"):
         # The sample mart: reads the loaded orders table back as pandas through dagster-snowflake-pandas.
         assets.append(build_daily_revenue_mart(dg.AssetKey(orders.asset_table_path), partitions_def_for(orders.partitions)))

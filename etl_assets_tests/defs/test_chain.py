@@ -11,6 +11,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from etl_assets.defs import build_definitions
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +29,7 @@ def run_chain(
         resources={
             "project": ProjectHome(home=str(chain_project.paths.home)),
             "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
-            "pipes_subprocess_client": dg.PipesSubprocessClient(),
+            "pipes_subprocess_client": script_client(),
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         instance=instance or dg.DagsterInstance.ephemeral(),

@@ -25,6 +25,7 @@ from etl_assets.defs import build_definitions
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.sessions import open_transactions
+from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +69,7 @@ class Project:
             resources={
                 "project": ProjectHome(home=str(self.home)),
                 "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
-                "pipes_subprocess_client": dg.PipesSubprocessClient(),
+                "pipes_subprocess_client": script_client(),
             },
             tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
             instance=instance or dg.DagsterInstance.ephemeral(),

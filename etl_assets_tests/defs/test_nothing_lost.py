@@ -20,6 +20,7 @@ from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets_tests.project_config import write_project_config
+from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def materialize(paths: ProjectPaths, dataset: str, stages: set[str], warehouse_h
         resources={
             "project": ProjectHome(home=str(paths.home)),
             "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
-            "pipes_subprocess_client": dg.PipesSubprocessClient(),
+            "pipes_subprocess_client": script_client(),
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: WINDOW, ASSET_PARTITION_RANGE_END_TAG: WINDOW},
         instance=dg.DagsterInstance.ephemeral(),

@@ -13,6 +13,7 @@ from etl_assets.paths import ProjectPaths
 from etl_assets.scriptgen.store import save_script
 from etl_assets.scriptgen.template import GENERATOR_VERSION, render_template_script
 from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM, arrival, write_upload
+from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ def run_groups(windows: list[StagePaths]) -> tuple[dg.ExecuteInProcessResult, di
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [transformed],
-        resources={"pipes_subprocess_client": dg.PipesSubprocessClient()},
+        resources={"pipes_subprocess_client": script_client()},
         instance=instance,
         raise_on_error=False,
     )

@@ -10,6 +10,7 @@ import pytest
 from etl_assets.config.models import TransformConfig
 from etl_assets.scriptgen.template import render_template_script
 from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM, arrival, save_code, write_upload
+from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ def test_script_under_pipes_reports_counts_and_logs_instead_of_printing(tmp_path
 
     result = dg.materialize(
         [transformed],
-        resources={"pipes_subprocess_client": dg.PipesSubprocessClient()},
+        resources={"pipes_subprocess_client": script_client()},
         instance=dg.DagsterInstance.ephemeral(),
     )
 
@@ -66,7 +67,7 @@ def test_a_ranges_quick_windows_share_log_lines_while_each_reports_its_counts(tm
         return dg.MaterializeResult()
 
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([transformed], resources={"pipes_subprocess_client": dg.PipesSubprocessClient()}, instance=instance)
+    result = dg.materialize([transformed], resources={"pipes_subprocess_client": script_client()}, instance=instance)
 
     assert result.success
     assert [counts["window"] for counts in reported] == windows
