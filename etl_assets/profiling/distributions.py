@@ -11,7 +11,7 @@ import pyarrow as pa
 from etl_assets.column_types import is_text
 from etl_assets.json_values import json_safe
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
-from etl_assets.profiling.sql import FEW_ROWS, sample_values, typed_value
+from etl_assets.profiling.sql import grouped, top_values, typed_value
 from etl_assets.sql_text import quote_identifier
 
 QUANTILES = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
@@ -56,11 +56,11 @@ def add_value_counts(
     """The columns with their exact distinct count and top values, from one GROUP BY per column; `sample_rows` is
     the row count of the temp table `sample`.
 
-    When the sample holds every row and no more than FEW_ROWS (a small window's), the text columns are counted
-    together, in one GROUP BY of all their values: planning a GROUP BY per column costs more than running it.
+    A small window's text columns are counted together (sql.grouped), in one GROUP BY of all their values of the
+    sample, which then holds every row: planning a GROUP BY per column costs more than running it.
     """
     text = [(index, c.name) for index, (c, f) in enumerate(zip(columns, fields)) if is_text(f.type)]
-    together = text if len(text) > 1 and 0 < row_count == sample_rows <= FEW_ROWS else []
+    together = text if grouped(text, sample_rows) else []
     alone = [(index, c.name) for index, c in enumerate(columns) if (index, c.name) not in together]
     # each column is read through a subquery that names it `raw`: only then can no column name shadow the aliases
     branches = [
@@ -69,8 +69,7 @@ def add_value_counts(
         for index, name in alone
     ]
     if together:
-        counts = f"(SELECT i, v, count(*) AS n, count(*) OVER (PARTITION BY i) AS groups FROM {sample_values(together)} WHERE v IS NOT NULL GROUP BY i, v)"
-        branches.append(f"(SELECT i, v, n, groups FROM {counts} QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= {TOP_VALUES} ORDER BY i, n DESC, v)")
+        branches.append(top_values(together, "v", TOP_VALUES))
     if not branches:
         return columns
     distinct: dict[int, int] = {}
@@ -176,10 +175,8 @@ def _shape_branches(shaped: list[tuple[int, str]], sample_rows: int) -> list[str
     A small sample's columns are shaped together, in one GROUP BY of all their values: DuckDB then compiles the
     shape's regexes once instead of once per column, which costs more than shaping a few hundred values.
     """
-    if len(shaped) > 1 and 0 < sample_rows <= FEW_ROWS:
-        counts = f"(SELECT i, {_shape_of('v')} AS v, count(*) AS n FROM {sample_values(shaped)} WHERE v IS NOT NULL GROUP BY i, 2)"
-        top = f"QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= {SHAPES} ORDER BY i, n DESC, v"
-        return [f"(SELECT i, 'shape' AS kind, v, n FROM {counts} {top})"]
+    if grouped(shaped, sample_rows):
+        return [f"(SELECT i, 'shape' AS kind, v, n FROM {top_values(shaped, _shape_of('v'), SHAPES)} ORDER BY i, n DESC, v)"]
     return [
         _branch(index, "shape", _shape_of(quote_identifier(name)), f"{quote_identifier(name)} IS NOT NULL", SHAPES, table="sample")
         for index, name in shaped

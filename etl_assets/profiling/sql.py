@@ -49,20 +49,39 @@ def per_text_column(
 
     `aggregates(value, index)` are the aggregates of one column's values, the SQL expression `value`: those that
     names[index] needs, or those any column needs (index None) when every column is aggregated in one query.
-    A sample of at most FEW_ROWS rows is: its columns are read as one column of (index, value) pairs and grouped
-    by index, so DuckDB compiles each expression (a regex, a date format) once instead of once per column, which
-    is most of a small window's profile. An empty sample would give no group at all. A bigger sample gives each
-    column its own UNION ALL branch: the sample is a single row group, so one SELECT of it would use one thread.
+    Columns queried together (`grouped`) are read as one column of (index, value) pairs and grouped by index, so
+    DuckDB compiles each expression (a regex, a date format) once instead of once per column, which is most of a
+    small window's profile. Otherwise each column is its own UNION ALL branch: the sample is a single row group,
+    so one SELECT of it would use one thread.
     """
-    if 0 < rows <= FEW_ROWS:
-        sql = f"SELECT i, {', '.join(aggregates('v', None))} FROM {sample_values(list(enumerate(names)))} GROUP BY i"
+    columns = list(enumerate(names))
+    if grouped(columns, rows):
+        sql = f"SELECT i, {', '.join(aggregates('v', None))} FROM {sample_values(columns)} GROUP BY i"
     else:
         branches = [
             f"(SELECT {index} AS i, {', '.join(aggregates(quote_identifier(name), index))} FROM sample)"
-            for index, name in enumerate(names)
+            for index, name in columns
         ]
         sql = " UNION ALL ".join(branches)
     return sorted(connection.execute(sql).fetchall())
+
+
+def grouped(columns: list[tuple[int, str]], sample_rows: int) -> bool:
+    """Whether the (index, name) text columns of a sample of `sample_rows` rows are queried together, as
+    sample_values: a sample of at most FEW_ROWS rows (which, below SAMPLE_ROWS, holds every row of its window)
+    costs more to plan per column than to read. An empty sample would give no group at all."""
+    return len(columns) > 1 and 0 < sample_rows <= FEW_ROWS
+
+
+def top_values(columns: list[tuple[int, str]], value: str, limit: int) -> str:
+    """Rows (i, v, n, groups) of the (index, name) text columns of `sample` queried together: the `limit`
+    commonest values of `value` (an expression of each value `v`) per column, with their counts and the column's
+    distinct count, ordered by column, count and value."""
+    counts = (
+        f"(SELECT i, {value} AS v, count(*) AS n, count(*) OVER (PARTITION BY i) AS groups "
+        f"FROM {sample_values(columns)} WHERE v IS NOT NULL GROUP BY i, 2)"
+    )
+    return f"(SELECT i, v, n, groups FROM {counts} QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= {limit} ORDER BY i, n DESC, v)"
 
 
 def sample_values(columns: list[tuple[int, str]]) -> str:

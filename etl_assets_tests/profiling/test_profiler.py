@@ -196,7 +196,6 @@ def test_a_small_sample_profiled_in_one_group_by_per_query_matches_one_branch_pe
         table = table.append_column(name, pa.array(values, pa.string()))
     grouped = _profile(tmp_path, table)
     monkeypatch.setattr("etl_assets.profiling.sql.FEW_ROWS", 0)
-    monkeypatch.setattr("etl_assets.profiling.distributions.FEW_ROWS", 0)
 
     assert _profile(tmp_path, table) == grouped
     assert grouped.column("email").semantic_type == "email" and grouped.column("site").semantic_type == "url"
