@@ -24,6 +24,8 @@ from etl_assets.errors import IngestError
 from etl_assets.ingest.model import Reject
 
 MAX_FIELD_BYTES = 16 * 1024 * 1024  # the most a Snowflake VARCHAR holds
+# the records _well_formed looks at first to tell a file that quotes every value from one that quotes a few
+DENSITY_PROBE = 1_000
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 MAX_RAW_CHARACTERS = 65536  # a reject keeps this much of its text; the archived file keeps all of it
 MIN_ARROW_BLOCK = 4 * 1024 * 1024
@@ -504,7 +506,42 @@ def _odd_quotes(lines: pa.StringArray, even: np.ndarray) -> np.ndarray:
 
 
 def _well_formed(records: pa.StringArray, pattern: str) -> pa.BooleanArray:
-    return pc.and_(pc.match_substring_regex(records, pattern), pc.less_equal(pc.binary_length(records), MAX_FIELD_BYTES))
+    """Which records are whole and well formed (`pattern`, _record_pattern) and no longer than a field may be.
+
+    A record holding no quote, CR or LF matches the pattern whatever else it holds (unquoted fields of anything but
+    the delimiter), so only the records that hold one are matched: the regex over every record took a fifth of the
+    CPU of reading a 10M-row file whose values are quoted only where they must be (as pandas and PostgreSQL write).
+    """
+    fits = pc.less_equal(pc.binary_length(records), MAX_FIELD_BYTES)
+    searched = _holding_quotes_or_breaks(records)
+    if searched is None:
+        return pc.and_(pc.match_substring_regex(records, pattern), fits)
+    matched = np.ones(len(records), dtype=bool)
+    if len(searched):
+        matched[searched] = np.asarray(pc.match_substring_regex(records.take(pa.array(searched)), pattern), dtype=bool)
+    return pc.and_(pa.array(matched), fits)
+
+
+def _holding_quotes_or_breaks(records: pa.StringArray) -> np.ndarray | None:
+    """The positions of the records holding a quote, CR or LF; None when the first records mostly hold one (a
+    file that quotes every value: the regex over all of them is then cheaper than finding which)."""
+    if not pa.types.is_string(records.type) or not len(records):  # the offsets below are 32-bit
+        return None
+    offsets = np.frombuffer(records.buffers()[1], dtype=np.int32, count=len(records) + 1, offset=records.offset * 4)
+    values = records.buffers()[2]
+    if values is None:  # every record is empty
+        return np.empty(0, dtype=np.int64)
+    data = np.frombuffer(values, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    probed = min(len(records), DENSITY_PROBE)
+    if np.count_nonzero(_quotes_or_breaks(data[: offsets[probed] - offsets[0]])) > probed // 4:
+        return None
+    found = np.flatnonzero(_quotes_or_breaks(data))
+    # the record a byte is in: the last whose start is at or before it
+    return np.unique(np.searchsorted(offsets[1:] - offsets[0], found, side="right"))
+
+
+def _quotes_or_breaks(data: np.ndarray) -> np.ndarray:
+    return (data == ord('"')) | (data == ord("\r")) | (data == ord("\n"))
 
 
 def _record_pattern(delimiter: str) -> str:
