@@ -261,5 +261,8 @@ def test_records_without_quotes_or_line_breaks_are_judged_as_the_record_regex_ju
             assert _well_formed(block, pattern).to_pylist() == by_regex.to_pylist()
             # a slice shares its buffers with the block it came from
             assert _well_formed(block.slice(1), pattern).to_pylist() == by_regex.slice(1).to_pylist()
+    for edge in ([], ["", ""], ["", '"']):  # no records; only empty ones, whose bytes buffer may be absent
+        block = pa.array(edge, pa.string())
+        assert _well_formed(block, _record_pattern(delimiter)).to_pylist() == pc.match_substring_regex(block, _record_pattern(delimiter)).to_pylist()
     too_long = pa.array(["x" * (MAX_FIELD_BYTES + 1), "ok"], pa.string())
     assert _well_formed(too_long, _record_pattern(delimiter)).to_pylist() == [False, True]
