@@ -525,7 +525,7 @@ def _well_formed(records: pa.StringArray, pattern: str) -> pa.BooleanArray:
 def _holding_quotes_or_breaks(records: pa.StringArray) -> np.ndarray | None:
     """The positions of the records holding a quote, CR or LF; None when the first records mostly hold one (a
     file that quotes every value: the regex over all of them is then cheaper than finding which)."""
-    if not pa.types.is_string(records.type) or not len(records):  # the offsets below are 32-bit
+    if not pa.types.is_string(records.type) or not len(records):  # _offsets_and_bytes reads 32-bit offsets
         return None
     offsets, text = _offsets_and_bytes(records)
     data = np.frombuffer(text, dtype=np.uint8)

@@ -250,19 +250,19 @@ def test_records_without_quotes_or_line_breaks_are_judged_as_the_record_regex_ju
 
     from etl_assets.ingest.csv_records import _record_pattern, _well_formed
 
+    pattern = _record_pattern(delimiter)
     rng = random.Random(11)
     plain = ["a", delimiter, " ", "é", "1", "'", "\\", "\x00", "😀", ",", "\t", ";"]
     # none of the bytes the regex is needed for; a few, so only their records are matched; many, so all are
     for pieces in (plain, plain * 30 + ['"', '""', "\r", "\n"], [*plain, '"', "\r", "\n"]):
         for _ in range(300):
             block = pa.array(["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 60))], pa.string())
-            pattern = _record_pattern(delimiter)
             by_regex = pc.and_(pc.match_substring_regex(block, pattern), pc.less_equal(pc.binary_length(block), MAX_FIELD_BYTES))
             assert _well_formed(block, pattern).to_pylist() == by_regex.to_pylist()
             # a slice shares its buffers with the block it came from
             assert _well_formed(block.slice(1), pattern).to_pylist() == by_regex.slice(1).to_pylist()
     for edge in ([], ["", ""], ["", '"']):  # no records; only empty ones, whose bytes buffer may be absent
         block = pa.array(edge, pa.string())
-        assert _well_formed(block, _record_pattern(delimiter)).to_pylist() == pc.match_substring_regex(block, _record_pattern(delimiter)).to_pylist()
+        assert _well_formed(block, pattern).to_pylist() == pc.match_substring_regex(block, pattern).to_pylist()
     too_long = pa.array(["x" * (MAX_FIELD_BYTES + 1), "ok"], pa.string())
-    assert _well_formed(too_long, _record_pattern(delimiter)).to_pylist() == [False, True]
+    assert _well_formed(too_long, pattern).to_pylist() == [False, True]
