@@ -161,8 +161,46 @@ class ColumnSpec(StrictModel):
         return self
 
 
+DEFAULT_LLM_MODEL = "amazon.nova-micro-v1:0"
+
+
+class LlmConfig(StrictModel):
+    """The model that writes a dataset's script when `generator: llm` (docs/architecture.md §7)."""
+
+    provider: Literal["bedrock", "scripted"] = "bedrock"
+    model: str = DEFAULT_LLM_MODEL
+    # None: the region of the credentials profile, else the standard AWS chain's
+    region: str | None = None
+    temperature: float = Field(default=0.0, ge=0, le=1)
+    # a vault profile of kind bedrock; None: the standard AWS credentials chain
+    credentials: str | None = None
+    # sample values of the window go into the prompt only when asked: uploads can hold personal data
+    share_samples: bool = False
+    # provider scripted (tests and offline demos): a JSON list of replies, replayed one per call, the last repeated;
+    # a relative path is taken from the config file's folder
+    responses_file: Path | None = None
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _responses_file_for_scripted(self) -> LlmConfig:
+        if self.provider == "scripted" and self.responses_file is None:
+            raise ValueError("provider scripted replays responses_file; give its path (a JSON list of replies)")
+        if self.provider != "scripted" and self.responses_file is not None:
+            raise ValueError("responses_file is read only by provider scripted; remove it or set provider: scripted")
+        return self
+
+
+class SandboxConfig(StrictModel):
+    """The limits every generated script runs under, in its dry run and in `transformed`."""
+
+    timeout_seconds: float = Field(default=600.0, gt=0)
+    memory_mb: int = Field(default=2048, ge=256)
+
+
 class TransformConfig(StrictModel):
     generator: Literal["template", "llm"] = "template"
+    llm: LlmConfig = Field(default_factory=LlmConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     requirements: str | None = None
     columns: dict[Identifier, ColumnSpec] = Field(default_factory=dict)
     deduplicate_on: list[str] = Field(default_factory=list)
