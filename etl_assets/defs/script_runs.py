@@ -6,16 +6,16 @@ One process per script instead of one per window is what lets a range pay once (
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
+from dagster_pipes import PipesDefaultMessageWriter
 
+from etl_assets.config.models import DatasetConfig, SandboxConfig
 from etl_assets.errors import ScriptError
 from etl_assets.lake import StagePaths
-from etl_assets.scriptgen.sandbox import DEFAULT_CPU_SECONDS, sandbox_command
+from etl_assets.scriptgen.sandbox import SandboxProcess, SandboxResult
 from etl_assets.scriptgen.store import saved_generator_version
 from etl_assets.scriptgen.template import SINGLE_PAIR_VERSIONS
 
@@ -36,38 +36,56 @@ def script_groups(windows: Sequence[StagePaths]) -> list[list[StagePaths]]:
 
 
 def run_script_group(
-    context: dg.AssetExecutionContext, client: dg.PipesSubprocessClient, dataset: str, group: Sequence[StagePaths]
+    context: dg.AssetExecutionContext, client: dg.PipesSubprocessClient, dataset: DatasetConfig, group: Sequence[StagePaths]
 ) -> dict[str, RowCounts]:
-    """Run the group's script once over all its windows; each window's row counts, by window key."""
-    script = str(group[0].read_script_pointer())
+    """Run the group's script once over all its windows, in the sandbox within the dataset's limits; each window's row
+    counts, by window key."""
+    script = group[0].read_script_pointer()
     arguments: list[str] = []
     for paths in group:
         paths.transformed.parent.mkdir(parents=True, exist_ok=True)
         window = ["--window", paths.window_key] if len(group) > 1 else []
         arguments += [*window, "--input", str(paths.upload), "--output", str(paths.transformed)]
-    # The CPU budget stays per window, so a long range is not cut short by a limit meant for one window.
-    command = sandbox_command(script, arguments, cpu_seconds=DEFAULT_CPU_SECONDS * len(group))
     with dg.open_pipes_session(
         context=context,
         context_injector=client.context_injector,
         message_reader=client.message_reader,
         extras={"windows": [paths.window_key for paths in group]},
     ) as session:
-        return_code = _run(context, command, {**(client.env or {}), **session.get_bootstrap_env_vars()})
+        # The time and CPU limits stay per window, so a long range is not cut short by a limit meant for one window.
+        with SandboxProcess(
+            script, arguments, sandbox_limits(dataset), label=dataset.name, windows=len(group),
+            env_extra=session.get_bootstrap_env_vars(), writable=_messages_folder(session), capture_stdout=False,
+            echo_stderr=True, logger=context.log,
+        ) as run:  # fmt: skip
+            result = _run(context, run)
+    if result.killed_by:
+        raise ScriptError(result.message)
     counts = counts_by_window(session.get_custom_messages(), group)
     unreported = [paths.window_key for paths in group if paths.window_key not in counts]
-    if return_code != 0:
+    if result.returncode != 0:
         failed = f"window {unreported[0]}" if unreported else "its last window"
         raise ScriptError(
-            f"The {dataset} script failed on {failed} (exit code {return_code}); its error is in the step's log: "
+            f"The {dataset.name} script failed on {failed} (exit code {result.returncode}); its error is in the step's log: "
             "fix the upload or the transform spec and rerun that window."
         )
     if unreported:
         raise ScriptError(
-            f"The {dataset} script finished without reporting the row counts of window {unreported[0]}; "
+            f"The {dataset.name} script finished without reporting the row counts of window {unreported[0]}; "
             "regenerate the script (materialize its scripts asset) and rerun that window."
         )
     return counts
+
+
+def sandbox_limits(dataset: DatasetConfig) -> SandboxConfig:
+    """The dataset's `transform.sandbox`, or the defaults when it has no transform section."""
+    return dataset.transform.sandbox if dataset.transform is not None else SandboxConfig()
+
+
+def _messages_folder(session: dg.PipesSession) -> list[str]:
+    """The folder of the file the script appends its Pipes messages to: the one place besides its outputs it writes."""
+    path = session.message_reader_params.get(PipesDefaultMessageWriter.FILE_PATH_KEY)
+    return [os.path.dirname(path)] if isinstance(path, str) else []
 
 
 def counts_by_window(messages: Sequence[object], group: Sequence[StagePaths]) -> dict[str, RowCounts]:
@@ -78,12 +96,10 @@ def counts_by_window(messages: Sequence[object], group: Sequence[StagePaths]) ->
     return {str(r["window"]): {k: int(v) for k, v in r.items() if k != "window"} for r in reports if "window" in r}
 
 
-def _run(context: dg.AssetExecutionContext, command: list[str], pipes_env: dict[str, str]) -> int:
-    process = subprocess.Popen(command, env={**os.environ, **pipes_env})
+def _run(context: dg.AssetExecutionContext, run: SandboxProcess) -> SandboxResult:
     try:
-        return process.wait()
+        return run.wait()
     except dg.DagsterExecutionInterruptedError:
         context.log.info("The run was interrupted: stopping the ETL script.")
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+        run.interrupt()
         raise

@@ -12,7 +12,7 @@ from etl_assets.lake import StagePaths, stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets.scriptgen.store import save_script
 from etl_assets.scriptgen.template import GENERATOR_VERSION, render_template_script
-from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM, arrival, write_upload
+from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM, arrival, orders_dataset, write_upload
 from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
@@ -38,14 +38,15 @@ def windows_with_script(home: Path, generator_version: str = GENERATOR_VERSION, 
     return windows
 
 
-def run_groups(windows: list[StagePaths]) -> tuple[dg.ExecuteInProcessResult, dict, int]:
+def run_groups(windows: list[StagePaths], sandbox: dict | None = None) -> tuple[dg.ExecuteInProcessResult, dict, int]:
     """Run the windows' script groups in one asset; the result, each window's counts and the Pipes sessions opened."""
     counts: dict = {}
+    dataset = orders_dataset({**ORDERS_TRANSFORM, "sandbox": sandbox or {}})
 
     @dg.asset
     def transformed(context: dg.AssetExecutionContext, pipes_subprocess_client: dg.PipesSubprocessClient):
         for group in script_groups(windows):
-            counts.update(run_script_group(context, pipes_subprocess_client, "orders", group))
+            counts.update(run_script_group(context, pipes_subprocess_client, dataset, group))
         return dg.MaterializeResult()
 
     instance = dg.DagsterInstance.ephemeral()
@@ -94,3 +95,17 @@ def test_a_script_of_the_single_pair_contract_runs_each_window_alone(tmp_path: P
     result, counts, sessions = run_groups(windows)
     assert result.success and sessions == 3
     assert counts["2026-11-20"]["rows_out"] == 1
+
+
+def test_a_script_past_its_time_limit_fails_the_step_with_the_limit_named(tmp_path: Path) -> None:
+    # the script reports every window, then hangs: only the sandbox's wall clock ends it
+    windows = windows_with_script(tmp_path, code_suffix="\nwhile True:\n    pass\n")
+
+    result, _, _ = run_groups(windows, sandbox={"timeout_seconds": 1})
+
+    assert not result.success
+    failure = next(event for event in result.all_events if event.event_type_value == "STEP_FAILURE")
+    assert (
+        "ScriptError: The orders script was stopped after its 3 s time limit (transform.sandbox.timeout_seconds, 1 s for each of "
+        "its 3 windows); raise it or make the script faster."
+    ) in failure.step_failure_data.error.to_string()
