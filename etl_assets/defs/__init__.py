@@ -15,13 +15,16 @@ from etl_assets.defs.pipes_messages import script_client
 from etl_assets.credentials import FERNET_KEY_ENV
 from etl_assets.credentials.environment import ENV_PROFILE
 from etl_assets.warehouse.connections import LOCAL_CONNECTION
-from etl_assets.defs.resources import CredentialsVault, ProjectHome, SnowflakeWarehouse
+from etl_assets.defs.resources import CredentialsVault, ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.scriptgen.generate import uses_llm
 from etl_assets.defs.sensors import build_upload_sensor
 
 
 def vault_for(config: ProjectConfig) -> CredentialsVault:
-    """The vault's key comes from ETL_ASSETS_FERNET_KEY, required only when a dataset loads through a stored profile."""
+    """The vault's key comes from ETL_ASSETS_FERNET_KEY, required only when a dataset loads through a stored profile
+    or has its script written by a model whose credentials are one."""
     stored = {d.warehouse.connection for d in config.datasets.values()} - {LOCAL_CONNECTION, ENV_PROFILE}
+    stored |= {d.transform.llm.credentials for d in config.datasets.values() if uses_llm(d) and d.transform.llm.credentials}
     return CredentialsVault(fernet_key=dg.EnvVar(FERNET_KEY_ENV)) if stored else CredentialsVault()
 
 
@@ -42,7 +45,12 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))
     warehouse = SnowflakeWarehouse(vault=vault_for(config))
-    resources = {"project": ProjectHome(), "warehouse": warehouse, "pipes_subprocess_client": script_client()}
+    resources = {
+        "project": ProjectHome(),
+        "warehouse": warehouse,
+        "pipes_subprocess_client": script_client(),
+        "script_models": ScriptModels(vault=warehouse.vault),
+    }
     if orders := config.datasets.get("orders"):
         # The sample mart: reads the loaded orders table back as pandas through dagster-snowflake-pandas.
         assets.append(build_daily_revenue_mart(dg.AssetKey(orders.asset_table_path), partitions_def_for(orders.partitions)))

@@ -12,7 +12,7 @@ from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.quality_checks import check_results, quality_check_specs, quality_metadata, reference_data
-from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
+from etl_assets.defs.resources import ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.defs.script_runs import run_script_group, script_groups
 from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import ingest_window
@@ -25,7 +25,7 @@ from etl_assets.profiling.profiler import profile_parquet, read_profile, write_p
 from etl_assets.profiling.report import render_report
 from etl_assets.range_threads import in_order, parquet_rows
 from etl_assets.quality.verdict import judge_windows
-from etl_assets.scriptgen.generate import generate_script
+from etl_assets.scriptgen.generate import WindowSample, generate_script, uses_llm
 
 
 def asset_keys_for(dataset: DatasetConfig) -> dict[str, dg.AssetKey]:
@@ -107,9 +107,17 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         return dg.MaterializeResult(check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 
     @dg.asset(key=keys["script"], deps=[keys["profile"]], kinds={"python"}, description=f"Generated ETL script for {dataset.name}, versioned by content hash.", **common)
-    def script(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
+    def script(context: dg.AssetExecutionContext, project: ProjectHome, script_models: ScriptModels) -> dg.MaterializeResult:
         """Generate (or reuse) the script for each window's source schema."""
         profiles = {window.key: read_profile(stage_paths(project.paths, dataset.name, window.key).profile) for window in windows_in_run(context)}
+
+        def sample_of(key: str) -> WindowSample | None:
+            """What the LLM path needs of a window with rows: its profile, its upload, and the model."""
+            if not uses_llm(dataset) or profiles[key].row_count == 0:
+                return None
+            upload = stage_paths(project.paths, dataset.name, key).upload
+            return WindowSample(profiles[key], upload, lambda: script_models.model(dataset, config.source_file.parent))
+
         scripts, by_schema = {}, {}
         # windows with rows first: an empty window then borrows the script of one (with the same columns if any), so a
         # range's empty windows share its script process and output types instead of an all-text script of their own
@@ -121,7 +129,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
             if schema in by_schema or borrowed is not None:
                 scripts[key] = dataclasses.replace(by_schema.get(schema) or borrowed, reused=True)
             else:
-                scripts[key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts)
+                scripts[key] = by_schema[schema] = generate_script(dataset, source_types, project.paths.generated_scripts, sample_of(key))
             stage_paths(project.paths, dataset.name, key).write_script_pointer(scripts[key])
         codes = {script.path: script.path.read_text(encoding="utf-8") for script in by_schema.values()}
         md.record_per_window(context, {key: md.script_metadata(script, codes[script.path]) for key, script in scripts.items()})

@@ -150,11 +150,18 @@ def drift_result(check_name: str, drifts: Mapping[str, Drift | None]) -> dg.Asse
 
 def script_metadata(script: SavedScript, code: str) -> dict[str, Any]:
     """What one window's script materialization says: which script runs it, how it came to be, and its code."""
+    generator = script.generator
+    if script.fallback_reason:
+        generator += f" (fallback: {script.fallback_reason})"
+    elif script.model:
+        generator += f" ({script.model})"
     metadata: dict[str, Any] = {
         "content_hash": script.content_hash,
-        "generator": script.generator,
+        "inputs_hash": script.inputs_hash,
+        "generator": generator,
         "reused": script.reused,
         "path": dg.MetadataValue.path(str(script.path)),
+        "log": dg.MetadataValue.path(str(script.path.with_suffix(".json"))),
         "code": md_value(f"```python\n{code}\n```"),
     }
     if script.fallback_reason:

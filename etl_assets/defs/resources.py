@@ -13,9 +13,11 @@ import dagster as dg
 from pydantic import Field
 from snowflake.connector import SnowflakeConnection
 
+from etl_assets.config.models import DatasetConfig
 from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.credentials.vault import VAULT_FILE_NAME
 from etl_assets.paths import ProjectPaths
+from etl_assets.scriptgen.llm import ScriptModel, model_for
 from etl_assets.warehouse.connections import WarehouseConnections
 
 
@@ -60,3 +62,16 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
         """A DB-API connection through the real connector; no secret leaves in an error."""
         with self.connections().connect(name) as connection:
             yield connection
+
+
+class ScriptModels(dg.ConfigurableResource):
+    """The model that writes a dataset's script (`transform.generator: llm`); the Bedrock profile it names is
+    decrypted inside model(), when a script is really written, never when the code is loaded."""
+
+    vault: CredentialsVault = Field(default_factory=CredentialsVault)
+
+    def model(self, dataset: DatasetConfig, config_folder: Path) -> ScriptModel:
+        assert dataset.transform is not None
+        llm = dataset.transform.llm
+        client_args = self.vault.vault().get(llm.credentials, kind="bedrock").client_args() if llm.credentials and llm.provider == "bedrock" else None
+        return model_for(llm, config_folder, client_args)

@@ -26,11 +26,15 @@ class SavedScript:
     generator: str
     reused: bool
     fallback_reason: str | None = None
+    # the model that wrote it, for an llm script
+    model: str | None = None
 
 
 def script_inputs_hash(dataset: DatasetConfig, source_types: dict[str, str], generator_version: str) -> str:
     """A hash of what a script depends on: transform spec and requirements, source schema, generator version."""
-    transform = None if dataset.transform is None else dataset.transform.model_dump(mode="json", by_alias=True)
+    # the sandbox's limits change how a script runs, not its code; a template script owes nothing to the llm block
+    excluded = {"sandbox"} | ({"llm"} if dataset.transform is None or dataset.transform.generator == "template" else set())
+    transform = None if dataset.transform is None else dataset.transform.model_dump(mode="json", by_alias=True, exclude=excluded)
     inputs = {
         "dataset": dataset.name,
         "transform": transform,
@@ -57,6 +61,7 @@ def find_reusable(root: Path, dataset_name: str, inputs_hash: str) -> SavedScrip
         generator=log["generator"],
         reused=True,
         fallback_reason=log.get("fallback_reason"),
+        model=log.get("model"),
     )
 
 
@@ -69,6 +74,7 @@ def save_script(
     generator: str,
     generator_version: str,
     fallback_reason: str | None = None,
+    model: str | None = None,
 ) -> SavedScript:
     """Save the code under its content hash with a JSON log, and remember it for these inputs."""
     folder = root / dataset_name
@@ -81,6 +87,7 @@ def save_script(
         "inputs_hash": inputs_hash,
         "content_hash": content_hash,
         "fallback_reason": fallback_reason,
+        "model": model,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     try:
@@ -94,7 +101,17 @@ def save_script(
             f"Could not save the generated script for dataset '{dataset_name}' under {folder} ({error.strerror}); "
             "check that the folder is writable."
         ) from error
-    return SavedScript(path, content_hash, inputs_hash, generator, reused=False, fallback_reason=fallback_reason)
+    return SavedScript(path, content_hash, inputs_hash, generator, reused=False, fallback_reason=fallback_reason, model=model)
+
+
+def update_log(saved: SavedScript, extra: dict) -> None:
+    """Add `extra` to the JSON log beside a saved script (the workflow's node log, for one)."""
+    log_path = saved.path.with_suffix(".json")
+    log = _read_json(log_path) | extra
+    try:
+        write_atomically(log_path, json.dumps(log, indent=2, default=str) + "\n")
+    except OSError as error:
+        raise ScriptError(f"Could not write the script log {log_path} ({error.strerror}); check that the folder is writable.") from error
 
 
 def _sha256(data: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from etl_assets.scriptgen.generate import LLM_NOT_YET_AVAILABLE, generate_script
+from etl_assets.scriptgen.generate import NO_ROWS_FOR_THE_MODEL, generate_script
 from etl_assets.scriptgen.store import find_reusable, save_script, script_inputs_hash
 from etl_assets.scriptgen.template import GENERATOR_VERSION
 from etl_assets_tests.scriptgen.builders import ORDERS_SOURCE_TYPES, ORDERS_TRANSFORM, orders_dataset
@@ -98,13 +98,13 @@ def test_generate_rerenders_when_the_saved_file_is_gone(tmp_path: Path) -> None:
     assert not second.reused and second.path == first.path and second.path.is_file()
 
 
-def test_llm_generator_falls_back_to_the_template_and_says_why(tmp_path: Path) -> None:
+def test_llm_generator_without_a_window_to_show_falls_back_to_the_template_and_says_why(tmp_path: Path) -> None:
     dataset = orders_dataset({**ORDERS_TRANSFORM, "generator": "llm"})
 
     generated = generate_script(dataset, ORDERS_SOURCE_TYPES, tmp_path)
     reused = generate_script(dataset, ORDERS_SOURCE_TYPES, tmp_path)
 
-    assert (generated.generator, generated.fallback_reason) == ("template", LLM_NOT_YET_AVAILABLE)
-    assert reused.reused and reused.fallback_reason == LLM_NOT_YET_AVAILABLE
+    assert (generated.generator, generated.fallback_reason) == ("template", NO_ROWS_FOR_THE_MODEL)
+    assert reused.reused and reused.fallback_reason == NO_ROWS_FOR_THE_MODEL
     log = json.loads(generated.path.with_suffix(".json").read_text())
-    assert log["fallback_reason"] == LLM_NOT_YET_AVAILABLE
+    assert log["fallback_reason"] == NO_ROWS_FOR_THE_MODEL
