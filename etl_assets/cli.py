@@ -1,4 +1,4 @@
-"""`etl-assets`: demo, validate, upload, status and the local warehouse, without tracebacks."""
+"""`etl-assets`: demo, validate, upload, status, scripts, credentials and the local warehouse, without tracebacks."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="files waiting, windows processed and rows in the warehouse")
     status.add_argument("--dataset")
     status.set_defaults(handler=_status)
+
+    scripts = commands.add_parser("scripts", help="a dataset's generated ETL scripts")
+    script_actions = scripts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    generate = script_actions.add_parser("generate", help="write the dataset's script for a window's profiled upload, and say how")
+    generate.add_argument("--dataset", required=True)
+    generate.add_argument("--window", required=True, help="the window key, e.g. 2026-01-31")
+    generate.add_argument("--dry-run", action="store_true", help="run every step but save nothing")
+    generate.set_defaults(handler=_scripts_generate)
 
     add_credentials_commands(commands)
 
@@ -107,6 +115,18 @@ def _status(args: argparse.Namespace) -> int:
     from etl_assets.commands import status_report
 
     print(status_report(args.dataset))
+    return 0
+
+
+def _scripts_generate(args: argparse.Namespace) -> int:
+    from etl_assets.script_commands import generate_for_window
+
+    generated = generate_for_window(args.dataset, args.window, save=not args.dry_run)
+    for line in generated.log:
+        print(f"  {line}")
+    print(f"{args.dataset} {args.window}: {generated.outcome}")
+    if generated.path is not None:
+        print(generated.path)
     return 0
 
 

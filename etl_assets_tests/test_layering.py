@@ -14,7 +14,7 @@ import pytest
 import etl_assets
 
 DOMAIN_PACKAGES = ("config", "ingest", "profiling", "scriptgen", "quality", "warehouse", "credentials")
-OUTSIDE_DEFS = ("etl_assets.cli", "etl_assets.cli_credentials", "etl_assets.commands", "etl_assets.demo")
+OUTSIDE_DEFS = ("etl_assets.cli", "etl_assets.cli_credentials", "etl_assets.commands", "etl_assets.script_commands", "etl_assets.demo")
 
 
 def modules_of(package: str) -> list[str]:
