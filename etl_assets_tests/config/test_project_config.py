@@ -10,11 +10,14 @@ from etl_assets.paths import HOME_ENV_VAR, ProjectPaths
 PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "etl_config.yaml"
 
 
-def test_project_config_declares_customers_and_orders(tmp_path):
+def test_project_config_declares_customers_orders_and_leads(tmp_path):
     config = load_config(PROJECT_CONFIG, environ={HOME_ENV_VAR: str(tmp_path)})
     customers, orders = config.datasets["customers"], config.datasets["orders"]
 
-    assert set(config.datasets) == {"customers", "orders"}
+    assert set(config.datasets) == {"customers", "orders", "leads"}
+    leads = config.datasets["leads"]
+    assert (leads.transform.generator, leads.transform.llm.provider, leads.transform.llm.model) == ("llm", "bedrock", "amazon.nova-micro-v1:0")
+    assert leads.transform.llm.share_samples is False
     assert customers.extends == orders.extends == "partner_csv"
     assert customers.source.format == orders.source.format == "csv"
     assert customers.source.partition_by == orders.source.partition_by == "arrival"
