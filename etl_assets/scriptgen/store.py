@@ -28,6 +28,8 @@ class SavedScript:
     fallback_reason: str | None = None
     # the model that wrote it, for an llm script
     model: str | None = None
+    # edited by hand since it was saved: kept until the inputs change
+    pinned: bool = False
 
 
 def script_inputs_hash(dataset: DatasetConfig, source_types: dict[str, str], generator_version: str) -> str:
@@ -45,15 +47,22 @@ def script_inputs_hash(dataset: DatasetConfig, source_types: dict[str, str], gen
 
 
 def find_reusable(root: Path, dataset_name: str, inputs_hash: str) -> SavedScript | None:
-    """The saved script made from these inputs, if it and its log are still there and unchanged."""
+    """The saved script made from these inputs, if it and its log are still there.
+
+    A script edited by hand since it was saved is kept, and marked `pinned` in the index: its user's code runs
+    (in the sandbox, like any script) until the inputs change and a new script is written for them.
+    """
     folder = root / dataset_name
-    content_hash = _read_json(folder / INDEX_FILE).get(inputs_hash)
-    if content_hash is None:
+    entry = _read_json(folder / INDEX_FILE).get(inputs_hash)
+    saved_hash, pinned = (entry, False) if isinstance(entry, str) else ((entry or {}).get("content_hash"), bool((entry or {}).get("pinned")))
+    if not isinstance(saved_hash, str):
         return None
+    if not (folder / f"{saved_hash}.py").is_file() or not _read_json(folder / f"{saved_hash}.json"):
+        return None
+    edited = _set_aside_edited(folder, saved_hash)
+    content_hash, pinned = (edited, True) if edited else (saved_hash, pinned)
     path = folder / f"{content_hash}.py"
     log = _read_json(folder / f"{content_hash}.json")
-    if not path.is_file() or not log or _sha256(path.read_bytes()) != content_hash:
-        return None
     return SavedScript(
         path=path,
         content_hash=content_hash,
@@ -62,6 +71,7 @@ def find_reusable(root: Path, dataset_name: str, inputs_hash: str) -> SavedScrip
         reused=True,
         fallback_reason=log.get("fallback_reason"),
         model=log.get("model"),
+        pinned=pinned,
     )
 
 
@@ -88,20 +98,66 @@ def save_script(
         "content_hash": content_hash,
         "fallback_reason": fallback_reason,
         "model": model,
+        # the script saved before this one, which the UI shows the diff against
+        "previous": _latest_script(folder),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     try:
+        _set_aside_edited(folder, content_hash)
         write_atomically(path, code)
         write_atomically(folder / f"{content_hash}.json", json.dumps(log, indent=2) + "\n")
-        index = _read_json(folder / INDEX_FILE)
-        index[inputs_hash] = content_hash
-        write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
+        _write_index_entry(folder, inputs_hash, content_hash)
     except OSError as error:
         raise ScriptError(
             f"Could not save the generated script for dataset '{dataset_name}' under {folder} ({error.strerror}); "
             "check that the folder is writable."
         ) from error
     return SavedScript(path, content_hash, inputs_hash, generator, reused=False, fallback_reason=fallback_reason, model=model)
+
+
+def _latest_script(folder: Path) -> str | None:
+    """The content hash of the dataset's most recently saved script, or None."""
+    logs = [path for path in folder.glob("*.json") if path.name != INDEX_FILE] if folder.is_dir() else []
+    dated = [(str(_read_json(path).get("created_at", "")), path.stat().st_mtime_ns, path.stem) for path in logs]
+    return max(dated)[2] if dated else None
+
+
+def read_log(saved: SavedScript) -> dict:
+    """The JSON log beside a saved script: how it was made, and for a model's script its workflow's nodes."""
+    return _read_json(saved.path.with_suffix(".json"))
+
+
+def _set_aside_edited(folder: Path, name_hash: str) -> str | None:
+    """If `<name_hash>.py` was edited by hand, save it under its own content hash (with a copy of its log), point
+    every input that used it there as pinned, and return that hash; None when it is as saved (or absent).
+
+    So an edit is never overwritten: not by the same code rendered again for other inputs, nor by a later save.
+    """
+    path = folder / f"{name_hash}.py"
+    try:
+        code = path.read_bytes()
+    except OSError:
+        return None
+    content_hash = _sha256(code)
+    if content_hash == name_hash:
+        return None
+    log = _read_json(folder / f"{name_hash}.json") | {"content_hash": content_hash, "edited_from": name_hash}
+    write_atomically(folder / f"{content_hash}.py", code.decode("utf-8", "replace"))
+    write_atomically(folder / f"{content_hash}.json", json.dumps(log, indent=2) + "\n")
+    index = _read_json(folder / INDEX_FILE)
+    for inputs_hash, entry in index.items():
+        if entry == name_hash or (isinstance(entry, dict) and entry.get("content_hash") == name_hash):
+            index[inputs_hash] = {"content_hash": content_hash, "pinned": True}
+    write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
+    path.unlink()
+    return content_hash
+
+
+def _write_index_entry(folder: Path, inputs_hash: str, entry: str | dict) -> None:
+    """Point `inputs_hash` at a script: its content hash, or {"content_hash", "pinned"} for one edited by hand."""
+    index = _read_json(folder / INDEX_FILE)
+    index[inputs_hash] = entry
+    write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
 
 
 def update_log(saved: SavedScript, extra: dict) -> None:

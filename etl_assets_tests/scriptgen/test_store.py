@@ -55,13 +55,43 @@ def test_save_writes_code_log_and_index_and_find_reuses_it(tmp_path: Path) -> No
     assert find_reusable(tmp_path, "orders", "other") is None
 
 
-def test_deleted_or_edited_script_is_not_reused(tmp_path: Path) -> None:
+def test_a_deleted_script_is_not_reused(tmp_path: Path) -> None:
     saved = save_script(tmp_path, "orders", "print(1)\n", inputs_hash="abc", **TEMPLATE)
 
-    saved.path.write_text("print(2)\n")
-    assert find_reusable(tmp_path, "orders", "abc") is None
     saved.path.unlink()
     assert find_reusable(tmp_path, "orders", "abc") is None
+
+
+def test_a_script_edited_by_hand_is_kept_and_pinned_until_the_inputs_change(tmp_path: Path) -> None:
+    first = generate_script(orders_dataset(), ORDERS_SOURCE_TYPES, tmp_path)
+    edited = first.path.read_text().replace('"""ETL script', '"""Edited by hand. ETL script', 1)
+    first.path.write_text(edited)
+
+    kept = generate_script(orders_dataset(), ORDERS_SOURCE_TYPES, tmp_path)
+    again = generate_script(orders_dataset(), ORDERS_SOURCE_TYPES, tmp_path)
+
+    # kept under its own content hash, so the code as generated can be saved again beside it
+    assert kept.path.read_text() == edited and kept.pinned and kept.reused and kept.path.stem == kept.content_hash
+    assert kept.content_hash != first.content_hash and again.pinned and again.path == kept.path
+    index = json.loads((tmp_path / "orders" / "index.json").read_text())
+    assert index[first.inputs_hash] == {"content_hash": kept.content_hash, "pinned": True}
+
+    retyped = generate_script(orders_dataset(), {**ORDERS_SOURCE_TYPES, "Discount": "float"}, tmp_path)
+    assert not retyped.reused and not retyped.pinned and "Edited by hand" not in retyped.path.read_text()
+    assert kept.path.read_text() == edited, "a new script never overwrites an edited one"
+
+
+def test_an_edit_is_never_overwritten_even_when_the_next_save_comes_first(tmp_path: Path) -> None:
+    first = generate_script(orders_dataset(), ORDERS_SOURCE_TYPES, tmp_path)
+    edited = first.path.read_text() + "# edited\n"
+    first.path.write_text(edited)
+
+    # other inputs that render the same code: saved under the same name the edit sits in
+    retyped = generate_script(orders_dataset(), {**ORDERS_SOURCE_TYPES, "Coupon": "string"}, tmp_path)
+    kept = generate_script(orders_dataset(), ORDERS_SOURCE_TYPES, tmp_path)
+
+    assert retyped.path == first.path and "# edited" not in retyped.path.read_text()
+    assert kept.pinned and kept.path.read_text() == edited
 
 
 def test_generate_reuses_the_script_until_its_inputs_change(tmp_path: Path) -> None:
