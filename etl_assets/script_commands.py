@@ -13,7 +13,7 @@ from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets.profiling.profiler import read_profile
 from etl_assets.scriptgen.generate import generate_script, inputs_hash_of, uses_llm
-from etl_assets.scriptgen.llm import model_for
+from etl_assets.scriptgen.llm import bedrock_client_args, model_for
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,7 @@ def generate_for_window(dataset_name: str, window_key: str, save: bool = True) -
     llm = dataset.transform.llm
 
     def model():
-        client_args = Vault.for_home(paths.home).get(llm.credentials, kind="bedrock").client_args() if llm.credentials and llm.provider == "bedrock" else None
-        return model_for(llm, config.source_file.parent, client_args)
+        return model_for(llm, config.source_file.parent, bedrock_client_args(llm, Vault.for_home(paths.home)))
 
     request = ScriptRequest(dataset, profile, stage.upload, paths.generated_scripts, inputs_hash_of(dataset, source_types), model, save=save)
     outcome = write_script(request)

@@ -15,6 +15,7 @@ from etl_assets.column_types import normalised_type
 from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.re2 import re2_named_groups
+from etl_assets.config.secrets import SecretText
 from etl_assets.quality.rule_types import RULE_CLASSES, RuleBase
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -162,6 +163,7 @@ class ColumnSpec(StrictModel):
 
 
 DEFAULT_LLM_MODEL = "amazon.nova-micro-v1:0"
+SECRET_ONLY = re.compile(r"\$\{SECRET:[^}]+\}")
 
 
 class LlmConfig(StrictModel):
@@ -172,14 +174,30 @@ class LlmConfig(StrictModel):
     # None: the region of the credentials profile, else the standard AWS chain's
     region: str | None = None
     temperature: float = Field(default=0.0, ge=0, le=1)
-    # a vault profile of kind bedrock; None: the standard AWS credentials chain
+    # a vault profile of kind bedrock; or the key below, its secret a ${SECRET:profile.field}; neither: the
+    # standard AWS credentials chain
     credentials: str | None = None
+    access_key_id: SecretText | None = None
+    secret_access_key: SecretText | None = None
+    session_token: SecretText | None = None
     # sample values of the window go into the prompt only when asked: uploads can hold personal data
     share_samples: bool = False
     # provider scripted (tests and offline demos): a JSON list of replies, replayed one per call, the last repeated;
     # a relative path is taken from the config file's folder
     responses_file: Path | None = None
     request_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_credentials(self) -> LlmConfig:
+        if self.credentials is not None and (self.access_key_id or self.secret_access_key or self.session_token):
+            raise ValueError("give either credentials (a vault profile) or access_key_id and secret_access_key, not both")
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("give access_key_id and secret_access_key together, or neither")
+        for name in ("secret_access_key", "session_token"):
+            value = getattr(self, name)
+            if value is not None and not SECRET_ONLY.fullmatch(value):
+                raise ValueError(f"{name} must be a reference such as ${{SECRET:bedrock.{name}}}, never the secret itself; keep it in the vault")
+        return self
 
     @model_validator(mode="after")
     def _responses_file_for_scripted(self) -> LlmConfig:

@@ -17,7 +17,7 @@ from etl_assets.config.models import DatasetConfig
 from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.credentials.vault import VAULT_FILE_NAME
 from etl_assets.paths import ProjectPaths
-from etl_assets.scriptgen.llm import ScriptModel, model_for
+from etl_assets.scriptgen.llm import ScriptModel, bedrock_client_args, model_for
 from etl_assets.warehouse.connections import WarehouseConnections
 
 
@@ -73,5 +73,4 @@ class ScriptModels(dg.ConfigurableResource):
     def model(self, dataset: DatasetConfig, config_folder: Path) -> ScriptModel:
         assert dataset.transform is not None
         llm = dataset.transform.llm
-        client_args = self.vault.vault().get(llm.credentials, kind="bedrock").client_args() if llm.credentials and llm.provider == "bedrock" else None
-        return model_for(llm, config_folder, client_args)
+        return model_for(llm, config_folder, bedrock_client_args(llm, self.vault.vault()))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from etl_assets.config.models import LlmConfig
+from etl_assets.credentials.vault import Vault, resolve_secrets
 
 # the version of the LLM path's prompt and contract, in the inputs hash: a new one writes every llm script again
 LLM_GENERATOR_VERSION = "llm-1"
@@ -125,6 +126,19 @@ def bedrock_failure(exc: BaseException, model: str) -> str:
     if isinstance(exc, BotoCoreError):
         return f"Bedrock could not be reached ({type(exc).__name__}); check the network, or use generator: template."
     return f"The Bedrock call failed ({type(exc).__name__}); use generator: template until it works."
+
+
+def bedrock_client_args(llm: LlmConfig, vault: Vault) -> dict[str, Any] | None:
+    """The boto3 client arguments of the Bedrock credentials the config names, decrypted now; None: the standard
+    AWS chain. Called only when a script is really written, inside the resource (docs/architecture.md §6)."""
+    if llm.provider != "bedrock":
+        return None
+    if llm.credentials:
+        return vault.get(llm.credentials, kind="bedrock").client_args()
+    if llm.access_key_id and llm.secret_access_key:
+        keys = {"aws_access_key_id": llm.access_key_id, "aws_secret_access_key": llm.secret_access_key, "aws_session_token": llm.session_token}
+        return {name: resolve_secrets(vault, value) for name, value in keys.items() if value}
+    return None
 
 
 def model_for(llm: LlmConfig, config_folder: Path, client_args: dict[str, Any] | None = None) -> ScriptModel:
