@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from etl_assets.ingest.upload import UploadResult
 from etl_assets.markdown import markdown_table
 from etl_assets.lake import QualityVerdict
 from etl_assets.profiling.model import Drift, Profile
-from etl_assets.scriptgen.store import SavedScript
+from etl_assets.scriptgen.store import SavedScript, read_log
 from etl_assets.warehouse.keys import KeyChoice
 from etl_assets.warehouse.model import LoadResult
 
@@ -166,7 +167,24 @@ def script_metadata(script: SavedScript, code: str) -> dict[str, Any]:
     }
     if script.fallback_reason:
         metadata["fallback_reason"] = script.fallback_reason
+    if script.pinned:
+        metadata["pinned"] = True  # edited by hand: kept until the inputs change
+    log = read_log(script)
+    nodes = log.get("nodes") or []
+    if nodes:
+        checks = [entry for entry in nodes if entry["node"] in ("validate", "dry_run")]
+        metadata["checks"] = md_value("\n".join(f"- {entry['node']}: {entry['outcome']}" for entry in checks) or "none")
+        metadata["repairs"] = sum(entry["node"] == "repair" for entry in nodes)
+    previous = script.path.parent / f"{log.get('previous')}.py"
+    if not script.reused and log.get("previous") and previous.is_file() and previous != script.path:
+        metadata["diff"] = md_value(f"```diff\n{script_diff(previous, script.path.name, code)}\n```")
     return metadata
+
+
+def script_diff(previous: Path, name: str, code: str, max_lines: int = 400) -> str:
+    """The unified diff from the dataset's previous script to this one, cut at `max_lines`."""
+    lines = list(difflib.unified_diff(previous.read_text(encoding="utf-8").splitlines(), code.splitlines(), previous.name, name, lineterm="", n=2))
+    return "\n".join(lines[:max_lines] + ([f"... {len(lines) - max_lines} more lines"] if len(lines) > max_lines else []))
 
 
 def transform_metadata(counts: Mapping[str, int], output: Path) -> dict[str, Any]:
