@@ -44,8 +44,10 @@ WRONG_COLUMN = script_with_shape('''    return source.project('"Customer Number"
 POLICY_BREAKING = script_with_shape(GOOD_SHAPE, preamble="import os\n")
 
 
-def signups_dataset(responses_file: Path, **llm: object) -> DatasetConfig:
+def signups_dataset(responses_file: Path, sandbox: dict | None = None, **llm: object) -> DatasetConfig:
     transform = {**SIGNUPS_TRANSFORM, "llm": {"provider": "scripted", "responses_file": str(responses_file), **llm}}
+    if sandbox:
+        transform["sandbox"] = sandbox
     return DatasetConfig.model_validate(
         {"name": "signups", "source": {"path": "/landing/signups"}, "transform": transform, "load": {"table": "SIGNUPS"}}
     )

@@ -38,9 +38,9 @@ def window(tmp_path):
     return upload, profiled(upload)
 
 
-def run_workflow(tmp_path: Path, window, replies: list[str], save: bool = True, **llm):
+def run_workflow(tmp_path: Path, window, replies: list[str], save: bool = True, sandbox: dict | None = None, **llm):
     upload, profile = window
-    dataset = signups_dataset(write_replies(tmp_path / "replies.json", replies), **llm)
+    dataset = signups_dataset(write_replies(tmp_path / "replies.json", replies), sandbox, **llm)
     model = ScriptedModel(replies)
     request = ScriptRequest(
         dataset, profile, upload, tmp_path / "generated_scripts", inputs_hash_of(dataset, profile.inferred_types()), lambda: model, save=save
@@ -139,6 +139,24 @@ def test_a_hostile_reply_is_refused_before_it_runs_and_the_template_takes_over(t
     assert [entry["node"] for entry in outcome.nodes].count("dry_run") == 0
     assert outcome.fallback_reason and "template" in outcome.generator
     assert len(model.received) == 1 + MAX_REPAIRS
+
+
+CONTAINED_SHAPES = {
+    "while True": ("    while True:\n        pass", "time limit (transform.sandbox.timeout_seconds)"),
+    "10 GB": ("    hoard = bytearray(10 * 1024**3)\n    return source", "1024 MB memory limit (transform.sandbox.memory_mb)"),
+}
+
+
+@pytest.mark.parametrize("name", CONTAINED_SHAPES)
+def test_a_reply_the_policy_lets_through_is_stopped_by_the_sandbox_in_its_dry_run(tmp_path, window, name):
+    body, limit = CONTAINED_SHAPES[name]
+
+    outcome, model, _ = run_workflow(tmp_path, window, [script_with_shape(body)], sandbox={"timeout_seconds": 3, "memory_mb": 1024})
+
+    dry_runs = [entry for entry in outcome.nodes if entry["node"] == "dry_run"]
+    assert len(dry_runs) == 1 + MAX_REPAIRS and all(limit in entry["error"] for entry in dry_runs), [entry["error"] for entry in dry_runs]
+    assert outcome.fallback_reason.startswith("no usable script after 2 repairs (The dry run of the script")
+    assert limit in model.received[1][-1].text  # the repair was told which limit
 
 
 def test_a_dry_run_of_the_workflow_saves_nothing(tmp_path, window):

@@ -98,12 +98,12 @@ def test_an_endless_loop_is_stopped_by_the_time_limit(tmp_path: Path) -> None:
 def test_allocating_10_gb_is_stopped_by_the_memory_limit(tmp_path: Path) -> None:
     code = script(tmp_path, "b = bytearray(10 * 1024**3)\nprint('allocated')\n")
 
-    result = run_sandboxed(code, [], SandboxConfig(memory_mb=512), label="orders")
+    result = run_sandboxed(code, [], SandboxConfig(memory_mb=1024), label="orders")
 
     assert "allocated" not in result.stdout
     assert result.returncode != 0 and result.killed_by == "memory"
     assert result.message == (
-        "The orders script ran out of its 512 MB memory limit (transform.sandbox.memory_mb); "
+        "The orders script ran out of its 1024 MB memory limit (transform.sandbox.memory_mb); "
         "raise it or make the script use less memory."
     )
 
