@@ -56,6 +56,11 @@ def main():
     args = parser.parse_args()
     windows = args.window or [None] * len(args.input)
     connection = duckdb.connect(":memory:")
+    # DuckDB's SQL may read the inputs and nothing else: no other file, no extension, no network
+    inputs = ", ".join("'" + str(path).replace("'", "''") + "'" for path in args.input)
+    connection.execute(f"SET allowed_paths = [{inputs}]")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
     with open_dagster_pipes() as pipes:
         for window, input_path, output_path in zip(windows, args.input, args.output):
             counts = transform(input_path, output_path, connection)

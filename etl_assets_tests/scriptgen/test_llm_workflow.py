@@ -159,6 +159,16 @@ def test_a_reply_the_policy_lets_through_is_stopped_by_the_sandbox_in_its_dry_ru
     assert limit in model.received[1][-1].text  # the repair was told which limit
 
 
+def test_the_harness_keeps_duckdb_to_the_inputs_so_sql_cannot_read_other_files(tmp_path, window):
+    reads_passwd = script_with_shape("""    return connection.sql("SELECT * FROM read_csv('/etc/passwd')")""")
+
+    outcome, model, _ = run_workflow(tmp_path, window, [reads_passwd])
+
+    dry_runs = [entry for entry in outcome.nodes if entry["node"] == "dry_run"]
+    assert dry_runs and all("file system operations are disabled" in entry["error"] for entry in dry_runs)
+    assert outcome.fallback_reason and "root:" not in outcome.saved.path.read_text()
+
+
 def test_a_dry_run_of_the_workflow_saves_nothing(tmp_path, window):
     outcome, _, _ = run_workflow(tmp_path, window, [GOOD], save=False)
 
