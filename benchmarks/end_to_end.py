@@ -10,7 +10,7 @@ from benchmarks.data import WINDOW_KEY, land, write_orders_csvs
 from benchmarks.measure import Measured, alternate, median_of
 from benchmarks.model import Section, Target
 from benchmarks.report import mib, ratio, wall
-from benchmarks.runs import STAGES, SharedEmulator, decided_limit, materialize, ours_script, peer_script, recorded, reset, settled_when_stopped
+from benchmarks.runs import STAGES, SharedEmulator, decided_limit, shared_emulators, materialize, ours_script, peer_script, recorded, reset, settled_when_stopped
 
 OURS = "etl_assets"
 FLOOR = "floor: DuckDB → PUT → COPY"
@@ -34,7 +34,7 @@ def end_to_end(scratch: Path, sizes: list[int], runs: int, with_peers: bool, tim
     csvs = write_orders_csvs({rows: data / f"orders_{rows}.csv" for rows in sizes})
     for rows in sorted(sizes):  # the last is the largest: its results decide the targets
         csv = csvs[rows]
-        with SharedEmulator(reset(scratch / "ours_wh"), "BENCH.RAW") as ours, SharedEmulator(reset(scratch / "floor_wh"), "FLOOR.RAW") as floor:
+        with shared_emulators((reset(scratch / "ours_wh"), "BENCH.RAW"), (reset(scratch / "floor_wh"), "FLOOR.RAW")) as (ours, floor):
             contenders, settled = _contenders(scratch, csv, (ours, floor), with_peers, runs, timeout)
             results = alternate(contenders, runs, settled)
         csv.unlink()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import snowflake.connector
@@ -60,6 +62,23 @@ class SharedEmulator:
         INSERT parses on for minutes), which would take a core from the next contender's run."""
         self.emulator.stop(timeout=2)
         self.pid = self.emulator.ensure_running().pid
+
+
+@contextlib.contextmanager
+def shared_emulators(*homes: tuple[Path, str]) -> Iterator[list[SharedEmulator]]:
+    """The contenders' emulators of a scenario, started side by side and stopped side by side: a server's start is
+    a second of waiting, outside every measurement, that two contenders need not pay one after the other."""
+    emulators = [SharedEmulator(folder, schema) for folder, schema in homes]
+    with ThreadPoolExecutor(len(emulators)) as pool:
+        starts = [pool.submit(emulator.__enter__) for emulator in emulators]
+    started = [emulator for emulator, start in zip(emulators, starts) if start.exception() is None]
+    try:
+        for start in starts:
+            start.result()  # the first failure to start, raised once the others are stopped below
+        yield emulators
+    finally:
+        with ThreadPoolExecutor(len(emulators)) as pool:
+            list(pool.map(lambda emulator: emulator.__exit__(None, None, None), started))
 
 
 # a row-by-row peer is stopped this much past its threshold, so that run-to-run noise in our times does not leave

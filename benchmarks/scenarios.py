@@ -15,7 +15,7 @@ from benchmarks.measure import Measured, alternate, median_of, result_line, run_
 from benchmarks.model import Section, Target
 from benchmarks.peers import PROJECT_BIN
 from benchmarks.report import mib, ratio, seconds, wall
-from benchmarks.runs import CONTENDERS, HEADROOM, STAGES, SharedEmulator, decided_limit, materialize, ours_script, peer_script, recorded, reset, settled_past, stopped_or_done
+from benchmarks.runs import CONTENDERS, HEADROOM, STAGES, SharedEmulator, decided_limit, materialize, ours_script, peer_script, recorded, reset, settled_past, shared_emulators, stopped_or_done
 
 BACKFILL_ROWS = 1_000
 BULK_TARGET = 100  # the bulk load is to be this many times faster than executemany
@@ -62,7 +62,7 @@ def load(scratch: Path, rows: int, runs: int, timeout: float) -> Section:
                       ["contender", "median s", "peak MiB", "emulator peak MiB", "executemany ÷ it (time)"])  # fmt: skip
     window = typed_window(write_orders_csv(reset(scratch / "data") / "load.csv", rows), scratch / "data" / "load.parquet")
     ours_seconds: list[float] = []
-    with SharedEmulator(reset(scratch / "ours_wh"), "BENCH.RAW") as ours, SharedEmulator(reset(scratch / "rows_wh"), "ROWS_DB.RAW") as rows_wh:
+    with shared_emulators((reset(scratch / "ours_wh"), "BENCH.RAW"), (reset(scratch / "rows_wh"), "ROWS_DB.RAW")) as (ours, rows_wh):
         contenders = {
             "etl_assets load_window (PUT, COPY, MERGE)": recorded(lambda: ours.measured(lambda: ours_script("ours_load.py", window, ours.folder, timeout=timeout)), ours_seconds),
             "executemany INSERT": lambda: rows_wh.measured(lambda: stopped_or_done(
