@@ -212,9 +212,8 @@ class SandboxConfig(StrictModel):
     """The limits every generated script runs under, in its dry run and in `transformed`."""
 
     timeout_seconds: float = Field(default=600.0, gt=0)
-    # address space (RLIMIT_AS), not resident memory: Python with DuckDB and Arrow reserves about half a gigabyte
-    # for its threads' stacks and heaps before a script reads a row, and below 1 GB it sometimes fails to start
-    memory_mb: int = Field(default=2048, ge=1024)
+    # the memory the script may write to (RLIMIT_DATA); Python with DuckDB and Arrow needs some 300 MB to start
+    memory_mb: int = Field(default=2048, ge=512)
 
 
 class TransformConfig(StrictModel):

@@ -5,7 +5,8 @@ first fence; this module is the second, and it holds whatever the script's code 
 
 - its environment holds only the variables it needs (PATH, locale, time zone, DuckDB's memory limit, Dagster Pipes'
   own), so no credential, key or token of the parent reaches it; Python runs isolated (-I);
-- a wall-clock time limit (the parent kills the process group), an address-space limit (RLIMIT_AS) and a CPU-time
+- a wall-clock time limit (the parent kills the process group), a memory limit (RLIMIT_DATA, under an address-space
+  ceiling, RLIMIT_AS, for what is only reserved) and a CPU-time
   limit (RLIMIT_CPU);
 - on Linux, namespaces: no network (a new, empty network namespace), a read-only file system except the output
   folders, a fresh temp working folder and the folders the caller names (a mount namespace), and no sight of other
@@ -47,7 +48,7 @@ TEMP_VARIABLES = ("TMPDIR", "TMP", "TEMP")
 DEFAULT_CPU_SECONDS = 600
 # a script that ignores SIGXCPU at its CPU limit is killed this much CPU time later
 CPU_GRACE_SECONDS = 1
-# what a failed allocation under RLIMIT_AS prints: Python's (and Arrow's) MemoryError, C++'s bad_alloc, errno ENOMEM,
+# what a failed allocation under the memory limit prints: Python's (and Arrow's) MemoryError, C++'s bad_alloc, errno ENOMEM,
 # a thread whose stack found no address space
 MEMORY_MARKERS = ("MemoryError", "bad_alloc", "bad allocation", "Cannot allocate memory", "can't start new thread")
 # only the end of stderr is searched for them: the failure that ended the script is its last traceback

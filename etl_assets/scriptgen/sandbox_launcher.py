@@ -23,6 +23,7 @@ from typing import NoReturn
 from etl_assets.scriptgen.sandbox import CPU_GRACE_SECONDS, DEFAULT_CPU_SECONDS, TEMP_VARIABLES, scrubbed_environment, write_all
 
 
+RESERVED_ADDRESS_SPACE = 16 * 1024**3
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
@@ -216,7 +217,13 @@ def _set_limits(args) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds + CPU_GRACE_SECONDS))
     if args.memory_mb is not None:
         limit = args.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # the memory the script writes to: its heap and private writable mappings (RLIMIT_DATA, Linux 4.7+)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        # and a ceiling on its address space above that, for what DuckDB and Arrow only reserve (allocator arenas,
+        # thread stacks; some 1.5 GB on two cores, more with every core): a limit on reservations alone would fail
+        # the same script on a bigger machine
+        ceiling = limit + RESERVED_ADDRESS_SPACE
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
