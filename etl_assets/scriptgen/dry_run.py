@@ -42,9 +42,12 @@ def expected_columns(transform: TransformConfig | None, source_types: dict[str, 
     return {name: kind for name, kind in source_types.items() if not name.startswith("_")}
 
 
-def dry_run(script: Path, upload: Path, expected: dict[str, str], limits: SandboxConfig) -> DryRun:
-    """Run `script` on the first DRY_RUN_ROWS rows of `upload` in the sandbox and check what it wrote."""
+def dry_run(code: str, upload: Path, expected: dict[str, str], limits: SandboxConfig) -> DryRun:
+    """Run the script `code` on the first DRY_RUN_ROWS rows of `upload` in the sandbox and check what it wrote;
+    the script, its sample and its output live in a temp folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="etl-dry-run-") as folder:
+        script = Path(folder) / "script.py"
+        script.write_text(code, encoding="utf-8")
         sample = Path(folder) / "input" / "sample.parquet"
         output = Path(folder) / "output" / "out.parquet"
         sample.parent.mkdir()

@@ -166,15 +166,8 @@ class _Nodes:
         request = self.request
         transform = request.dataset.transform
         expected = expected_columns(transform, request.profile.inferred_types())
-        folder = request.scripts_root / request.dataset.name
-        folder.mkdir(parents=True, exist_ok=True)
-        candidate = folder / f".candidate-{state['workflow_id']}.py"
-        candidate.write_text(state["code"], encoding="utf-8")
-        try:
-            limits = transform.sandbox if transform is not None else None
-            result: DryRun = dry_run(candidate, request.upload, expected, limits or SandboxConfig())
-        finally:
-            candidate.unlink(missing_ok=True)
+        limits = transform.sandbox if transform is not None else SandboxConfig()
+        result: DryRun = dry_run(state["code"], request.upload, expected, limits)
         summary = {"rows_in": result.rows_in, "rows_out": result.rows_out, "passed": result.passed, "problem": result.problem}
         return {"problem": result.problem, "dry_run": summary, "_outcome": "passed" if result.passed else "failed"}
 
