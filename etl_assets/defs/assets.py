@@ -154,7 +154,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         references = reference_data(dataset, config, project.paths, warehouse) if dataset.quality else {}
         windows = [stage_paths(project.paths, dataset.name, window.key) for window in windows_in_run(context)]
         for group in script_groups(windows):
-            counts |= run_script_group(context, pipes_subprocess_client, dataset, group)
+            counts |= run_script_group(context, pipes_subprocess_client, dataset, group, hidden=[project.paths.home])
         counts = {paths.window_key: counts[paths.window_key] for paths in windows}
         if dataset.quality:
             judged = judge_windows(dataset, windows, references)

@@ -36,10 +36,14 @@ def script_groups(windows: Sequence[StagePaths]) -> list[list[StagePaths]]:
 
 
 def run_script_group(
-    context: dg.AssetExecutionContext, client: dg.PipesSubprocessClient, dataset: DatasetConfig, group: Sequence[StagePaths]
+    context: dg.AssetExecutionContext,
+    client: dg.PipesSubprocessClient,
+    dataset: DatasetConfig,
+    group: Sequence[StagePaths],
+    hidden: Sequence[Path] = (),
 ) -> dict[str, RowCounts]:
-    """Run the group's script once over all its windows, in the sandbox within the dataset's limits; each window's row
-    counts, by window key."""
+    """Run the group's script once over all its windows, in the sandbox within the dataset's limits, with the
+    `hidden` folders (the project's home) showing it only its own files; each window's row counts, by window key."""
     script = group[0].read_script_pointer()
     arguments: list[str] = []
     for paths in group:
@@ -56,7 +60,7 @@ def run_script_group(
         with SandboxProcess(
             script, arguments, sandbox_limits(dataset), label=dataset.name, windows=len(group),
             env_extra=session.get_bootstrap_env_vars(), writable=_messages_folder(session), capture_stdout=False,
-            echo_stderr=True, logger=context.log,
+            echo_stderr=True, logger=context.log, hidden=[str(folder) for folder in hidden],
         ) as run:  # fmt: skip
             result = _run(context, run)
     if result.killed_by:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -42,9 +43,10 @@ def expected_columns(transform: TransformConfig | None, source_types: dict[str, 
     return {name: kind for name, kind in source_types.items() if not name.startswith("_")}
 
 
-def dry_run(code: str, upload: Path, expected: dict[str, str], limits: SandboxConfig) -> DryRun:
+def dry_run(code: str, upload: Path, expected: dict[str, str], limits: SandboxConfig, hidden: Sequence[Path] = ()) -> DryRun:
     """Run the script `code` on the first DRY_RUN_ROWS rows of `upload` in the sandbox and check what it wrote;
-    the script, its sample and its output live in a temp folder, removed afterwards."""
+    the script, its sample and its output live in a temp folder, removed afterwards; the `hidden` folders (the
+    project's home) look empty to it."""
     with tempfile.TemporaryDirectory(prefix="etl-dry-run-") as folder:
         script = Path(folder) / "script.py"
         script.write_text(code, encoding="utf-8")
@@ -54,7 +56,7 @@ def dry_run(code: str, upload: Path, expected: dict[str, str], limits: SandboxCo
         output.parent.mkdir()
         rows_in = _write_sample(upload, sample)
         capped = limits.model_copy(update={"timeout_seconds": min(limits.timeout_seconds, DRY_RUN_MAX_SECONDS)})
-        result = run_sandboxed(script, ["--input", str(sample), "--output", str(output)], capped, label="dry run of the")
+        result = run_sandboxed(script, ["--input", str(sample), "--output", str(output)], capped, label="dry run of the", hidden=[str(folder) for folder in hidden])
         if result.killed_by:
             return DryRun(rows_in, problem=result.message)
         if result.returncode != 0:

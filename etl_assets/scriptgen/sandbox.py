@@ -92,10 +92,12 @@ def sandbox_command(
     writable: Sequence[str] = (),
     keep: Sequence[str] = (),
     report_fd: int | None = None,
+    hidden: Sequence[str] = (),
 ) -> list[str]:
     """The command that runs `script` through this sandbox with the current interpreter.
 
-    Each `--output` value's folder is writable and each `--input` file is read-only, whatever folders the caller adds.
+    Each `--output` value's folder is writable and each `--input` file is read-only, whatever folders the caller adds;
+    each `hidden` folder looks empty to the script but for the script itself, its inputs and its output folders.
     """
     options = ["--cpu-seconds", str(cpu_seconds)]
     if memory_mb is not None:
@@ -106,6 +108,7 @@ def sandbox_command(
     options += [option for folder in dict.fromkeys(folders) for option in ("--writable", os.path.realpath(folder))]
     options += [option for path in _values_of("--input", arguments) for option in ("--read-only", os.path.realpath(path))]
     options += [option for name in keep for option in ("--keep", name)]
+    options += [option for folder in hidden for option in ("--hide", os.path.realpath(folder))]
     if report_fd is not None:
         options += ["--report-fd", str(report_fd)]
     return [sys.executable, "-m", "etl_assets.scriptgen.sandbox_launcher", *options, "--", script, *arguments]
@@ -134,6 +137,7 @@ class SandboxProcess:
         windows: int = 1,
         env_extra: Mapping[str, str] | None = None,
         writable: Sequence[str] = (),
+        hidden: Sequence[str] = (),
         capture_stdout: bool = True,
         echo_stderr: bool = False,
         cpu_seconds: int | None = None,
@@ -141,7 +145,7 @@ class SandboxProcess:
     ):
         self.script, self.arguments, self.limits = str(script), list(arguments), limits
         self.label, self.windows = label, windows
-        self.env_extra, self.writable = dict(env_extra or {}), list(writable)
+        self.env_extra, self.writable, self.hidden = dict(env_extra or {}), list(writable), list(hidden)
         self.capture_stdout, self.echo_stderr = capture_stdout, echo_stderr
         self.cpu_seconds = cpu_seconds if cpu_seconds is not None else DEFAULT_CPU_SECONDS * windows
         self.timeout_seconds = limits.timeout_seconds * windows
@@ -165,7 +169,7 @@ class SandboxProcess:
         self._report_read, report_write = os.pipe()
         command = sandbox_command(
             self.script, self.arguments, self.cpu_seconds, memory_mb=self.limits.memory_mb, workdir=self.workdir,
-            writable=self.writable, keep=list(self.env_extra), report_fd=report_write,
+            writable=self.writable, keep=list(self.env_extra), report_fd=report_write, hidden=self.hidden,
         )  # fmt: skip
         try:
             self.process = subprocess.Popen(
@@ -297,14 +301,16 @@ def run_sandboxed(
     label: str = "generated",
     windows: int = 1,
     cpu_seconds: int | None = None,
+    hidden: Sequence[str] = (),
 ) -> SandboxResult:
     """Run `script` with `arguments` in the sandbox and wait for it; its output's tail and which limit, if any, stopped it.
 
     `env_extra` adds variables the script may see; `label` names the script in the limit's message ("The orders
-    script ..."); `windows` scales the time and CPU limits, which are per window.
+    script ..."); `windows` scales the time and CPU limits, which are per window; `hidden` folders (the project's
+    home, with its vault and every other dataset's files) look empty to the script.
     """
     with SandboxProcess(
-        script, arguments, limits, label=label, windows=windows, env_extra=env_extra, cpu_seconds=cpu_seconds
+        script, arguments, limits, label=label, windows=windows, env_extra=env_extra, cpu_seconds=cpu_seconds, hidden=hidden
     ) as run:
         return run.wait()
 

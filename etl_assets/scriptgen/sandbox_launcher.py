@@ -43,6 +43,10 @@ PROCESSES_NOTE = (
     "Generated scripts can see other processes and the environment of those of their user: the sandbox could not "
     "give them a PID namespace with its own /proc ({}); only the code policy keeps them from it."
 )
+HIDDEN_NOTE = (
+    "Generated scripts can read the project's other files (the other datasets' data, the encrypted vault): the sandbox "
+    "could not hide them ({}); only the code policy keeps them from it."
+)
 PRIVILEGES_NOTE = "Generated scripts keep root's capabilities, so they could undo the sandbox's namespaces ({})."
 
 
@@ -110,6 +114,7 @@ def _parse(argv: Sequence[str] | None):
     parser.add_argument("--read-only", action="append", default=[], help="a file the script may only read")
     parser.add_argument("--keep", action="append", default=[], help="a variable the script may see")
     parser.add_argument("--report-fd", type=int, default=None, help="where to write what could not be fenced off")
+    parser.add_argument("--hide", action="append", default=[], help="a folder that looks empty but for what the script uses")
     parser.add_argument("script")
     parser.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser.parse_args(argv)
@@ -177,6 +182,7 @@ def _fence_files(libc: _Libc, args, entered: set[str]) -> list[str]:
             libc.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError as error:
             notes.append(PROCESSES_NOTE.format(f"mounting /proc: {error.strerror}"))
+    notes += _hide_folders(libc, args)
     try:
         libc.set_mount_attributes("/", AT_RECURSIVE, attr_set=MOUNT_ATTR_RDONLY)
     except OSError as error:
@@ -194,6 +200,39 @@ def _fence_files(libc: _Libc, args, entered: set[str]) -> list[str]:
         libc.set_mount_attributes("/", AT_RECURSIVE, attr_clr=MOUNT_ATTR_RDONLY)
         notes.append(FILES_NOTE.format(error))
     return notes
+
+
+def _hide_folders(libc: _Libc, args) -> list[str]:
+    """Cover each --hide folder with an empty tmpfs, then bind back into it only what the script uses: the script,
+    its inputs, its writable folders and its working folder. Each is opened before the cover goes on and bound from
+    its descriptor, the one way to reach it once the folder above it is covered."""
+    hidden = [folder for folder in args.hide if os.path.isdir(folder)]
+    if not hidden:
+        return []
+    used = [args.script, *args.read_only, *args.writable, *([args.workdir] if args.workdir else []), sys.prefix]
+    kept = [path for path in dict.fromkeys(os.path.realpath(p) for p in used) if _inside_any(path, hidden) and os.path.exists(path)]
+    opened = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in kept}
+    try:
+        for folder in hidden:
+            libc.mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV)
+        for path, descriptor in opened.items():
+            if os.path.isdir(f"/proc/self/fd/{descriptor}"):
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "a"):
+                    pass  # the mount point the file is bound onto
+            libc.mount(f"/proc/self/fd/{descriptor}", path, None, MS_BIND)
+    except OSError as error:
+        return [HIDDEN_NOTE.format(error)]
+    finally:
+        for descriptor in opened.values():
+            os.close(descriptor)
+    return []
+
+
+def _inside_any(path: str, folders: list[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 def _drop_privileges(libc: _Libc) -> list[str]:

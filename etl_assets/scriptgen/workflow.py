@@ -167,7 +167,8 @@ class _Nodes:
         transform = request.dataset.transform
         expected = expected_columns(transform, request.profile.inferred_types())
         limits = transform.sandbox if transform is not None else SandboxConfig()
-        result: DryRun = dry_run(state["code"], request.upload, expected, limits)
+        # the home holds the vault and every dataset's files: the script sees none of them
+        result: DryRun = dry_run(state["code"], request.upload, expected, limits, hidden=[request.scripts_root.parent])
         summary = {"rows_in": result.rows_in, "rows_out": result.rows_out, "passed": result.passed, "problem": result.problem}
         return {"problem": result.problem, "dry_run": summary, "_outcome": "passed" if result.passed else "failed"}
 

@@ -169,6 +169,19 @@ def test_the_harness_keeps_duckdb_to_the_inputs_so_sql_cannot_read_other_files(t
     assert outcome.fallback_reason and "root:" not in outcome.saved.path.read_text()
 
 
+def test_a_script_cannot_read_other_files_of_the_project_in_its_dry_run(tmp_path, window):
+    other = tmp_path / "lake" / "customers" / "uploads" / "2026-11-20.parquet"
+    other.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(window[0]), other)  # another dataset's rows, in the project's home
+    steals = script_with_shape(f"""    return connection.from_arrow(pq.read_table({str(other)!r}))""")
+
+    outcome, _, _ = run_workflow(tmp_path, window, [steals])
+
+    dry_runs = [entry for entry in outcome.nodes if entry["node"] == "dry_run"]
+    assert dry_runs and all("No such file" in entry["error"] or "FileNotFoundError" in entry["error"] for entry in dry_runs)
+    assert outcome.fallback_reason
+
+
 def test_a_dry_run_of_the_workflow_saves_nothing(tmp_path, window):
     outcome, _, _ = run_workflow(tmp_path, window, [GOOD], save=False)
 

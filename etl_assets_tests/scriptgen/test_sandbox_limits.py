@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.config.models import SandboxConfig
-from etl_assets.scriptgen import sandbox
+from etl_assets.scriptgen import sandbox, sandbox_launcher
 from etl_assets.scriptgen.sandbox import KEPT_VARIABLES, TEMP_VARIABLES, SandboxResult, run_sandboxed
 from etl_assets.scriptgen.sandbox_launcher import FILES_NOTE, NETWORK_NOTE, PROCESSES_NOTE
 
@@ -250,3 +250,30 @@ def test_nothing_the_script_started_outlives_it(tmp_path: Path) -> None:
     assert result.returncode == 0 and result.stdout == "started\n", result.stderr
     if fenced(result, PROCESSES_NOTE):
         assert time.monotonic() - started < 4
+
+
+def test_a_hidden_folder_shows_the_script_only_its_own_files(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "credentials.json").write_text(SECRET)
+    (home / "other_dataset.parquet").write_text("another dataset's rows")
+    source, output = input_and_output(home)
+    code = script(home, f"""
+        import os, sys
+        seen = sorted(os.listdir({str(home)!r}))
+        try:
+            leaked = open({str(home / "credentials.json")!r}).read()
+        except OSError as error:
+            leaked = type(error).__name__
+        rows = open(sys.argv[sys.argv.index("--input") + 1], "rb").read()[:4]
+        open(sys.argv[sys.argv.index("--output") + 1], "w").write(f"{{seen}}|{{leaked}}|{{rows!r}}")
+    """)
+
+    result = run_sandboxed(code, ["--input", str(source), "--output", str(output)], SandboxConfig(), hidden=[str(home)])
+
+    assert result.returncode == 0, result.stderr
+    seen, leaked, rows = output.read_text().split("|")
+    if fenced(result, sandbox_launcher.HIDDEN_NOTE):
+        assert seen == "['script.py', 'transformed', 'upload']" and leaked == "FileNotFoundError"
+    assert rows == "b'PAR1'"  # its own input stays readable
+    assert (home / "credentials.json").read_text() == SECRET and (home / "other_dataset.parquet").exists()
