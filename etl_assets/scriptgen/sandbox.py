@@ -46,6 +46,8 @@ KEPT_PREFIXES = ("DAGSTER_PIPES_",)
 # set by the launcher: the script's temp files (DuckDB's spill folder too) go to its own writable working folder
 TEMP_VARIABLES = ("TMPDIR", "TMP", "TEMP")
 DEFAULT_CPU_SECONDS = 600
+# where users' homes live; each is hidden from scripts like the project's home (but for the Python they run on)
+USER_HOMES = ("/root", "/home")
 # a script that ignores SIGXCPU at its CPU limit is killed this much CPU time later
 CPU_GRACE_SECONDS = 1
 # what a failed allocation under the memory limit prints: Python's (and Arrow's) MemoryError, C++'s bad_alloc, errno ENOMEM,
@@ -114,6 +116,15 @@ def sandbox_command(
     return [sys.executable, "-m", "etl_assets.scriptgen.sandbox_launcher", *options, "--", script, *arguments]
 
 
+def private_folders(hidden: Iterable[str]) -> list[str]:
+    """The folders a script must not see: the caller's (the project's home) and the users' homes, whose `.aws`,
+    `.ssh` and `.config` hold credentials no script needs; a folder inside another is covered with it."""
+    candidates = [*hidden, os.path.expanduser("~"), *USER_HOMES]
+    folders = list(dict.fromkeys(os.path.realpath(folder) for folder in candidates if os.path.isdir(folder)))
+    folders = [folder for folder in folders if folder != "/"]
+    return [folder for folder in folders if not any(folder.startswith(other.rstrip("/") + "/") for other in folders if other != folder)]
+
+
 def _values_of(option: str, arguments: Sequence[str]) -> list[str]:
     """The values given to `option`, as `--input IN` or `--input=IN`."""
     joined = [argument.partition("=")[2] for argument in arguments if argument.startswith(f"{option}=")]
@@ -145,7 +156,7 @@ class SandboxProcess:
     ):
         self.script, self.arguments, self.limits = str(script), list(arguments), limits
         self.label, self.windows = label, windows
-        self.env_extra, self.writable, self.hidden = dict(env_extra or {}), list(writable), list(hidden)
+        self.env_extra, self.writable, self.hidden = dict(env_extra or {}), list(writable), private_folders(hidden)
         self.capture_stdout, self.echo_stderr = capture_stdout, echo_stderr
         self.cpu_seconds = cpu_seconds if cpu_seconds is not None else DEFAULT_CPU_SECONDS * windows
         self.timeout_seconds = limits.timeout_seconds * windows

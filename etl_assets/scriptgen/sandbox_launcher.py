@@ -44,8 +44,8 @@ PROCESSES_NOTE = (
     "give them a PID namespace with its own /proc ({}); only the code policy keeps them from it."
 )
 HIDDEN_NOTE = (
-    "Generated scripts can read the project's other files (the other datasets' data, the encrypted vault): the sandbox "
-    "could not hide them ({}); only the code policy keeps them from it."
+    "Generated scripts can read the project's other files (the other datasets' data, the encrypted vault) and the "
+    "users' homes: the sandbox could not hide them ({}); only the code policy keeps them from it."
 )
 PRIVILEGES_NOTE = "Generated scripts keep root's capabilities, so they could undo the sandbox's namespaces ({})."
 
@@ -209,7 +209,8 @@ def _hide_folders(libc: _Libc, args) -> list[str]:
     hidden = [folder for folder in args.hide if os.path.isdir(folder)]
     if not hidden:
         return []
-    used = [args.script, *args.read_only, *args.writable, *([args.workdir] if args.workdir else []), sys.prefix]
+    python = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}  # the interpreter, its libraries
+    used = [args.script, *args.read_only, *args.writable, *([args.workdir] if args.workdir else []), *sorted(python)]
     kept = [path for path in dict.fromkeys(os.path.realpath(p) for p in used) if _inside_any(path, hidden) and os.path.exists(path)]
     opened = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in kept}
     try:

@@ -6,11 +6,13 @@ say so in its warning instead, and the test checks that warning.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -277,3 +279,31 @@ def test_a_hidden_folder_shows_the_script_only_its_own_files(tmp_path: Path) -> 
         assert seen == "['script.py', 'transformed', 'upload']" and leaked == "FileNotFoundError"
     assert rows == "b'PAR1'"  # its own input stays readable
     assert (home / "credentials.json").read_text() == SECRET and (home / "other_dataset.parquet").exists()
+
+
+def test_the_users_homes_are_hidden_but_for_the_python_the_script_runs_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "user"
+    (user / ".aws").mkdir(parents=True)
+    (user / ".aws" / "credentials").write_text(f"aws_secret_access_key = {SECRET}\n")
+    monkeypatch.setenv("HOME", str(user))
+    source, output = input_and_output(tmp_path)
+    code = script(tmp_path, f"""
+        import os, sys
+        try:
+            leaked = open({str(user / ".aws" / "credentials")!r}).read()
+        except OSError as error:
+            leaked = type(error).__name__
+        root = sorted(os.listdir("/root")) if os.path.isdir("/root") else []
+        open(sys.argv[sys.argv.index("--output") + 1], "w").write(f"{{leaked}}|{{root}}")
+    """)
+
+    result = run_sandboxed(code, ["--input", str(source), "--output", str(output)], SandboxConfig())
+
+    assert result.returncode == 0, result.stderr
+    leaked, root = output.read_text().split("|")
+    if fenced(result, sandbox_launcher.HIDDEN_NOTE):
+        assert leaked == "FileNotFoundError"
+        # only the way to the interpreter, when it lives in /root (pyenv), is bound back into it
+        python = {Path(prefix).relative_to("/root").parts[0] for prefix in (sys.base_prefix, sys.prefix) if prefix.startswith("/root/")}
+        assert set(ast.literal_eval(root)) <= python
+    assert SECRET in (user / ".aws" / "credentials").read_text()
