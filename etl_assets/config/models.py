@@ -288,6 +288,11 @@ class DatasetConfig(StrictModel):
         return ["snowflake", self.warehouse.database.lower(), self.warehouse.schema_.lower(), self.load.table.lower()]
 
     @property
+    def sandbox(self) -> SandboxConfig:
+        """The limits its generated scripts run under: `transform.sandbox`, or the defaults without a transform."""
+        return self.transform.sandbox if self.transform is not None else SandboxConfig()
+
+    @property
     def job_name(self) -> str:
         """The Dagster job that runs the dataset's whole chain for the windows asked for."""
         return f"{self.name}_chain"

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_pipes import PipesDefaultMessageWriter
 
-from etl_assets.config.models import DatasetConfig, SandboxConfig
+from etl_assets.config.models import DatasetConfig
 from etl_assets.errors import ScriptError
 from etl_assets.lake import StagePaths
 from etl_assets.scriptgen.sandbox import SandboxProcess, SandboxResult
@@ -58,7 +58,7 @@ def run_script_group(
     ) as session:
         # The time and CPU limits stay per window, so a long range is not cut short by a limit meant for one window.
         with SandboxProcess(
-            script, arguments, sandbox_limits(dataset), label=dataset.name, windows=len(group),
+            script, arguments, dataset.sandbox, label=dataset.name, windows=len(group),
             env_extra=session.get_bootstrap_env_vars(), writable=_messages_folder(session), capture_stdout=False,
             echo_stderr=True, logger=context.log, hidden=[str(folder) for folder in hidden],
         ) as run:  # fmt: skip
@@ -79,11 +79,6 @@ def run_script_group(
             "regenerate the script (materialize its scripts asset) and rerun that window."
         )
     return counts
-
-
-def sandbox_limits(dataset: DatasetConfig) -> SandboxConfig:
-    """The dataset's `transform.sandbox`, or the defaults when it has no transform section."""
-    return dataset.transform.sandbox if dataset.transform is not None else SandboxConfig()
 
 
 def _messages_folder(session: dg.PipesSession) -> list[str]:

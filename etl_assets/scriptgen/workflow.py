@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-from etl_assets.config.models import DatasetConfig, SandboxConfig
+from etl_assets.config.models import DatasetConfig
 from etl_assets.profiling.model import Profile
 from etl_assets.scriptgen import prompt
 from etl_assets.scriptgen.dry_run import DryRun, dry_run, expected_columns
@@ -164,11 +164,9 @@ class _Nodes:
 
     def dry_run(self, state: ScriptState) -> dict:
         request = self.request
-        transform = request.dataset.transform
-        expected = expected_columns(transform, request.profile.inferred_types())
-        limits = transform.sandbox if transform is not None else SandboxConfig()
+        expected = expected_columns(request.dataset.transform, request.profile.inferred_types())
         # the home holds the vault and every dataset's files: the script sees none of them
-        result: DryRun = dry_run(state["code"], request.upload, expected, limits, hidden=[request.scripts_root.parent])
+        result: DryRun = dry_run(state["code"], request.upload, expected, request.dataset.sandbox, hidden=[request.scripts_root.parent])
         summary = {"rows_in": result.rows_in, "rows_out": result.rows_out, "passed": result.passed, "problem": result.problem}
         return {"problem": result.problem, "dry_run": summary, "_outcome": "passed" if result.passed else "failed"}
 
