@@ -148,15 +148,17 @@ def _set_aside_edited(folder: Path, name_hash: str) -> str | None:
     for inputs_hash, entry in index.items():
         if entry == name_hash or (isinstance(entry, dict) and entry.get("content_hash") == name_hash):
             index[inputs_hash] = {"content_hash": content_hash, "pinned": True}
-    write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
+    _write_index(folder, index)
     path.unlink()
     return content_hash
 
 
 def _write_index_entry(folder: Path, inputs_hash: str, entry: str | dict) -> None:
     """Point `inputs_hash` at a script: its content hash, or {"content_hash", "pinned"} for one edited by hand."""
-    index = _read_json(folder / INDEX_FILE)
-    index[inputs_hash] = entry
+    _write_index(folder, _read_json(folder / INDEX_FILE) | {inputs_hash: entry})
+
+
+def _write_index(folder: Path, index: dict) -> None:
     write_atomically(folder / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True) + "\n")
 
 
