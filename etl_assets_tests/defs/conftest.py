@@ -38,33 +38,39 @@ class ChainProject:
         return target
 
 
-@pytest.fixture
-def chain_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChainProject:
+def project_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, datasets: str) -> ChainProject:
+    """A project in `tmp_path`: its config of `datasets` (YAML, `{home}` standing for ETL_ASSETS_HOME), pointed at
+    by ETL_ASSETS_CONFIG, and its home."""
     home = tmp_path / "home"
-    config_path = tmp_path / "etl_config.yaml"
-    write_project_config(
-        config_path,
-        f"""
-              orders:
-                source: {{path: "{home}/landing/orders", pattern: "*.csv", format: csv}}
-                transform:
-                  columns:
-                    order_id: {{from: Order ID, type: integer}}
-                    email: {{from: Email, apply: [trim, lower]}}
-                    status: {{from: Status, apply: [trim, lower]}}
-                    gross_amount: {{from: Gross Amount, type: "decimal(12,2)"}}
-                    discount: {{from: Discount, type: "decimal(12,2)"}}
-                    net_amount: {{expr: "gross_amount - discount", type: "decimal(12,2)"}}
-                  deduplicate_on: [order_id]
-                load: {{table: ORDERS, strategy: merge, keys: [order_id]}}
-              customers:
-                source: {{path: "{home}/landing/customers", pattern: "*.csv"}}
-                load: {{table: CUSTOMERS}}
-        """,
-    )
+    config_path = write_project_config(tmp_path / "etl_config.yaml", datasets.replace("{home}", str(home)))
     monkeypatch.setenv("ETL_ASSETS_HOME", str(home))
     monkeypatch.setenv("ETL_ASSETS_CONFIG", str(config_path))
     return ChainProject(paths=ProjectPaths(home), config_path=config_path)
+
+
+@pytest.fixture
+def chain_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChainProject:
+    return project_with(
+        tmp_path,
+        monkeypatch,
+        """
+              orders:
+                source: {path: "{home}/landing/orders", pattern: "*.csv", format: csv}
+                transform:
+                  columns:
+                    order_id: {from: Order ID, type: integer}
+                    email: {from: Email, apply: [trim, lower]}
+                    status: {from: Status, apply: [trim, lower]}
+                    gross_amount: {from: Gross Amount, type: "decimal(12,2)"}
+                    discount: {from: Discount, type: "decimal(12,2)"}
+                    net_amount: {expr: "gross_amount - discount", type: "decimal(12,2)"}
+                  deduplicate_on: [order_id]
+                load: {table: ORDERS, strategy: merge, keys: [order_id]}
+              customers:
+                source: {path: "{home}/landing/customers", pattern: "*.csv"}
+                load: {table: CUSTOMERS}
+        """,
+    )
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from etl_assets_tests.defs.conftest import ChainProject
+from etl_assets_tests.defs.conftest import ChainProject, project_with
 from etl_assets_tests.defs.test_chain import orders_in_warehouse, run_chain
-from etl_assets_tests.project_config import write_project_config
 from etl_assets_tests.scriptgen.llm_replies import script_with_shape
 
 pytestmark = pytest.mark.integration
@@ -30,33 +29,27 @@ NEVER_WORKS = script_with_shape('''    return source.project('order_number AS or
 
 
 def llm_project(tmp_path, monkeypatch, replies: list[str]) -> ChainProject:
-    home = tmp_path / "home"
     (tmp_path / "replies.json").write_text(json.dumps(replies))
-    config_path = tmp_path / "etl_config.yaml"
-    write_project_config(
-        config_path,
-        f"""
+    return project_with(
+        tmp_path,
+        monkeypatch,
+        """
               orders:
-                source: {{path: "{home}/landing/orders", pattern: "*.csv", format: csv}}
+                source: {path: "{home}/landing/orders", pattern: "*.csv", format: csv}
                 transform:
                   generator: llm
-                  llm: {{provider: scripted, responses_file: replies.json}}
+                  llm: {provider: scripted, responses_file: replies.json}
                   requirements: Lower-case emails and statuses; net = gross - discount
                   columns:
-                    order_id: {{from: Order ID, type: integer}}
-                    email: {{from: Email, apply: [trim, lower]}}
-                    status: {{from: Status, apply: [trim, lower]}}
-                    gross_amount: {{from: Gross Amount, type: "decimal(12,2)"}}
-                    discount: {{from: Discount, type: "decimal(12,2)"}}
-                    net_amount: {{expr: "gross_amount - discount", type: "decimal(12,2)"}}
-                load: {{table: ORDERS, strategy: merge, keys: [order_id]}}
+                    order_id: {from: Order ID, type: integer}
+                    email: {from: Email, apply: [trim, lower]}
+                    status: {from: Status, apply: [trim, lower]}
+                    gross_amount: {from: Gross Amount, type: "decimal(12,2)"}
+                    discount: {from: Discount, type: "decimal(12,2)"}
+                    net_amount: {expr: "gross_amount - discount", type: "decimal(12,2)"}
+                load: {table: ORDERS, strategy: merge, keys: [order_id]}
         """,
     )
-    monkeypatch.setenv("ETL_ASSETS_HOME", str(home))
-    monkeypatch.setenv("ETL_ASSETS_CONFIG", str(config_path))
-    from etl_assets.paths import ProjectPaths
-
-    return ChainProject(paths=ProjectPaths(home), config_path=config_path)
 
 
 def script_metadata(result: dg.ExecuteInProcessResult) -> dict:
