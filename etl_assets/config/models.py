@@ -22,10 +22,12 @@ IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # What YAML leaves of `type: decimal(12,2)` inside {...}: the comma ends the value there.
 SPLIT_DECIMAL_TYPE = re.compile(r"^decimal\(\s*\d+\s*$")
+S3_LOCATION = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?")
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 Cadence = Literal["hourly", "daily", "weekly", "monthly"]
-SourceFormat = Literal["csv", "tsv", "json", "jsonl", "parquet", "auto"]
+SourceFormat = Literal["csv", "tsv", "json", "jsonl", "parquet", "xlsx", "auto"]
+TEXT_FORMATS = ("csv", "tsv", "auto")
 LoadStrategy = Literal["append", "merge", "truncate_insert", "replace_window"]
 TextTransform = Literal["trim", "lower", "upper"]
 
@@ -108,6 +110,42 @@ def _partitioning_form(value: Any) -> Any:
     raise ValueError(f"got {value!r}; use {PARTITION_BY_FORMS}")
 
 
+class S3Settings(StrictModel):
+    """How an S3 landing zone is reached: the endpoint (an S3-compatible store or a local test server) and the
+    credentials, a vault profile of kind s3 or an access key whose secret is a `${SECRET:profile.field}`; neither:
+    the standard AWS credentials chain."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    credentials: str | None = None
+    access_key_id: SecretText | None = None
+    secret_access_key: SecretText | None = None
+    session_token: SecretText | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_credentials(self) -> S3Settings:
+        _check_access_key(self, "s3")
+        return self
+
+
+def _check_access_key(settings: S3Settings | LlmConfig, profile_kind: str) -> None:
+    """Credentials given one way only, and secrets only as vault references, never as themselves."""
+    if settings.credentials is not None and (settings.access_key_id or settings.secret_access_key or settings.session_token):
+        raise ValueError("give either credentials (a vault profile) or access_key_id and secret_access_key, not both")
+    if (settings.access_key_id is None) != (settings.secret_access_key is None):
+        raise ValueError("give access_key_id and secret_access_key together, or neither")
+    for name in ("secret_access_key", "session_token"):
+        value = getattr(settings, name)
+        if value is not None and not SECRET_ONLY.fullmatch(value):
+            raise ValueError(f"{name} must be a reference such as ${{SECRET:{profile_kind}.{name}}}, never the secret itself; keep it in the vault")
+
+
+def _single_character(value: str | None, field: str) -> str | None:
+    if value is not None and (len(value) != 1 or value in "\r\n"):
+        raise ValueError(f"{field} must be one character other than a line break, got {value!r}")
+    return value
+
+
 class SourceConfig(StrictModel):
     path: str
     pattern: str = "*"
@@ -115,10 +153,32 @@ class SourceConfig(StrictModel):
     partition_by: PartitionBy = "arrival"
     # None: detected from the file's bytes, Western code pages preferred when detection is unsure
     encoding: str | None = None
+    # delimited text (csv, tsv): None detects the delimiter from the header line
+    delimiter: str | None = None
+    quote: str = '"'
+    # None: a quote inside a quoted field is doubled (""), as RFC 4180 and Excel write it
+    escape: str | None = None
+    # values read as NULL besides the empty field, e.g. ["NA", "NULL", "-"]
+    null_values: list[str] = Field(default_factory=list)
+    # lines before the header (a title, an export banner)
+    skip_rows: int = Field(default=0, ge=0)
+    # false: the first line is data, and the columns are named column_1, column_2, ...
+    header: bool = True
+    # ",": numbers written 1.234,56 are read as 1234.56
+    decimal: Literal[".", ","] = "."
+    # xlsx: the sheets to read, by name; None reads every sheet
+    sheets: list[str] | None = None
+    # a compressed file or zip member that would grow past this many times its compressed size is refused
+    max_expansion_ratio: float = Field(default=200.0, gt=1)
     # a window whose unreadable rows exceed this share of its rows fails instead of loading
     max_reject_percent: float = Field(default=5.0, ge=0, le=100)
     # a landed file is taken only once its size and mtime have not changed for this long
     settle_seconds: float = Field(default=10.0, ge=0)
+    # an S3 landing zone (path s3://bucket/prefix): endpoint and credentials
+    s3: S3Settings = Field(default_factory=S3Settings)
+    # an S3 prefix (s3://bucket/prefix) that also keeps every taken file, copied there before it leaves landing;
+    # the local archive under ETL_ASSETS_HOME always keeps one, since windows are rebuilt from it
+    archive: str | None = None
 
     _one_partitioning_form = field_validator("partition_by", mode="before")(_partitioning_form)
 
@@ -131,6 +191,37 @@ class SourceConfig(StrictModel):
             return codecs.lookup(value).name
         except LookupError:
             raise ValueError(f"unknown encoding {value!r}; use a name such as utf-8, cp1252 or latin-1") from None
+
+    @field_validator("delimiter", "quote", "escape")
+    @classmethod
+    def _one_character(cls, value: str | None, info: Any) -> str | None:
+        return _single_character(value, info.field_name)
+
+    @field_validator("path", "archive")
+    @classmethod
+    def _whole_s3_location(cls, value: str | None, info: Any) -> str | None:
+        if value is not None and value.startswith("s3://") and not S3_LOCATION.fullmatch(value):
+            raise ValueError(f"{info.field_name} {value!r} is not an S3 location; write s3://BUCKET or s3://BUCKET/PREFIX")
+        if info.field_name == "archive" and value is not None and not value.startswith("s3://"):
+            raise ValueError(f"archive {value!r} must be an S3 location (s3://BUCKET/PREFIX); the local archive is always under ETL_ASSETS_HOME")
+        return value
+
+    @model_validator(mode="after")
+    def _options_fit_the_format(self) -> SourceConfig:
+        text_options = {"delimiter": None, "escape": None, "null_values": [], "skip_rows": 0, "header": True, "decimal": ".", "quote": '"'}
+        if self.format not in TEXT_FORMATS:
+            set_here = [name for name, default in text_options.items() if getattr(self, name) != default]
+            if set_here:
+                raise ValueError(f"{', '.join(set_here)} {'is' if len(set_here) == 1 else 'are'} read only for delimited text (format csv, tsv or auto), not {self.format}")
+        if self.sheets is not None and self.format not in ("xlsx", "auto"):
+            raise ValueError(f"sheets is read only for Excel workbooks (format xlsx or auto), not {self.format}")
+        if self.escape is not None and self.escape == self.quote:
+            raise ValueError("escape equal to quote is the default (a doubled quote); leave escape out")
+        if self.decimal == "," and self.delimiter == ",":
+            raise ValueError('decimal "," needs another delimiter, such as ";", since the comma already separates fields')
+        if self.delimiter is not None and self.delimiter in (self.quote, self.escape):
+            raise ValueError("the delimiter must differ from quote and escape")
+        return self
 
     @property
     def is_s3(self) -> bool:
@@ -189,14 +280,7 @@ class LlmConfig(StrictModel):
 
     @model_validator(mode="after")
     def _one_way_to_credentials(self) -> LlmConfig:
-        if self.credentials is not None and (self.access_key_id or self.secret_access_key or self.session_token):
-            raise ValueError("give either credentials (a vault profile) or access_key_id and secret_access_key, not both")
-        if (self.access_key_id is None) != (self.secret_access_key is None):
-            raise ValueError("give access_key_id and secret_access_key together, or neither")
-        for name in ("secret_access_key", "session_token"):
-            value = getattr(self, name)
-            if value is not None and not SECRET_ONLY.fullmatch(value):
-                raise ValueError(f"{name} must be a reference such as ${{SECRET:bedrock.{name}}}, never the secret itself; keep it in the vault")
+        _check_access_key(self, "bedrock")
         return self
 
     @model_validator(mode="after")

@@ -11,6 +11,22 @@ import pyarrow as pa
 
 
 @dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file besides its format and encoding: the source's delimited-text options (`delimiter` None:
+    detected), the sheets of a workbook (None: all), and how far a compressed file may expand."""
+
+    delimiter: str | None = None
+    quote: str = '"'
+    escape: str | None = None
+    null_values: tuple[str, ...] = ()
+    skip_rows: int = 0
+    header: bool = True
+    decimal: str = "."
+    sheets: tuple[str, ...] | None = None
+    max_expansion_ratio: float = 200.0
+
+
+@dataclass(frozen=True)
 class Reject:
     """A row that could not be read: where it is in the file, why, and its text."""
 

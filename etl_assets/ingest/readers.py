@@ -18,7 +18,7 @@ from etl_assets.config.columns import SOURCE_ROW
 from etl_assets.errors import IngestError
 from etl_assets.ingest.csv_records import DelimitedReader
 from etl_assets.ingest.encodings import decoded_chunks, detect_encoding
-from etl_assets.ingest.model import ReadResult, Reject, StreamedRead
+from etl_assets.ingest.model import ReadOptions, ReadResult, Reject, StreamedRead
 from etl_assets.ingest.names import normalise_column_names, rename_reserved
 from etl_assets.ingest.nested import flatten_nested
 
@@ -36,15 +36,15 @@ SNIFF_BYTES = 65536
 PARQUET_BATCH_ROWS = 65536
 
 
-def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> ReadResult:
-    """Read `path` as `fmt` (csv|tsv|json|jsonl|parquet|auto) in `encoding` (None: detected); CSV values stay strings."""
-    streamed = stream_file(path, fmt, original_name, encoding)
+def read_file(path: Path, fmt: str, original_name: str, encoding: str | None = None, options: ReadOptions = ReadOptions()) -> ReadResult:
+    """Read `path` as `fmt` (csv|tsv|json|jsonl|parquet|xlsx|auto) in `encoding` (None: detected); CSV values stay strings."""
+    streamed = stream_file(path, fmt, original_name, encoding, options)
     tables = list(streamed.batches)
     summary = streamed.summary()
     return dataclasses.replace(summary, table=pa.concat_tables(tables) if tables else summary.table)
 
 
-def stream_file(path: Path, fmt: str, original_name: str, encoding: str | None = None) -> StreamedRead:
+def stream_file(path: Path, fmt: str, original_name: str, encoding: str | None = None, options: ReadOptions = ReadOptions()) -> StreamedRead:
     """`read_file` batch by batch: CSV and TSV a block of text at a time, Parquet a batch of rows, JSON in one batch."""
     resolved = detect_format(path, original_name) if fmt == "auto" else fmt
     with _read_errors(resolved, original_name):

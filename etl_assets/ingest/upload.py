@@ -19,7 +19,7 @@ from etl_assets.errors import IngestError
 from etl_assets.files import atomic_path, write_atomically
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import LandedFile, landing_zone_for
-from etl_assets.ingest.model import Lineage, Reject, SpooledFile, StreamedRead
+from etl_assets.ingest.model import Lineage, ReadOptions, Reject, SpooledFile, StreamedRead
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import partition_keys_for
 from etl_assets.ingest.readers import stream_file
@@ -117,7 +117,22 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
 
 def stream_source_file(path: Path, source: SourceConfig, original_name: str) -> StreamedRead:
     """Read one file batch by batch as the dataset's source says: its format and, when set, its encoding."""
-    return stream_file(path, source.format, original_name, source.encoding)
+    return stream_file(path, source.format, original_name, source.encoding, read_options(source))
+
+
+def read_options(source: SourceConfig) -> ReadOptions:
+    """The reading options the dataset's source sets."""
+    return ReadOptions(
+        delimiter=source.delimiter,
+        quote=source.quote,
+        escape=source.escape,
+        null_values=tuple(source.null_values),
+        skip_rows=source.skip_rows,
+        header=source.header,
+        decimal=source.decimal,
+        sheets=tuple(source.sheets) if source.sheets is not None else None,
+        max_expansion_ratio=source.max_expansion_ratio,
+    )
 
 
 def _spool(path: Path, source: SourceConfig, original_name: str, lineage: Lineage, parts: Path) -> SpooledFile:

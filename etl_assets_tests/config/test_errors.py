@@ -116,7 +116,7 @@ def test_several_problems_show_the_first_and_keep_all_in_details(config_error):
         """
         datasets:
           orders:
-            source: {path: /x, format: xlsx}
+            source: {path: /x, format: xml}
             partitions: {cadence: yearly, timezone: Mars/Olympus}
             load: {table: ORDERS}
         """
@@ -124,7 +124,7 @@ def test_several_problems_show_the_first_and_keep_all_in_details(config_error):
 
     assert len(error.details) == 3
     assert str(error) == f"{error.details[0].rstrip('.')} (and 2 more)."
-    assert "dataset 'orders', field 'source.format': got 'xlsx'; allowed: csv, tsv, json, jsonl, parquet, auto." in (
+    assert "dataset 'orders', field 'source.format': got 'xml'; allowed: csv, tsv, json, jsonl, parquet, xlsx, auto." in (
         error.details[0]
     )
     assert "field 'partitions.cadence': got 'yearly'; allowed: hourly, daily, weekly, monthly." in error.details[1]
