@@ -61,6 +61,14 @@ def _new_temp_file(path: Path, mode: int | None) -> Path:
     return temporary
 
 
+def free_path(path: Path) -> Path:
+    """`path`, or `name-2.ext`, `name-3.ext`... when it is taken, so nothing kept there is replaced."""
+    candidate, counter = path, 2
+    while candidate.exists():
+        candidate, counter = path.with_name(f"{path.stem}-{counter}{path.suffix}"), counter + 1
+    return candidate
+
+
 def sync_folder(folder: Path) -> None:
     """Make the folder's entries (files created, renamed or removed in it) survive a power cut."""
     _fsync(folder)

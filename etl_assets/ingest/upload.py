@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ from etl_assets.config.models import DatasetConfig, SourceConfig
 from etl_assets.errors import IngestError
 from etl_assets.files import atomic_path, write_atomically
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
-from etl_assets.ingest.landing import LandedFile, landing_zone_for
+from etl_assets.ingest.landing import FailedFile, LandedFile, LandingZone, landing_zone_for
 from etl_assets.ingest.model import Lineage, ReadOptions, Reject, SpooledFile, StreamedRead
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import partition_keys_for
@@ -58,6 +59,7 @@ class UploadResult:
     columns: dict[str, str]
     file_reads: list[FileRead]
     reject_examples: list[tuple[str, Reject]]
+    failed_files: list[FailedFile]
 
 
 def upload_path(paths: ProjectPaths, dataset_name: str, window_key: str) -> Path:
@@ -83,11 +85,16 @@ def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list
     return dict(sorted(grouped.items()))
 
 
-def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow) -> UploadResult:
-    """Archive the window's landed files and rewrite its upload from every file archived for it, batch by batch."""
+def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow, zone: LandingZone | None = None) -> UploadResult:
+    """Archive the window's landed files and rewrite its upload from every file archived for it, batch by batch.
+
+    A landed file that cannot be read is set aside in the landing zone's `_failed/` with its reason, and the
+    window's other files load (`failed_files`)."""
     output_path = upload_path(paths, dataset.name, window.key)
+    zone = zone or landing_zone_for(dataset.source)
     with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"), _parts_folder(output_path) as parts:
-        outcomes, fresh_reads, settling = _archive_landed_files(dataset, paths.archive / dataset.name, window.key, parts)
+        taken = _archive_landed_files(dataset, zone, paths.archive / dataset.name, window.key, parts)
+        outcomes, fresh_reads, settling = taken.outcomes, taken.fresh_reads, taken.settling
         files = archived_files(paths.archive / dataset.name, window.key)
         spooled = [_spooled(file, fresh_reads.get(file.sha256), dataset.source, parts) for file in files]
         rejects = [(file.original_name, reject) for file, read in zip(files, spooled, strict=True) for reject in read.summary.rejects]
@@ -112,6 +119,7 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
         columns=_columns(spooled),
         file_reads=file_reads,
         reject_examples=rejects[:REJECT_EXAMPLES],
+        failed_files=taken.failed,
     )
 
 
@@ -183,20 +191,39 @@ def _empty_upload(dataset: DatasetConfig) -> pa.Table:
     return pa.schema([(name, pa.string()) for name in names] + list(LINEAGE_SCHEMA)).empty_table()
 
 
-def _archive_landed_files(
-    dataset: DatasetConfig, dataset_archive: Path, window_key: str, parts: Path
-) -> tuple[list[ArchiveOutcome[SpooledFile]], dict[str, SpooledFile], int]:
-    """Take the window's settled files into the archive; what was spooled from new ones by hash, and how many still settle."""
-    scan = landing_zone_for(dataset.source).scan()
-    outcomes, fresh_reads = [], {}
+@dataclass(frozen=True)
+class _Taken:
+    """What taking a window's landed files did: each outcome, the reads of new content by hash, how many files
+    still settle, and the files set aside as unreadable."""
+
+    outcomes: list[ArchiveOutcome[SpooledFile]]
+    fresh_reads: dict[str, SpooledFile]
+    settling: int
+    failed: list[FailedFile]
+
+
+def _archive_landed_files(dataset: DatasetConfig, zone: LandingZone, dataset_archive: Path, window_key: str, parts: Path) -> _Taken:
+    """Take the window's settled files into the archive, reading each new content as it is archived."""
+    scan = zone.scan()
+    taken = _Taken([], {}, len(by_window(dataset, scan.settling).get(window_key, [])), [])
     for file in by_window(dataset, scan.ready).get(window_key, []):
         lineage = Lineage(file.name, file.arrived_at)
-        # The archived copy is read before the landed file goes, so a file that cannot be read stays in landing.
-        outcome = archive_file(file, dataset_archive, window_key, lambda path, name=file.name, lineage=lineage: _spool(path, dataset.source, name, lineage, parts))
-        outcomes.append(outcome)
+        try:
+            # The archived copy is read before the landed file goes, so a file that cannot be read stays in landing.
+            outcome = archive_file(file, zone, dataset_archive, window_key, lambda path, name=file.name, lineage=lineage: _spool(path, dataset.source, name, lineage, parts))
+        except IngestError as exc:
+            taken.failed.append(_set_aside(zone, file, str(exc)))
+            continue
+        taken.outcomes.append(outcome)
         if outcome.status == "new":
-            fresh_reads[outcome.file.sha256] = outcome.read
-    return outcomes, fresh_reads, len(by_window(dataset, scan.settling).get(window_key, []))
+            taken.fresh_reads[outcome.file.sha256] = outcome.read
+    return taken
+
+
+def _set_aside(zone: LandingZone, file: LandedFile, reason: str) -> FailedFile:
+    """Move an unreadable landed file to `_failed/`, so it neither blocks its window nor is tried on every run."""
+    where = zone.set_aside(file, reason)
+    return FailedFile(file.name, where, reason, datetime.now(UTC))
 
 
 @contextmanager

@@ -17,13 +17,17 @@ LATEST = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 SECOND = datetime(2026, 11, 21, 9, 15, 30, tzinfo=UTC)
 
 
+def _zone(landing):
+    return LocalLandingZone(landing, "*", settle_seconds=0)
+
+
 def _landed(landing, name):
-    return next(file for file in LocalLandingZone(landing, "*", settle_seconds=0).list_files() if file.name == name)
+    return next(file for file in _zone(landing).list_files() if file.name == name)
 
 
 def _take(landing, archive, name, window="2026-11-20"):
     """Archive a landed file, reading the archived copy as its bytes."""
-    return archive_file(_landed(landing, name), archive, window, read=lambda path: path.read_bytes())
+    return archive_file(_landed(landing, name), _zone(landing), archive, window, read=lambda path: path.read_bytes())
 
 
 def test_archives_by_hash_with_a_sidecar_reads_the_copy_and_leaves_landing(tmp_path):
@@ -121,7 +125,7 @@ def test_a_file_that_changed_since_it_was_listed_stays_in_landing(tmp_path):
     with (landing / "f.csv").open("a") as handle:
         handle.write("2\n")
 
-    outcome = archive_file(listed, archive, "2026-11-20", read=lambda path: path.read_bytes())
+    outcome = archive_file(listed, _zone(landing), archive, "2026-11-20", read=lambda path: path.read_bytes())
 
     assert (outcome.status, outcome.file, outcome.read) == ("changed", None, None)
     assert (landing / "f.csv").read_text() == "id\n1\n2\n"
@@ -144,8 +148,8 @@ def test_archived_files_are_in_arrival_order_and_a_json_upload_does_not_clash_wi
     landing, archive = tmp_path / "landing", tmp_path / "archive" / "orders"
     land(landing, "late.json", '[{"id": 2}]', SECOND)
     land(landing, "early.csv", "id\n1\n", FIRST)
-    for file in LocalLandingZone(landing, "*", settle_seconds=0).list_files():
-        archive_file(file, archive, "2026-11-20", read=lambda path: None)
+    for file in _zone(landing).list_files():
+        archive_file(file, _zone(landing), archive, "2026-11-20", read=lambda path: None)
 
     files = archived_files(archive, "2026-11-20")
 
@@ -179,7 +183,7 @@ def test_a_new_file_landing_under_the_same_name_while_the_copy_is_read_waits_for
         land(tmp_path / "upload", "f.csv", "id,v\n1,new\n", LATER).replace(landing / "f.csv")
         return path.read_bytes()
 
-    old = archive_file(_landed(landing, "f.csv"), archive, "2026-11-20", read=read_while_a_new_version_lands)
+    old = archive_file(_landed(landing, "f.csv"), _zone(landing), archive, "2026-11-20", read=read_while_a_new_version_lands)
 
     assert (old.status, old.read) == ("new", b"id,v\n1,old\n")
     assert (landing / "f.csv").read_text() == "id,v\n1,new\n"

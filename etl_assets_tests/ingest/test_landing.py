@@ -67,11 +67,6 @@ def test_missing_landing_folder_is_empty_and_stays_missing(tmp_path):
     assert not (tmp_path / "absent").exists()
 
 
-def test_s3_landing_zone_is_refused_with_advice():
-    with pytest.raises(IngestError, match="s3://bucket/orders is not supported yet"):
-        landing_zone_for(SourceConfig(path="s3://bucket/orders"))
-
-
 def _file(name: str, arrived_at: datetime = EVENING) -> LandedFile:
     return LandedFile(path=None, name=name, size=1, arrived_at=arrived_at)
 

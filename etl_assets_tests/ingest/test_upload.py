@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_assets.config.models import PartitionsConfig
-from etl_assets.errors import IngestError
+from etl_assets.ingest.landing import LocalLandingZone
 from etl_assets.ingest.upload import ingest_window, pending_windows, upload_path
 from etl_assets.ingest.windows import window_for, window_from_key
 from etl_assets.paths import ProjectPaths
@@ -126,16 +126,35 @@ def test_pending_windows_groups_landed_files_by_window(tmp_path):
     }
 
 
-def test_an_unreadable_file_stays_in_landing_and_is_named(tmp_path):
+def test_an_unreadable_file_is_set_aside_with_its_reason_and_the_others_load(tmp_path):
     paths = ProjectPaths(tmp_path / "home")
     landing = paths.landing / "orders"
     land(landing, "broken.json", '[{"id": 1', MORNING)
+    land(landing, "good.csv", "id\n7\n", NOON)
 
-    with pytest.raises(IngestError, match="'broken.json' as json"):
+    result = ingest_window(dataset(landing), paths, DAY)
+
+    assert _ids(result) == ["7"]
+    assert [file.name for file in result.failed_files] == ["broken.json"]
+    assert "'broken.json' as json" in result.failed_files[0].reason
+    assert not (landing / "broken.json").exists()
+    assert (landing / "_failed" / "broken.json").read_text() == '[{"id": 1'
+    assert "'broken.json' as json" in (landing / "_failed" / "broken.json.reason.txt").read_text()
+    assert [path.name for path in (paths.archive / "orders").rglob("*") if path.is_file() and "broken" in path.name] == []
+    # set aside once: the next run neither retries it nor fails
+    assert ingest_window(dataset(landing), paths, DAY).failed_files == []
+
+
+def test_a_file_set_aside_twice_under_one_name_keeps_both(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    for content in ("\x00\x01binary", "\x00\x02binary"):
+        land(landing, "bad.json", content, MORNING)
         ingest_window(dataset(landing), paths, DAY)
 
-    assert (landing / "broken.json").read_text() == '[{"id": 1'
-    assert [path for path in (paths.archive / "orders").rglob("*") if path.is_file()] == []
+    failed = LocalLandingZone(landing, "*", settle_seconds=0).failed_files()
+    assert sorted(file.name for file in failed) == ["bad-2.json", "bad.json"]
+    assert {(landing / "_failed" / file.name).read_text() for file in failed} == {"\x00\x01binary", "\x00\x02binary"}
 
 
 def test_nested_values_meeting_text_become_json(tmp_path):
