@@ -13,6 +13,10 @@ class IngestError(EtlAssetsError):
     """A landing zone or an uploaded file cannot be read."""
 
 
+class LandingZoneError(IngestError):
+    """The landing zone itself cannot be reached or refused an operation: its files are not at fault and stay there."""
+
+
 class ScriptError(EtlAssetsError):
     """A generated ETL script is unsafe, fails, or cannot be saved."""
 

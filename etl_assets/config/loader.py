@@ -15,7 +15,7 @@ from etl_assets.config.interpolation import Interpolator
 from etl_assets.config.limits import LimitExceeded, check_layered, check_yaml
 from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
-from etl_assets.config.models import ColumnPartitioning, ProjectConfig
+from etl_assets.config.models import ProjectConfig
 from etl_assets.config.problems import ConfigFileError, Location, config_location, dataset_location
 from etl_assets.config.secrets import secret_problems
 from etl_assets.config.targets import target_problems
@@ -67,7 +67,6 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         details = [describe_validation_error(error, file) for error in exc.errors(include_url=False)]
         raise ConfigFileError(details) from exc
     _reject_misplaced_secrets(config, file, environ)
-    _reject_unimplemented(config, file)
     _reject_dataset_problems(config, file)
     return config
 
@@ -188,15 +187,6 @@ def _reject_misplaced_secrets(config: ProjectConfig, file: str, environ: Mapping
     details = [config_location(file, path).describe(problem) for path, problem in secret_problems(config, profiles)]
     if details:
         raise ConfigFileError(details)
-
-
-def _reject_unimplemented(config: ProjectConfig, file: str) -> None:
-    for name, dataset in config.datasets.items():
-        if isinstance(dataset.source.partition_by, ColumnPartitioning):
-            raise dataset_location(file, name, ("source", "partition_by")).error(
-                "partitioning by a column's values is not implemented yet; "
-                "use `arrival` or `{filename: REGEX with (?P<date>...)}` for now."
-            )
 
 
 def _reject_dataset_problems(config: ProjectConfig, file: str) -> None:

@@ -141,8 +141,9 @@ def _check_access_key(settings: S3Settings | LlmConfig, profile_kind: str) -> No
 
 
 def _single_character(value: str | None, field: str) -> str | None:
-    if value is not None and (len(value) != 1 or value in "\r\n"):
-        raise ValueError(f"{field} must be one character other than a line break, got {value!r}")
+    # Arrow's CSV parser takes one ASCII character for each of these
+    if value is not None and (len(value) != 1 or value in "\r\n" or not value.isascii()):
+        raise ValueError(f"{field} must be one ASCII character other than a line break, got {value!r}")
     return value
 
 
@@ -219,7 +220,8 @@ class SourceConfig(StrictModel):
             raise ValueError("escape equal to quote is the default (a doubled quote); leave escape out")
         if self.decimal == "," and self.delimiter == ",":
             raise ValueError('decimal "," needs another delimiter, such as ";", since the comma already separates fields')
-        if self.delimiter is not None and self.delimiter in (self.quote, self.escape):
+        delimiter = "\t" if self.format == "tsv" and self.delimiter is None else self.delimiter
+        if delimiter is not None and delimiter in (self.quote, self.escape):
             raise ValueError("the delimiter must differ from quote and escape")
         return self
 

@@ -4,12 +4,13 @@ Most lines are whole records: a vectorised test finds them and Arrow parses them
 while the reader splits the next block, so the two use both cores. Only the others
 (quoted fields over several lines, stray or broken quotes, very long lines) are walked in Python, one record at a
 time. A quote that never closes, or closes before something other than a delimiter, makes its first line a reject
-and the lines after it are read again as records.
+and the lines after it are read again as records. The source's options (ReadOptions) give the delimiter, quote and
+escape (delimited_syntax.py), the lines skipped before the header or that there is none, and how values are read
+(delimited_values.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,21 +22,19 @@ import pyarrow.csv as pa_csv
 
 from etl_assets.config.columns import SOURCE_ROW
 from etl_assets.errors import IngestError
-from etl_assets.ingest.model import Reject
+from etl_assets.ingest.delimited_syntax import Syntax, checked_syntax, detected_delimiter
+from etl_assets.ingest.delimited_values import read_values
+from etl_assets.ingest.model import ReadOptions, Reject
 
 MAX_FIELD_BYTES = 16 * 1024 * 1024  # the most a Snowflake VARCHAR holds
 # the records _well_formed looks at first to tell a file that quotes every value from one that quotes a few
 DENSITY_PROBE = 1_000
-CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 MAX_RAW_CHARACTERS = 65536  # a reject keeps this much of its text; the archived file keeps all of it
 MIN_ARROW_BLOCK = 4 * 1024 * 1024
 # How many records one vectorised step checks: small again after a record that needed walking, so a file full of
 # stray quotes does not re-check long stretches, doubling while records come out well-formed.
 FIRST_BATCH, MAX_BATCH = 64, 65536
 NEWLINE_SAMPLE = 1024 * 1024
-# The body of a quoted field up to its closing quote; possessive, so `""` is never split to end the field early.
-QUOTED_TEXT = re.compile(r'[^"]*+(?:""[^"]*+)*+')
-QUOTED_FIELD_RE2 = r'"(?:[^"]|"")*"'
 # Arrow parses a block on a worker thread (its kernels release the GIL) while the reader splits the next one.
 PARSES_AHEAD = 1
 
@@ -54,21 +53,21 @@ class DelimitedRead:
 
 def read_delimited(open_text: TextSource, delimiter: str | None, original_name: str) -> DelimitedRead:
     """Read delimited text; `open_text` is called again only to re-read after a broken quote too long to keep."""
-    reader = DelimitedReader(open_text, delimiter, original_name)
+    reader = DelimitedReader(open_text, original_name, ReadOptions(delimiter=delimiter))
     return reader.result(list(reader.batches()))
 
 
 class _RecordScanner:
-    """One record read field by field, over as many lines as its quoted fields span."""
+    """One record read field by field, over as many lines as its quoted (or escaped) line breaks span."""
 
-    def __init__(self, first_line: int, delimiter: str, newline: str) -> None:
+    def __init__(self, first_line: int, syntax: Syntax, newline: str) -> None:
         self.first_line = first_line
-        self.delimiter = delimiter
+        self.syntax = syntax
         self.newline = newline
         self.fields: list[str] = []
         self.lines: list[str] | None = []  # kept to read them again when the record turns out broken
         self.first_text: str | None = None
-        self.in_quotes = False
+        self.open_field: bool | None = None  # whether the field the last line ended within is quoted; None: none
         self.parts: list[str] = []
         self.region_bytes = 0
         self.too_long = False
@@ -80,48 +79,51 @@ class _RecordScanner:
             self.lines.append(line)
         if self.first_text is None:
             self.first_text = line[:MAX_RAW_CHARACTERS]
-        position = 0
-        if self.in_quotes:
+        if self.open_field is not None:
             self._add(self.newline)
-            position = self._close_quote(line, 0)
-            if position < 0:
-                return False
-        return self._fields(line, position)
+        return self._fields(line)
 
     def end_of_file(self) -> None:
-        self.problem = "a quoted field starts on this line and never closes"
+        if self.open_field:
+            self.problem = "a quoted field starts on this line and never closes"
+        else:
+            self.problem = "the file ends just after an escaped line break"
 
     def text(self) -> str:
         return self.newline.join(self.lines)[:MAX_RAW_CHARACTERS] if self.lines is not None else self.first_text or ""
 
-    def _fields(self, line: str, position: int) -> bool:
+    def _fields(self, line: str) -> bool:
+        """Read the line's fields, the first going on from the line before when it ended within one; True once the
+        record ends, False when its last field goes on to the next line."""
+        syntax, position = self.syntax, 0
         while True:
-            if self.in_quotes:  # a quoted field closed just before `position`
-                self._end_quoted_field()
-                if position == len(line) or line[position:] == "\r":
-                    return True
-                if line[position] != self.delimiter:
-                    self.problem = f"a closing quote is followed by {line[position]!r} instead of a delimiter"
-                    return True
-                position += 1
-            elif line.startswith('"', position):
-                self.in_quotes, self.parts, self.region_bytes = True, [], 0
-                position = self._close_quote(line, position + 1)
-                if position < 0:
-                    return False
-            else:
-                end = line.find(self.delimiter, position)
-                if end < 0:
-                    self.fields.append(line[position:].removesuffix("\r"))
-                    return True
-                self.fields.append(line[position:end])
-                position = end + 1
-
-    def _close_quote(self, line: str, start: int) -> int:
-        """Just past the quote that closes the field, or -1 when the field goes on past this line."""
-        end = QUOTED_TEXT.match(line, start).end()
-        self._add(line[start:end])
-        return -1 if end == len(line) else end + 1
+            if self.open_field is None:  # a field starts here
+                quoted = line.startswith(syntax.quote, position)
+                if not quoted and syntax.escape is None:  # most fields: unquoted, up to the delimiter
+                    end = line.find(syntax.delimiter, position)
+                    if end < 0:
+                        self.fields.append(line[position:].removesuffix("\r"))
+                        return True
+                    self.fields.append(line[position:end])
+                    position = end + 1
+                    continue
+                self.open_field, self.parts, self.region_bytes = quoted, [], 0
+                position += quoted  # past its opening quote
+            quoted = self.open_field
+            end = (syntax.quoted_text if quoted else syntax.plain_text).match(line, position).end()
+            if syntax.goes_on(line, end, quoted):
+                self._add(line[position:])
+                return False
+            self._add(line[position:end])
+            self.fields.append(syntax.value("".join(self.parts), quoted))
+            self.open_field, self.parts = None, []
+            position = end + quoted  # past the closing quote
+            if position == len(line) or line[position:] == "\r":
+                return True
+            if line[position] != syntax.delimiter:
+                self.problem = f"a closing quote is followed by {line[position]!r} instead of a delimiter"
+                return True
+            position += 1
 
     def _add(self, piece: str) -> None:
         self.region_bytes += _utf8_length(piece)
@@ -131,20 +133,18 @@ class _RecordScanner:
         else:
             self.parts.append(piece)
 
-    def _end_quoted_field(self) -> None:
-        self.fields.append("".join(self.parts).replace('""', '"'))
-        self.in_quotes, self.parts = False, []
-
 
 class DelimitedReader:
     """Walks the text block by block, giving each block's rows as soon as they are read (in line order), and keeping
     the header, the rejects and a record left open between blocks; `header`, `rejects` and `short_rows` are whole
     once `batches()` is exhausted."""
 
-    def __init__(self, open_text: TextSource, delimiter: str | None, original_name: str) -> None:
+    def __init__(self, open_text: TextSource, original_name: str, options: ReadOptions) -> None:
         self.open_text = open_text
-        self.delimiter = delimiter
         self.original_name = original_name
+        self.options = options
+        # None until the header line shows the delimiter, when the options leave it to be detected
+        self.syntax = checked_syntax(options.delimiter, options, original_name) if options.delimiter is not None else None
         self.newline = "\n"
         self.header: list[str] | None = None
         self.header_scanner: _RecordScanner | None = None
@@ -157,7 +157,7 @@ class DelimitedReader:
 
     def batches(self) -> Iterator[pa.Table]:
         """The rows block by block: columns f0..fN then `_source_row`."""
-        resume_after: int | None = 0
+        resume_after: int | None = self.options.skip_rows
         try:
             while resume_after is not None:
                 resume_after = yield from self._read(resume_after)
@@ -182,9 +182,8 @@ class DelimitedReader:
     def _read(self, skip_lines: int) -> Generator[pa.Table, None, int | None]:
         """Read from line `skip_lines + 1` on; returns the line to resume after when a broken record must be re-read."""
         chunks = self.open_text()
-        head = _head(chunks)
-        if skip_lines == 0:
-            self.newline = "\n" if "\n" in head or "\r" not in head else "\r"
+        head = _head(chunks)  # the file's start, whatever is skipped: every read tells the same line end
+        self.newline = "\n" if "\n" in head or "\r" not in head else "\r"
         first = skip_lines + 1
         for lines, at_eof in _line_blocks(head, chunks, self.newline, skip_lines):
             walk: tuple[pa.StringArray, int] | int | None = (lines, first)
@@ -224,9 +223,9 @@ class DelimitedReader:
             return None
         start = int(starts[0])
         line = lines[start].as_py()
-        if self.delimiter is None:
-            self.delimiter = max(CANDIDATE_DELIMITERS, key=lambda candidate: (line.count(candidate), candidate == ","))
-        self.pending = self.header_scanner = _RecordScanner(first + start, self.delimiter, self.newline)
+        if self.syntax is None:
+            self.syntax = checked_syntax(detected_delimiter(line, self.options), self.options, self.original_name)
+        self.pending = self.header_scanner = _RecordScanner(first + start, self.syntax, self.newline)
         return start
 
     def _finish(self, scanner: _RecordScanner, lines: pa.StringArray, index: int) -> tuple[pa.StringArray, int] | int | None:
@@ -244,23 +243,30 @@ class DelimitedReader:
         return again, scanner.first_line + 1
 
     def _keep_header(self, scanner: _RecordScanner) -> None:
+        """The header, or with `header: false` the first record, whose width gives the columns column_1..column_N."""
         if scanner.problem is not None or scanner.too_long:
             reason = scanner.problem or f"a field is longer than {MAX_FIELD_BYTES} bytes"
+            where = f"{self.original_name!r} (line {scanner.first_line})"
+            what = f"header of {where}" if self.options.header else f"first record of {where}, whose width gives the columns,"
             raise IngestError(
-                f"The header of {self.original_name!r} (line {scanner.first_line}) cannot be read: {reason}; "
-                "fix the header line and upload the file again under the same name."
+                f"The {what} cannot be read: {reason}; fix {'the header line' if self.options.header else 'that line'} "
+                "and upload the file again under the same name."
             )
-        self.header = scanner.fields
+        if self.options.header:
+            self.header = scanner.fields
+        else:
+            self.header = [f"column_{index}" for index in range(1, len(scanner.fields) + 1)]
+            self._keep(self._slow_records([scanner]))
 
     def _walk_records(self, lines: pa.StringArray, first: int, at_eof: bool) -> None:
-        walk = _BlockWalk(lines, first, at_eof, self.delimiter, self.newline)
+        walk = _BlockWalk(lines, first, at_eof, self.syntax, self.newline)
         records, line_numbers, scanners = walk.run()
         self.rejects.extend(walk.rejects)
         self.pending = walk.pending
         width = len(self.header or [])
         if self.parser is None:
             self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse")
-        fast = self.parser.submit(_parse_fast_records, records, line_numbers, width, self.delimiter, self.original_name)
+        fast = self.parser.submit(_parse_fast_records, records, line_numbers, width, self.syntax, self.options, self.original_name)
         self.blocks.append((fast, self._slow_records(scanners)))
 
     def _keep(self, slow: pa.Table | None) -> None:
@@ -296,7 +302,7 @@ class DelimitedReader:
         if not rows:
             return None
         columns = {f"f{index}": pa.array([row[index] or None for row in rows], pa.string()) for index in range(width)}
-        return pa.table({**columns, SOURCE_ROW: pa.array(source_rows, pa.int64())})
+        return _with_lines(pa.table(columns), source_rows, self.options)
 
 
 @dataclass(frozen=True)
@@ -308,7 +314,9 @@ class _ParsedBlock:
     short_rows: int
 
 
-def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width: int, delimiter: str, original_name: str) -> _ParsedBlock:
+def _parse_fast_records(
+    records: pa.StringArray, line_numbers: np.ndarray, width: int, syntax: Syntax, options: ReadOptions, original_name: str
+) -> _ParsedBlock:
     """Well-formed records: long ones become rejects, short ones get empty fields, and Arrow parses the rest.
 
     It only reads its arguments, so it runs on the worker thread while the next block is split.
@@ -320,11 +328,11 @@ def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width
         records, text = pc.utf8_rtrim(records, characters="\r"), None
     # most blocks have every record at the header's width: Arrow parses them at once, and says when one is not
     miscounted: list = []
-    table = _parse_whole_records(records, delimiter, width, original_name, miscounted, text)
+    table = _parse_whole_records(records, syntax, width, original_name, miscounted, text)
     if not miscounted:
-        return _ParsedBlock(table.append_column(SOURCE_ROW, pa.array(line_numbers, pa.int64())), [], 0)
-    unquoted = pc.replace_substring_regex(records, QUOTED_FIELD_RE2, "")
-    counts = np.array(pc.count_substring(unquoted, delimiter), dtype=np.int64) + 1
+        return _ParsedBlock(_with_lines(table, line_numbers, options), [], 0)
+    unquoted = pc.replace_substring_regex(records, syntax.not_delimiters, "")
+    counts = np.array(pc.count_substring(unquoted, syntax.delimiter), dtype=np.int64) + 1
     too_many = counts > width
     rejects = [
         Reject(int(line), f"expected {width} fields, found {count}", text[:MAX_RAW_CHARACTERS])
@@ -336,21 +344,25 @@ def _parse_fast_records(records: pa.StringArray, line_numbers: np.ndarray, width
         return _ParsedBlock(None, rejects, short_rows)
     kept = records if keep.all() else records.filter(pa.array(keep))
     if short_rows:
-        padding = pa.array([delimiter * missing for missing in range(width)], pa.string())
+        padding = pa.array([syntax.delimiter * missing for missing in range(width)], pa.string())
         kept = pc.binary_join_element_wise(kept, padding.take(pa.array(np.clip(width - counts[keep], 0, None))), "")
-    table = _parse_whole_records(kept, delimiter, width, original_name)
-    return _ParsedBlock(table.append_column(SOURCE_ROW, pa.array(line_numbers[keep], pa.int64())), rejects, short_rows)
+    table = _parse_whole_records(kept, syntax, width, original_name)
+    return _ParsedBlock(_with_lines(table, line_numbers[keep], options), rejects, short_rows)
+
+
+def _with_lines(fields: pa.Table, line_numbers: np.ndarray | list[int], options: ReadOptions) -> pa.Table:
+    """Parsed fields read as the options say (delimited_values.py), with the line each record starts on."""
+    return read_values(fields, options).append_column(SOURCE_ROW, pa.array(line_numbers, pa.int64()))
 
 
 class _BlockWalk:
     """One block's records: lines grouped by quote parity and checked by one regex; only groups that fail are walked."""
 
-    def __init__(self, lines: pa.StringArray, first: int, at_eof: bool, delimiter: str, newline: str) -> None:
-        self.lines, self.first, self.at_eof, self.delimiter, self.newline = lines, first, at_eof, delimiter, newline
-        self.pattern = _record_pattern(delimiter)
+    def __init__(self, lines: pa.StringArray, first: int, at_eof: bool, syntax: Syntax, newline: str) -> None:
+        self.lines, self.first, self.at_eof, self.syntax, self.newline = lines, first, at_eof, syntax, newline
         self.blank = np.array(_blank(lines), dtype=bool)
-        self.whole_line = np.array(_well_formed(lines, self.pattern), dtype=bool) & ~self.blank
-        self.parity = np.cumsum(_odd_quotes(lines, self.whole_line | self.blank)) % 2
+        self.whole_line = np.array(_well_formed(lines, syntax.record_pattern, syntax.marks), dtype=bool) & ~self.blank
+        self.parity = np.cumsum(_odd_quotes(lines, self.whole_line | self.blank, syntax.quote, syntax.escaped)) % 2
         self.ends_by_parity = (np.flatnonzero(self.parity == 0), np.flatnonzero(self.parity == 1))
         self.texts: list[pa.StringArray] = []
         self.line_numbers: list[np.ndarray] = []
@@ -384,7 +396,7 @@ class _BlockWalk:
         else:
             offsets = pa.array(np.concatenate(([0], ends + 1 - position)), pa.int32())
             groups = pc.binary_join(pa.ListArray.from_arrays(offsets, window), self.newline)
-            well_formed = np.array(_well_formed(groups, self.pattern), dtype=bool)
+            well_formed = np.array(_well_formed(groups, self.syntax.record_pattern, self.syntax.marks), dtype=bool)
         is_blank = single & self.blank[starts]
         bad = np.flatnonzero(~(is_blank | well_formed))
         taken = int(bad[0]) if len(bad) else len(starts)
@@ -408,7 +420,7 @@ class _BlockWalk:
 
     def _walk_one(self, start: int) -> int:
         """Walk the record at `start`; the index to go on from (the block's end when it is left open for the next block)."""
-        scanner = _RecordScanner(self.first + start, self.delimiter, self.newline)
+        scanner = _RecordScanner(self.first + start, self.syntax, self.newline)
         end, done = _feed(scanner, self.lines, start)
         if not done and not self.at_eof:
             self.pending = scanner
@@ -494,26 +506,31 @@ def _blank(lines: pa.StringArray) -> pa.BooleanArray:
     return pc.is_in(lines, value_set=pa.array(["", "\r"], pa.string()))
 
 
-def _odd_quotes(lines: pa.StringArray, even: np.ndarray) -> np.ndarray:
-    """1 for each line with an odd number of quotes, else 0. The lines known `even` are not searched: a
-    well-formed record holds its quotes in pairs (around a field, and `""` within one) and a blank line none, so
-    most blocks search no line at all; counting every line's quotes took a fifth of reading a quoted CSV."""
+def _odd_quotes(lines: pa.StringArray, even: np.ndarray, quote: str = '"', escaped: str | None = None) -> np.ndarray:
+    """1 for each line with an odd number of quotes, not counting those `escaped` (Syntax.escaped), else 0. The
+    lines known `even` are not searched: a well-formed record holds its quotes in pairs (around a field, and `""`
+    within one) and a blank line none, so most blocks search no line at all; counting every line's quotes took a
+    fifth of reading a quoted CSV."""
     odd = np.zeros(len(lines), dtype=np.int64)
     searched = np.flatnonzero(~even)
     if len(searched):
-        odd[searched] = np.array(pc.count_substring(lines.take(pa.array(searched)), '"'), dtype=np.int64) % 2
+        texts = lines.take(pa.array(searched))
+        if escaped is not None:
+            texts = pc.replace_substring_regex(texts, escaped, "")
+        odd[searched] = np.array(pc.count_substring(texts, quote), dtype=np.int64) % 2
     return odd
 
 
-def _well_formed(records: pa.StringArray, pattern: str) -> pa.BooleanArray:
-    """Which records are whole and well formed (`pattern`, _record_pattern) and no longer than a field may be.
+def _well_formed(records: pa.StringArray, pattern: str, marks: bytes = b'"\r\n') -> pa.BooleanArray:
+    """Which records are whole and well formed (`pattern`, Syntax.record_pattern) and no longer than a field may be.
 
-    A record holding no quote, CR or LF matches the pattern whatever else it holds (unquoted fields of anything but
-    the delimiter), so only the records that hold one are matched: the regex over every record took a fifth of the
-    CPU of reading a 10M-row file whose values are quoted only where they must be (as pandas and PostgreSQL write).
+    A record holding none of `marks` (Syntax.marks: quote, escape, CR, LF) matches the pattern whatever else it
+    holds (unquoted fields of anything but the delimiter), so only the records that hold one are matched: the regex
+    over every record took a fifth of the CPU of reading a 10M-row file whose values are quoted only where they must
+    be (as pandas and PostgreSQL write).
     """
     fits = pc.less_equal(pc.binary_length(records), MAX_FIELD_BYTES)
-    searched = _holding_quotes_or_breaks(records)
+    searched = _holding_quotes_or_breaks(records, marks)
     if searched is None:
         return pc.and_(pc.match_substring_regex(records, pattern), fits)
     matched = np.ones(len(records), dtype=bool)
@@ -522,35 +539,31 @@ def _well_formed(records: pa.StringArray, pattern: str) -> pa.BooleanArray:
     return pc.and_(pa.array(matched), fits)
 
 
-def _holding_quotes_or_breaks(records: pa.StringArray) -> np.ndarray | None:
-    """The positions of the records holding a quote, CR or LF; None when the first records mostly hold one (a
+def _holding_quotes_or_breaks(records: pa.StringArray, marks: bytes) -> np.ndarray | None:
+    """The positions of the records holding one of `marks`; None when the first records mostly hold one (a
     file that quotes every value: the regex over all of them is then cheaper than finding which)."""
     if not pa.types.is_string(records.type) or not len(records):  # _offsets_and_bytes reads 32-bit offsets
         return None
     offsets, text = _offsets_and_bytes(records)
     data = np.frombuffer(text, dtype=np.uint8)
     probed = min(len(records), DENSITY_PROBE)
-    if np.count_nonzero(_quotes_or_breaks(data[: offsets[probed] - offsets[0]])) > probed // 4:
+    if np.count_nonzero(_quotes_or_breaks(data[: offsets[probed] - offsets[0]], marks)) > probed // 4:
         return None
-    found = np.flatnonzero(_quotes_or_breaks(data))
+    found = np.flatnonzero(_quotes_or_breaks(data, marks))
     # the record a byte is in: the last whose start is at or before it
     return np.unique(np.searchsorted(offsets[1:] - offsets[0], found, side="right"))
 
 
-def _quotes_or_breaks(data: np.ndarray) -> np.ndarray:
-    return (data == ord('"')) | (data == ord("\r")) | (data == ord("\n"))
-
-
-def _record_pattern(delimiter: str) -> str:
-    """A complete, well-formed record: quoted fields (which may hold line breaks) or unquoted ones without quotes."""
-    in_class = "\\t" if delimiter == "\t" else delimiter
-    field = f'"(?:[^"]|"")*"|[^"\\r\\n{in_class}]*'
-    return f"^(?:{field})(?:[{in_class}](?:{field}))*\\r?$"
+def _quotes_or_breaks(data: np.ndarray, marks: bytes) -> np.ndarray:
+    found = data == marks[0]
+    for mark in marks[1:]:
+        found |= data == mark
+    return found
 
 
 def _parse_whole_records(
     records: pa.StringArray,
-    delimiter: str,
+    syntax: Syntax,
     width: int,
     original_name: str,
     miscounted: list | None = None,
@@ -570,7 +583,8 @@ def _parse_whole_records(
         pa.BufferReader(joined[0].as_buffer()),
         read_options=pa_csv.ReadOptions(column_names=names, block_size=max(MIN_ARROW_BLOCK, 2 * longest + 2)),
         parse_options=pa_csv.ParseOptions(
-            delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=line_breaks,
+            delimiter=syntax.delimiter, quote_char=syntax.quote, escape_char=syntax.escape or False,
+            ignore_empty_lines=False, newlines_in_values=line_breaks,
             invalid_row_handler=None if miscounted is None else (lambda row: miscounted.append(row) or "skip"),
         ),  # fmt: skip
         convert_options=pa_csv.ConvertOptions(

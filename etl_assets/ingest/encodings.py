@@ -5,11 +5,11 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import charset_normalizer
 
 from etl_assets.errors import IngestError
+from etl_assets.ingest.model import Opener
 
 # A block of text is split, checked and parsed as a unit, which takes many times its size: 2 MiB keeps the reader's
 # peak near 150 MiB above the interpreter's at the same speed as larger blocks.
@@ -38,9 +38,9 @@ LETTER_RUN = re.compile(r"[^\W\d_]+")
 MAX_WESTERN_ACCENT_SHARE = 0.6
 
 
-def detect_encoding(path: Path, original_name: str) -> str | None:
+def detect_encoding(open_binary: Opener, original_name: str) -> str | None:
     """The file's encoding: a BOM, else UTF-8, else a Western code page unless the text is clearly in another script."""
-    sample, lines_before = _detection_sample(path)
+    sample, lines_before = _detection_sample(open_binary)
     sample = _whole_characters(sample)
     for bom, encoding in BOM_ENCODINGS:
         if sample.startswith(bom):
@@ -70,11 +70,11 @@ def _best_guess(sample: bytes, candidates: tuple[str, ...] | None = None) -> str
     return best.encoding if best else None
 
 
-def decoded_chunks(path: Path, encoding: str, original_name: str, configured: bool) -> Iterator[str]:
+def decoded_chunks(open_binary: Opener, encoding: str, original_name: str, configured: bool) -> Iterator[str]:
     """The file's text in chunks; bytes that do not decode are an IngestError naming the file, the encoding and the line."""
     decoder = codecs.getincrementaldecoder(_without_bom(encoding))(errors="strict")
     lines_before = 1
-    with path.open("rb") as handle:
+    with open_binary() as handle:
         while True:
             data = handle.read(CHUNK_BYTES)
             try:
@@ -89,10 +89,10 @@ def decoded_chunks(path: Path, encoding: str, original_name: str, configured: bo
                 return
 
 
-def _detection_sample(path: Path) -> tuple[bytes, int]:
+def _detection_sample(open_binary: Opener) -> tuple[bytes, int]:
     """The file's start, or when that is plain ASCII, the bytes from the line of its first non-ASCII byte on;
     and how many lines come before the sample."""
-    with path.open("rb") as handle:
+    with open_binary() as handle:
         head = handle.read(SAMPLE_BYTES)
         if not head.isascii() or b"\x00" in head:
             return head, 0

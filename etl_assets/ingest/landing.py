@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol
 
-from etl_assets.config.models import SourceConfig
 from etl_assets.files import free_path, write_atomically
 
 IN_PROGRESS_SUFFIXES = (".tmp", ".part")
@@ -195,13 +194,3 @@ def _copy_to_end(source: BinaryIO, target: BinaryIO) -> int:
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def landing_zone_for(source: SourceConfig, s3_client: Any = None) -> LandingZone:
-    """The landing zone a dataset's source points at; an S3 one through `s3_client` (a boto3 S3 client), or one
-    made from the source's S3 settings and the vault."""
-    if source.is_s3:
-        from etl_assets.ingest.s3_landing import S3LandingZone, s3_client_for
-
-        return S3LandingZone(source, s3_client or s3_client_for(source))
-    return LocalLandingZone(Path(source.path), source.pattern, source.settle_seconds)

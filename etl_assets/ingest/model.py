@@ -6,8 +6,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
+
+# A file's bytes from the start, opened afresh on each call: a plain file, or one being decompressed or unzipped.
+Opener = Callable[[], BinaryIO]
 
 
 @dataclass(frozen=True)
@@ -68,13 +72,19 @@ class Lineage:
     source_file: str
     arrived_at: datetime
 
+    def is_within(self, file: Lineage) -> bool:
+        """Rows read from `file`: under its name, or a member's within it (`book.xlsx/Sheet1`), and its arrival."""
+        named = self.source_file == file.source_file or self.source_file.startswith(f"{file.source_file}/")
+        return named and self.arrived_at == file.arrived_at
+
 
 @dataclass(frozen=True)
 class SpooledFile:
-    """One file's rows written to a Parquet part with their lineage: the part, its row count, and the read's
-    summary (rejects, columns, encoding, padded rows, renamed headers; an empty table)."""
+    """One file's rows written to Parquet parts with their lineage: the parts (one, unless a later batch brought
+    columns that did not fit the first: spool.py), the row count, and the read's summary (rejects, columns, encoding,
+    padded rows, renamed headers; an empty table)."""
 
-    part: Path
+    parts: tuple[Path, ...]
     rows: int
     lineage: Lineage
     summary: ReadResult

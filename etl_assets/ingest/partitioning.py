@@ -21,18 +21,26 @@ def partition_key_for(file: LandedFile, source: SourceConfig, partitions: Partit
 
 
 def partition_keys_for(files: Sequence[LandedFile], source: SourceConfig, partitions: PartitionsConfig) -> list[str]:
-    """The partition key of each file, in order; a filename pattern runs once over all the names."""
+    """The partition key of each file, in order; a file without one is an IngestError saying why."""
+    keys = keys_or_problems(files, source, partitions)
+    for key in keys:
+        if isinstance(key, IngestError):
+            raise key
+    return keys  # type: ignore[return-value]
+
+
+def keys_or_problems(files: Sequence[LandedFile], source: SourceConfig, partitions: PartitionsConfig) -> list[str | IngestError]:
+    """The partition key of each file, or why it has none; a filename pattern runs once over all the names.
+
+    `partition_by: {column: NAME}` has no key per file (each row has its own): see row_windows.py."""
     if source.partition_by == "arrival" or not files:
         return [window_for(file.arrived_at, partitions).key for file in files]
-    if isinstance(source.partition_by, FilenamePartitioning):
-        pattern = source.partition_by.filename
-        dates = _dates_in_names([file.name for file in files], pattern)
-        dated = [_as_date(file, date, pattern) for file, date in zip(files, dates, strict=True)]
-        return [window_for(moment, partitions).key for moment in dated]
-    raise IngestError(
-        f"partition_by: column is not supported yet (file {files[0].name!r}); "
-        "use partition_by: arrival or partition_by: {filename: REGEX}."
-    )
+    if not isinstance(source.partition_by, FilenamePartitioning):
+        raise IngestError(f"partition_by: column gives each row of {files[0].name!r} its own window, not the file one; read its rows for their windows.")
+    pattern = source.partition_by.filename
+    dates = _dates_in_names([file.name for file in files], pattern)
+    dated = [_as_date(file, date, pattern) for file, date in zip(files, dates, strict=True)]
+    return [moment if isinstance(moment, IngestError) else window_for(moment, partitions).key for moment in dated]
 
 
 def _dates_in_names(names: list[str], pattern: str) -> list[str | None]:
@@ -67,9 +75,9 @@ def _has_surrogates(name: str) -> bool:
     return False
 
 
-def _as_date(file: LandedFile, date: str | None, pattern: str) -> datetime:
+def _as_date(file: LandedFile, date: str | None, pattern: str) -> datetime | IngestError:
     if date is None:
-        raise IngestError(
+        return IngestError(
             f"File {file.name!r} does not match the partition_by filename pattern {pattern!r}; "
             "rename the file so the pattern finds its date, or change partition_by in etl_config.yaml."
         )
@@ -77,7 +85,7 @@ def _as_date(file: LandedFile, date: str | None, pattern: str) -> datetime:
         # Python 3.11 reads both 2026-01-15 and 20260115 (and ISO date-times).
         return datetime.fromisoformat(date)
     except ValueError:
-        raise IngestError(
+        return IngestError(
             f"File {file.name!r}: {date!r} is not a date; the (?P<date>...) group must capture an ISO date "
             "such as 2026-01-15 or 20260115."
-        ) from None
+        )

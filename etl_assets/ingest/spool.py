@@ -3,7 +3,6 @@ as they are read, then the parts are combined under one schema into the window's
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from etl_assets.column_types import is_binary, is_text
 from etl_assets.config.columns import ARRIVED_AT, SOURCE_FILE, SOURCE_ROW
 from etl_assets.files import atomic_path
 from etl_assets.ingest.model import Lineage, SpooledFile, StreamedRead
+from etl_assets.ingest.schema_union import conformed, fitted, integers_fit_double, union_schema, widened
 from etl_assets.write_behind import WriteBehind
 
 ARRIVED_AT_TYPE = pa.timestamp("us", tz="UTC")
@@ -29,39 +29,46 @@ DICTIONARY_MAX_DISTINCT_SHARE = 0.5
 
 def spool_file(streamed: StreamedRead, lineage: Lineage, part: Path) -> SpooledFile:
     """Write a file's rows to `part` as they are read, each batch with its lineage columns; the row groups are
-    written behind the reading (write_behind.py)."""
-    writer: pq.ParquetWriter | None = None
+    written behind the reading (write_behind.py). A batch that does not fit the part's columns, as a JSON file typed
+    batch by batch may give, starts another part beside it (`<part>.1.parquet`...), so no value is lost."""
+    writers: list[pq.ParquetWriter] = []
+    parts: list[Path] = []
     rows = 0
     try:
         with WriteBehind("spool-write") as behind:
-            for group in _row_groups(streamed.batches):
-                table = _with_lineage(group, lineage)
-                writer = writer or pq.ParquetWriter(part, table.schema, **writer_options(table))
-                behind.write(writer, table)
+            for group in _row_groups(_fitted_batches(streamed.batches)):
+                table = with_lineage(group, lineage)
+                if not writers or not writers[-1].schema.equals(table.schema):
+                    parts.append(part if not parts else part.with_name(f"{part.stem}.{len(parts)}{part.suffix}"))
+                    writers.append(pq.ParquetWriter(parts[-1], table.schema, **writer_options(table)))
+                behind.write(writers[-1], table)
                 rows += group.num_rows
         summary = streamed.summary()
-        if writer is None:  # no rows: the part still says which columns the file has
-            writer = _write(writer, part, _with_lineage(summary.table, lineage))
+        if not writers:  # no rows: the part still says which columns the file has
+            parts.append(part)
+            writers.append(_write(None, part, with_lineage(summary.table, lineage)))
     finally:
-        if writer is not None:
+        for writer in writers:
             writer.close()
-    return SpooledFile(part, rows, lineage, summary)
+    return SpooledFile(tuple(parts), rows, lineage, summary)
 
 
 def combine_parts(spooled: list[SpooledFile], output: Path) -> None:
     """Write the parts into `output` in order, under one schema."""
-    schemas = [pq.read_schema(file.part) for file in spooled]
-    schema = _union_schema(schemas)
+    parts = [part for file in spooled for part in file.parts]
+    metadata = [pq.read_metadata(part) for part in parts]
+    schemas = [part_metadata.schema.to_arrow_schema() for part_metadata in metadata]
+    schema = union_schema(schemas, lambda name: all(_integers_fit(part_metadata, name) for part_metadata in metadata), LINEAGE_SCHEMA.names)
     with atomic_path(output) as temporary:
-        if len(spooled) == 1 and schemas[0].equals(schema):
-            os.replace(spooled[0].part, temporary)  # already the upload: nothing to rewrite
+        if len(parts) == 1 and schemas[0].equals(schema):
+            os.replace(parts[0], temporary)  # already the upload: nothing to rewrite
             return
         with pq.ParquetWriter(temporary, schema, write_statistics=statistics_columns(schema)) as writer:
-            for file in spooled:
-                _copy_part(file.part, schema, writer)
+            for part in parts:
+                _copy_part(part, schema, writer)
 
 
-def _with_lineage(table: pa.Table, lineage: Lineage) -> pa.Table:
+def with_lineage(table: pa.Table, lineage: Lineage) -> pa.Table:
     """The rows (ending in `_source_row`) with the file's name, row and arrival as the last columns."""
     rows = table.num_rows
     source_rows = table[SOURCE_ROW]
@@ -69,19 +76,6 @@ def _with_lineage(table: pa.Table, lineage: Lineage) -> pa.Table:
     data = data.append_column(SOURCE_FILE, pa.repeat(pa.scalar(lineage.source_file, pa.string()), rows))
     data = data.append_column(SOURCE_ROW, source_rows)
     return data.append_column(ARRIVED_AT, pa.repeat(pa.scalar(lineage.arrived_at, ARRIVED_AT_TYPE), rows))
-
-
-def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
-    """One schema for all parts: every column, a column whose parts disagree as text, the lineage columns last."""
-    types: dict[str, set[pa.DataType]] = {}
-    for schema in schemas:
-        for field in schema:
-            types.setdefault(field.name, set())
-            if not pa.types.is_null(field.type):
-                types[field.name].add(field.type)
-    lineage = set(LINEAGE_SCHEMA.names)
-    names = [name for name in types if name not in lineage] + LINEAGE_SCHEMA.names
-    return pa.schema([(name, _common_type(types.get(name, set()), name)) for name in names])
 
 
 def writer_options(table: pa.Table) -> dict[str, object]:
@@ -120,11 +114,27 @@ def _write(writer: pq.ParquetWriter | None, part: Path, table: pa.Table) -> pq.P
     return writer
 
 
+def _fitted_batches(batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """The batches, each under the schema of the one before when it fits (schema_union.py), else under that schema
+    widened by its own; batches of one schema, as CSV and Parquet give, pass as they are."""
+    schema = None
+    for batch in batches:
+        if schema is not None and not batch.schema.equals(schema):
+            fitting = fitted(batch, schema)
+            batch = fitting if fitting is not None else fitted(batch, widened(schema, batch.schema))
+        schema = batch.schema
+        yield batch
+
+
 def _row_groups(batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    """The batches gathered to at least MIN_ROW_GROUP_ROWS rows each (the last may have fewer)."""
+    """The batches gathered to at least MIN_ROW_GROUP_ROWS rows each (the last may have fewer); a batch of another
+    schema starts a new group."""
     gathered: list[pa.Table] = []
     rows = 0
     for batch in batches:
+        if gathered and not batch.schema.equals(gathered[0].schema):
+            yield pa.concat_tables(gathered)
+            gathered, rows = [], 0
         gathered.append(batch)
         rows += batch.num_rows
         if rows >= MIN_ROW_GROUP_ROWS:
@@ -137,31 +147,21 @@ def _row_groups(batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
 def _copy_part(part: Path, schema: pa.Schema, writer: pq.ParquetWriter) -> None:
     parquet = pq.ParquetFile(part)
     for index in range(parquet.num_row_groups):
-        writer.write_table(_conform(parquet.read_row_group(index), schema))
+        writer.write_table(conformed(parquet.read_row_group(index), schema))
 
 
-def _common_type(types: set[pa.DataType], name: str) -> pa.DataType:
-    if name in LINEAGE_SCHEMA.names:
-        return LINEAGE_SCHEMA.field(name).type
-    return next(iter(types)) if len(types) == 1 else pa.string()
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
-    for field in schema:
-        if field.name not in table.column_names:
-            columns.append(pa.nulls(table.num_rows, field.type))
-        elif table.schema.field(field.name).type == field.type:
-            columns.append(table[field.name])
-        else:
-            columns.append(_as_text(table[field.name]))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    try:
-        return pc.cast(column, pa.string())
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        # Nested values have no Arrow cast to text; JSON keeps them readable.
-        values = column.to_pylist()
-        return pa.chunked_array([pa.array([None if value is None else json.dumps(value, default=str) for value in values], pa.string())])
+def _integers_fit(metadata: pq.FileMetaData, name: str) -> bool:
+    """Whether a part's integers in column `name` are all ones a double holds exactly, by its row groups' statistics."""
+    schema = metadata.schema.to_arrow_schema()
+    if name not in schema.names or not pa.types.is_integer(schema.field(name).type):
+        return True
+    index = [metadata.schema.column(position).path for position in range(metadata.num_columns)].index(name)
+    for group in range(metadata.num_row_groups):
+        chunk = metadata.row_group(group).column(index)
+        statistics = chunk.statistics
+        if statistics is not None and statistics.has_min_max:
+            if not integers_fit_double(statistics.min, statistics.max):
+                return False
+        elif statistics is None or statistics.null_count != chunk.num_values:
+            return False
+    return True

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,16 +17,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_assets.config.models import DatasetConfig, SourceConfig
-from etl_assets.errors import IngestError
+from etl_assets.errors import IngestError, LandingZoneError
 from etl_assets.files import atomic_path, write_atomically
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
-from etl_assets.ingest.landing import FailedFile, LandedFile, LandingZone, landing_zone_for
+from etl_assets.ingest.landing import FailedFile, LandedFile, LandingZone
+from etl_assets.ingest.members import file_members
 from etl_assets.ingest.model import Lineage, ReadOptions, Reject, SpooledFile, StreamedRead
 from etl_assets.ingest.names import normalise_column_name
-from etl_assets.ingest.partitioning import partition_keys_for
+from etl_assets.ingest.partitioning import keys_or_problems
 from etl_assets.ingest.readers import stream_file
+from etl_assets.ingest.row_date_uploads import ROW_DATES_ARCHIVE, FileSplit, by_row_date, keep, load_file_split, split_matches, split_new_file, window_shares
 from etl_assets.ingest.spool import LINEAGE_SCHEMA, combine_parts, spool_file
 from etl_assets.ingest.windows import TimeWindow
+from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths, window_slug
 
 REJECT_EXAMPLES = 5
@@ -78,11 +82,19 @@ def pending_windows(dataset: DatasetConfig) -> dict[str, list[LandedFile]]:
 
 
 def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list[LandedFile]]:
-    """Landed files grouped by the window they belong to, windows in order."""
+    """Landed files grouped by the window they belong to, windows in order; files without one are left out
+    (`files_without_window` says why)."""
     grouped: dict[str, list[LandedFile]] = {}
-    for file, key in zip(files, partition_keys_for(files, dataset.source, dataset.partitions), strict=True):
-        grouped.setdefault(key, []).append(file)
+    for file, key in zip(files, keys_or_problems(files, dataset.source, dataset.partitions), strict=True):
+        if not isinstance(key, IngestError):
+            grouped.setdefault(key, []).append(file)
     return dict(sorted(grouped.items()))
+
+
+def files_without_window(dataset: DatasetConfig, files: list[LandedFile]) -> list[tuple[LandedFile, IngestError]]:
+    """The landed files no window takes (a name the filename pattern finds no date in), each with why."""
+    keys = keys_or_problems(files, dataset.source, dataset.partitions)
+    return [(file, key) for file, key in zip(files, keys, strict=True) if isinstance(key, IngestError)]
 
 
 def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow, zone: LandingZone | None = None) -> UploadResult:
@@ -93,12 +105,15 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
     output_path = upload_path(paths, dataset.name, window.key)
     zone = zone or landing_zone_for(dataset.source)
     with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"), _parts_folder(output_path) as parts:
-        taken = _archive_landed_files(dataset, zone, paths.archive / dataset.name, window.key, parts)
+        taken = _archive_landed_files(dataset, zone, paths, window.key, parts)
         outcomes, fresh_reads, settling = taken.outcomes, taken.fresh_reads, taken.settling
-        files = archived_files(paths.archive / dataset.name, window.key)
-        spooled = [_spooled(file, fresh_reads.get(file.sha256), dataset.source, parts) for file in files]
-        rejects = [(file.original_name, reject) for file, read in zip(files, spooled, strict=True) for reject in read.summary.rejects]
-        file_reads = [_file_read(file.original_name, read) for file, read in zip(files, spooled, strict=True)]
+        if by_row_date(dataset):
+            files, spooled = _window_shares(dataset, paths, window.key, fresh_reads, parts)
+        else:
+            files = archived_files(paths.archive / dataset.name, window.key)
+            spooled = [member for file in files for member in _spooled(file, fresh_reads.get(file.sha256), dataset.source, parts)]
+        rejects = [(read.lineage.source_file, reject) for read in spooled for reject in read.summary.rejects]
+        file_reads = [_file_read(read.lineage.source_file, read) for read in spooled]
         rejects_path = _write_rejects(rejects_path_for(paths, dataset.name, window.key), rejects)
         _check_reject_share(dataset.source, window.key, file_reads, rejects_path)
         if spooled:
@@ -143,16 +158,42 @@ def read_options(source: SourceConfig) -> ReadOptions:
     )
 
 
-def _spool(path: Path, source: SourceConfig, original_name: str, lineage: Lineage, parts: Path) -> SpooledFile:
-    return spool_file(stream_source_file(path, source, original_name), lineage, parts / f"{uuid.uuid4().hex}.parquet")
+def _spool(path: Path, source: SourceConfig, original_name: str, lineage: Lineage, parts: Path) -> list[SpooledFile]:
+    """Each file the upload holds (itself, a zip's members, a workbook's sheets) spooled to a part of its own,
+    under its own name in lineage (`orders.zip/a.csv`)."""
+    members = file_members(path, original_name, source.format, source.encoding, read_options(source), scratch=parts)
+    return [spool_file(read, Lineage(name, lineage.arrived_at), parts / f"{uuid.uuid4().hex}.parquet") for name, read in members]
 
 
-def _spooled(file: ArchivedFile, fresh: SpooledFile | None, source: SourceConfig, parts: Path) -> SpooledFile:
-    """The file's part: the one spooled as it was archived, unless the archive keeps its bytes under another arrival."""
+def _spooled(file: ArchivedFile, fresh: list[SpooledFile] | None, source: SourceConfig, parts: Path) -> list[SpooledFile]:
+    """The file's parts: those spooled as it was archived, unless the archive keeps its bytes under another arrival."""
     lineage = Lineage(file.original_name, file.arrived_at)
-    if fresh is not None and fresh.lineage == lineage:
+    if fresh is not None and all(read.lineage.is_within(lineage) for read in fresh):
         return fresh
     return _spool(file.path, source, file.original_name, lineage, parts)
+
+
+def _window_shares(
+    dataset: DatasetConfig, paths: ProjectPaths, window_key: str, fresh_reads: dict[str, FileSplit], parts: Path
+) -> tuple[list[ArchivedFile], list[SpooledFile]]:
+    """Under `partition_by: column`, the archived files with rows (or rejects) in the window, and those rows."""
+    files, spooled = [], []
+    for file in archived_files(paths.archive / dataset.name, ROW_DATES_ARCHIVE):
+        kept = _splits_folder(paths, dataset) / file.sha256
+        split = fresh_reads.get(file.sha256) or load_file_split(kept)
+        if split is None or not split_matches(split, file):
+            lineage = Lineage(file.original_name, file.arrived_at)
+            split = keep(_split_new(file.path, dataset, file.original_name, lineage, parts), kept)
+        shares = window_shares(file, split, window_key, parts)
+        if shares:
+            files.append(file)
+            spooled.extend(shares)
+    return files, spooled
+
+
+def _splits_folder(paths: ProjectPaths, dataset: DatasetConfig) -> Path:
+    """Where each file's rows are kept split by window, by content hash."""
+    return paths.dataset_lake(dataset.name) / "row_windows"
 
 
 def _columns(spooled: list[SpooledFile]) -> dict[str, str]:
@@ -196,28 +237,45 @@ class _Taken:
     """What taking a window's landed files did: each outcome, the reads of new content by hash, how many files
     still settle, and the files set aside as unreadable."""
 
-    outcomes: list[ArchiveOutcome[SpooledFile]]
-    fresh_reads: dict[str, SpooledFile]
+    outcomes: list[ArchiveOutcome[list[SpooledFile] | FileSplit]]
+    fresh_reads: dict[str, list[SpooledFile] | FileSplit]
     settling: int
     failed: list[FailedFile]
 
 
-def _archive_landed_files(dataset: DatasetConfig, zone: LandingZone, dataset_archive: Path, window_key: str, parts: Path) -> _Taken:
-    """Take the window's settled files into the archive, reading each new content as it is archived."""
+def _archive_landed_files(dataset: DatasetConfig, zone: LandingZone, paths: ProjectPaths, window_key: str, parts: Path) -> _Taken:
+    """Take the window's settled files into the archive, reading each new content as it is archived. Under
+    `partition_by: column` every settled file may have rows in the window, so all are taken, and split by window."""
     scan = zone.scan()
-    taken = _Taken([], {}, len(by_window(dataset, scan.settling).get(window_key, [])), [])
-    for file in by_window(dataset, scan.ready).get(window_key, []):
+    rows_dated = by_row_date(dataset)
+    ready = scan.ready if rows_dated else by_window(dataset, scan.ready).get(window_key, [])
+    settling = scan.settling if rows_dated else by_window(dataset, scan.settling).get(window_key, [])
+    taken = _Taken([], {}, len(settling), [])
+    if not rows_dated:
+        # A file no window takes would wait in landing forever: it is set aside by whichever window runs first.
+        taken.failed.extend(_set_aside(zone, file, str(problem)) for file, problem in files_without_window(dataset, scan.ready))
+    dataset_archive = paths.archive / dataset.name
+    for file in ready:
         lineage = Lineage(file.name, file.arrived_at)
+        read = partial(_split_new, dataset=dataset) if rows_dated else partial(_spool, source=dataset.source)
+        read = partial(read, original_name=file.name, lineage=lineage, parts=parts)
         try:
             # The archived copy is read before the landed file goes, so a file that cannot be read stays in landing.
-            outcome = archive_file(file, zone, dataset_archive, window_key, lambda path, name=file.name, lineage=lineage: _spool(path, dataset.source, name, lineage, parts))
+            outcome = archive_file(file, zone, dataset_archive, ROW_DATES_ARCHIVE if rows_dated else window_key, read)
+        except LandingZoneError:
+            raise  # the zone failed, not the file: it stays in landing for the next run
         except IngestError as exc:
             taken.failed.append(_set_aside(zone, file, str(exc)))
             continue
         taken.outcomes.append(outcome)
         if outcome.status == "new":
-            taken.fresh_reads[outcome.file.sha256] = outcome.read
+            kept = keep(outcome.read, _splits_folder(paths, dataset) / outcome.file.sha256) if rows_dated else outcome.read
+            taken.fresh_reads[outcome.file.sha256] = kept
     return taken
+
+
+def _split_new(path: Path, dataset: DatasetConfig, original_name: str, lineage: Lineage, parts: Path) -> FileSplit:
+    return split_new_file(path, dataset, read_options(dataset.source), original_name, lineage, parts)
 
 
 def _set_aside(zone: LandingZone, file: LandedFile, reason: str) -> FailedFile:

@@ -184,15 +184,11 @@ def test_unquoted_decimal_in_a_flow_mapping_says_to_quote_it(config_error):
     )
 
 
-def test_partition_by_column_is_not_implemented_yet(config_error):
-    error = config_error(
-        "datasets:\n  orders: {source: {path: /x, partition_by: {column: day}}, load: {table: ORDERS}}\n"
-    )
+def test_partition_by_column_is_accepted(tmp_path):
+    path = tmp_path / "etl_config.yaml"
+    path.write_text("datasets:\n  orders: {source: {path: /x, partition_by: {column: Order Date}}, load: {table: ORDERS}}\n")
 
-    assert str(error).endswith(
-        "etl_config.yaml: dataset 'orders', field 'source.partition_by': partitioning by a column's values is not "
-        "implemented yet; use `arrival` or `{filename: REGEX with (?P<date>...)}` for now."
-    )
+    assert load_config(path).datasets["orders"].source.partition_by.column == "Order Date"
 
 
 @pytest.mark.parametrize(

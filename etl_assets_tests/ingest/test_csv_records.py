@@ -230,12 +230,13 @@ def test_blocks_arrow_parses_at_once_hold_what_the_csv_module_reads_field_by_fie
 def test_only_lines_that_are_not_whole_records_are_searched_for_an_odd_number_of_quotes():
     # a record's lines are grouped by quote parity; the parity of a well-formed line is known without a search,
     # so a line the regex took for a record must never hold an odd number of quotes
-    from etl_assets.ingest.csv_records import _blank, _odd_quotes, _record_pattern, _well_formed
+    from etl_assets.ingest.csv_records import _blank, _odd_quotes, _well_formed
+    from etl_assets.ingest.delimited_syntax import record_pattern
 
     rng = random.Random(5)
     pieces = ['"', '""', "a", ",", " ", "\r", "é", '","']
     lines = pa.array(["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(20_000)], pa.string())
-    even = np.array(_well_formed(lines, _record_pattern(",")), dtype=bool) | np.array(_blank(lines), dtype=bool)
+    even = np.array(_well_formed(lines, record_pattern(",")), dtype=bool) | np.array(_blank(lines), dtype=bool)
 
     odd = _odd_quotes(lines, even)
 
@@ -248,9 +249,10 @@ def test_records_without_quotes_or_line_breaks_are_judged_as_the_record_regex_ju
     # such records skip the regex: each must be judged as the regex would have judged it
     import pyarrow.compute as pc
 
-    from etl_assets.ingest.csv_records import _record_pattern, _well_formed
+    from etl_assets.ingest.csv_records import _well_formed
+    from etl_assets.ingest.delimited_syntax import record_pattern
 
-    pattern = _record_pattern(delimiter)
+    pattern = record_pattern(delimiter)
     rng = random.Random(11)
     plain = ["a", delimiter, " ", "é", "1", "'", "\\", "\x00", "😀", ",", "\t", ";"]
     # none of the bytes the regex is needed for; a few, so only their records are matched; many, so all are

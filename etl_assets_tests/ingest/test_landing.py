@@ -4,8 +4,9 @@ import pytest
 
 from etl_assets.config.models import PartitionsConfig, SourceConfig
 from etl_assets.errors import IngestError
-from etl_assets.ingest.landing import LandedFile, LocalLandingZone, ignored_because, landing_zone_for
+from etl_assets.ingest.landing import LandedFile, LocalLandingZone, ignored_because
 from etl_assets.ingest.partitioning import partition_key_for
+from etl_assets.ingest.zones import landing_zone_for
 
 from .helpers import land
 

@@ -1,4 +1,5 @@
 import json
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,6 +13,10 @@ def _write(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
+
+
+def _detected(path, name):
+    return detect_format(partial(path.open, "rb"), name)
 
 
 def test_csv_values_stay_text_and_empty_values_are_null(tmp_path):
@@ -65,14 +70,15 @@ def test_headers_are_normalised_and_made_unique(tmp_path):
     assert result.columns["drop_table_x"] == "; drop table x; --"
 
 
-def test_json_lines_keep_native_types_nest_as_json_and_reject_bad_lines(tmp_path):
+def test_json_lines_keep_native_types_flatten_objects_and_reject_bad_lines(tmp_path):
     content = '{"id": 1, "tags": ["a"], "ok": true}\n\nnot json\n[1, 2]\n{"id": 2, "meta": {"k": "v"}, "ok": false}\n'
     result = read_file(_write(tmp_path, "e.jsonl", content), "jsonl", "e.jsonl")
     assert result.table.schema.field("id").type == pa.int64()
     assert result.table.schema.field("ok").type == pa.bool_()
+    assert result.table.schema.field("tags").type == pa.json_()
     assert result.table.to_pylist() == [
-        {"id": 1, "tags": '["a"]', "ok": True, "meta": None, "_source_row": 1},
-        {"id": 2, "tags": None, "ok": False, "meta": '{"k": "v"}', "_source_row": 5},
+        {"id": 1, "tags": '["a"]', "ok": True, "meta__k": None, "_source_row": 1},
+        {"id": 2, "tags": None, "ok": False, "meta__k": "v", "_source_row": 5},
     ]
     assert [(reject.line, reject.raw) for reject in result.rejects] == [(3, "not json"), (4, "[1, 2]")]
 
@@ -103,13 +109,13 @@ def test_parquet_keeps_its_types(tmp_path):
 
 def test_auto_detects_by_extension_then_by_content(tmp_path):
     pq.write_table(pa.table({"a": [1]}), tmp_path / "blob")
-    assert detect_format(tmp_path / "blob", "blob") == "parquet"
-    assert detect_format(_write(tmp_path, "x", '[{"a": 1}]'), "x") == "json"
-    assert detect_format(_write(tmp_path, "y", '{"a": 1}\n{"a": 2}\n'), "y") == "jsonl"
-    assert detect_format(_write(tmp_path, "z", '{\n  "a": 1\n}\n'), "z") == "json"
-    assert detect_format(_write(tmp_path, "t", "a\tb\n1\t2\n"), "t") == "tsv"
-    assert detect_format(_write(tmp_path, "c", "a,b\n1,2\n"), "c") == "csv"
-    assert detect_format(_write(tmp_path, "data.NDJSON", "a,b\n"), "data.NDJSON") == "jsonl"
+    assert _detected(tmp_path / "blob", "blob") == "parquet"
+    assert _detected(_write(tmp_path, "x", '[{"a": 1}]'), "x") == "json"
+    assert _detected(_write(tmp_path, "y", '{"a": 1}\n{"a": 2}\n'), "y") == "jsonl"
+    assert _detected(_write(tmp_path, "z", '{\n  "a": 1\n}\n'), "z") == "json"
+    assert _detected(_write(tmp_path, "t", "a\tb\n1\t2\n"), "t") == "tsv"
+    assert _detected(_write(tmp_path, "c", "a,b\n1,2\n"), "c") == "csv"
+    assert _detected(_write(tmp_path, "data.NDJSON", "a,b\n"), "data.NDJSON") == "jsonl"
     result = read_file(tmp_path / "y", "auto", "y")
     assert result.table.column("a").to_pylist() == [1, 2]
 

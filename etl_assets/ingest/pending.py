@@ -1,0 +1,95 @@
+"""What waits in a landing zone, by the windows it will feed: what the upload sensor requests runs for."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from etl_assets.config.models import ColumnPartitioning, DatasetConfig
+from etl_assets.errors import IngestError
+from etl_assets.ingest.landing import LandedFile, LandingZone
+from etl_assets.ingest.partitioning import keys_or_problems
+from etl_assets.ingest.row_windows import WindowRange, partition_column, row_windows
+from etl_assets.ingest.members import file_members
+from etl_assets.ingest.upload import read_options
+
+
+@dataclass(frozen=True)
+class PendingUploads:
+    """Settled files by the windows they feed (a file dated by its rows may feed several), the files no window
+    takes with why, the files still settling, and the windows found in each file read for them (by signature)."""
+
+    windows: dict[str, list[LandedFile]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    settling: list[LandedFile] = field(default_factory=list)
+    row_windows: dict[str, list[str]] = field(default_factory=dict)
+
+
+def signature(file: LandedFile) -> str:
+    """What tells one version of a landed file from another: its S3 ETag, or its size and modification time."""
+    return f"{file.size}:{file.etag}" if file.etag else f"{file.size}:{int(file.arrived_at.timestamp() * 1_000_000)}"
+
+
+def pending_uploads(dataset: DatasetConfig, zone: LandingZone, known_row_windows: dict[str, list[str]] | None = None) -> PendingUploads:
+    """The landing zone's settled files by window. Under `partition_by: column` a file's windows are its rows'
+    dates, so a file is read for them once: `known_row_windows` (signature -> windows) holds what earlier calls read."""
+    scan = zone.scan()
+    pending = PendingUploads(settling=scan.settling)
+    if isinstance(dataset.source.partition_by, ColumnPartitioning):
+        known = known_row_windows or {}
+        for file in scan.ready:
+            version = f"{file.name}={signature(file)}"
+            try:
+                keys = known[version] if version in known else _windows_of_rows(dataset, zone, file)
+            except IngestError as exc:
+                keys = []
+                pending.skipped.append((file.name, str(exc)))
+            # a file read once is not read again while it waits, even one that feeds no window
+            pending.row_windows[version] = keys
+            for key in keys:
+                pending.windows.setdefault(key, []).append(file)
+    else:
+        for file, key in zip(scan.ready, keys_or_problems(scan.ready, dataset.source, dataset.partitions), strict=True):
+            if isinstance(key, IngestError):
+                pending.skipped.append((file.name, str(key)))
+            else:
+                pending.windows.setdefault(key, []).append(file)
+    return PendingUploads(dict(sorted(pending.windows.items())), pending.skipped, pending.settling, pending.row_windows)
+
+
+def _windows_of_rows(dataset: DatasetConfig, zone: LandingZone, file: LandedFile) -> list[str]:
+    """The windows a landed file's rows fall in, read from a copy of it (only the keys are kept)."""
+    assert isinstance(dataset.source.partition_by, ColumnPartitioning)
+    allowed = WindowRange.of(dataset.partitions)
+    keys: set[str] = set()
+    source = dataset.source
+    with _local_copy(zone, file) as path, tempfile.TemporaryDirectory(prefix="etl-assets-members-") as scratch:
+        for member, read in file_members(path, file.name, source.format, source.encoding, read_options(source), scratch=Path(scratch)):
+            column = None
+            for batch in read.batches:
+                column = column or partition_column(source.partition_by.column, dict(zip(batch.column_names, batch.column_names)), member)
+                keys.update(pc.unique(row_windows(batch[column], dataset.partitions, allowed).keys).drop_null().to_pylist())
+    if not keys:
+        raise IngestError(
+            f"No row of {file.name!r} belongs to a window of the dataset (partition_by: column); "
+            "the next run of any window sets it aside in _failed/ with the reason."
+        )
+    return sorted(keys)
+
+
+@contextmanager
+def _local_copy(zone: LandingZone, file: LandedFile) -> Iterator[Path]:
+    """The landed file itself when it is local, else a temporary copy of it."""
+    if file.path is not None:
+        yield file.path
+        return
+    with tempfile.NamedTemporaryFile(prefix="etl-assets-landed-", suffix=Path(file.name).suffix) as handle:
+        if zone.copy_out(file, handle) is None:
+            raise IngestError(f"{file.name!r} changed while it was read for its windows; a later tick reads it again.")
+        handle.flush()
+        yield Path(handle.name)
