@@ -11,10 +11,11 @@ from pathlib import Path
 
 from etl_assets.config.loader import load_config
 from etl_assets.config.models import DatasetConfig, ProjectConfig
-from etl_assets.errors import ConfigError, IngestError
-from etl_assets.ingest.landing import LandedFile, LandingScan, arrival_time, ignored_because, landing_zone_for
+from etl_assets.errors import ConfigError, EtlAssetsError, IngestError
+from etl_assets.ingest.landing import FAILED_FOLDER, LandedFile, arrival_time, ignored_because
 from etl_assets.ingest.partitioning import partition_key_for
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
+from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.connections import LOCAL_CONNECTION, WarehouseConnections
 from etl_assets.warehouse.emulator import LocalEmulator
@@ -33,9 +34,10 @@ def dataset_named(config: ProjectConfig, name: str) -> DatasetConfig:
 
 @dataclass(frozen=True)
 class UploadedFile:
-    """A file put into a landing zone: where it landed, its window, and when it has settled and may be taken."""
+    """A file put into a landing zone: where it landed (a local path or an s3:// location), its window, and when it
+    has settled and may be taken."""
 
-    path: Path
+    path: Path | str
     window_key: str
     ready_at: dt.datetime
     settle_seconds: float
@@ -47,27 +49,38 @@ def upload_file(file: str, dataset_name: str) -> UploadedFile:
     if not source.is_file():
         raise IngestError(f"{file} is not a file; give the path of the file to upload.")
     dataset = dataset_named(load_config(), dataset_name)
-    if dataset.source.is_s3:
-        raise IngestError(f"Dataset '{dataset_name}' lands in {dataset.source.path}; upload to S3 with `aws s3 cp` instead.")
     _refuse_unloadable(source.name, dataset)
+    if dataset.source.is_s3:
+        return _upload_to_s3(source, dataset)
     landing = Path(dataset.source.path)
     landing.mkdir(parents=True, exist_ok=True)
     target = landing / source.name
     if target.exists():
-        raise _already_waiting(target, dataset_name)
+        raise _already_waiting(target.name, str(landing), dataset_name)
     partial = landing / f".{source.name}.{uuid.uuid4().hex}.part"
     try:
         shutil.copyfile(source, partial)
         # A link, unlike a rename, never replaces a file that landed under the same name meanwhile.
         os.link(partial, target)
     except FileExistsError:
-        raise _already_waiting(target, dataset_name) from None
+        raise _already_waiting(target.name, str(landing), dataset_name) from None
     finally:
         partial.unlink(missing_ok=True)
     stat = target.stat()
     landed = LandedFile(target, target.name, stat.st_size, arrival_time(stat.st_mtime))
     settle = dataset.source.settle_seconds
     return UploadedFile(target, partition_key_for(landed, dataset.source, dataset.partitions), landed.arrived_at + dt.timedelta(seconds=settle), settle)
+
+
+def _upload_to_s3(source: Path, dataset: DatasetConfig) -> UploadedFile:
+    """One PUT into the dataset's S3 prefix; S3 shows an object only once it is whole, so it may be taken at once."""
+    from etl_assets.ingest.s3_landing import S3LandingZone, s3_client_for
+
+    zone = S3LandingZone(dataset.source, s3_client_for(dataset.source))
+    landed = zone.place(source, source.name)
+    if landed is None:
+        raise _already_waiting(source.name, zone.location, dataset.name)
+    return UploadedFile(f"{zone.location}/{source.name}", partition_key_for(landed, dataset.source, dataset.partitions), landed.arrived_at, 0.0)
 
 
 def _refuse_unloadable(name: str, dataset: DatasetConfig) -> None:
@@ -92,9 +105,9 @@ def _window_if_landed_now(name: str, dataset: DatasetConfig) -> TimeWindow:
     return window_from_key(key, dataset.partitions)
 
 
-def _already_waiting(target: Path, dataset_name: str) -> IngestError:
+def _already_waiting(name: str, landing: str, dataset_name: str) -> IngestError:
     return IngestError(
-        f"Not uploaded: {target.name!r} is already waiting in {target.parent} for dataset '{dataset_name}' and has not been ingested yet; "
+        f"Not uploaded: {name!r} is already waiting in {landing} for dataset '{dataset_name}' and has not been ingested yet; "
         "upload again once `etl-assets status` no longer lists it, or delete the waiting file to replace it."
     )
 
@@ -107,20 +120,34 @@ def status_report(dataset_name: str | None = None, ledger_rows: int = 5) -> str:
     lines = [f"ETL_ASSETS_HOME {paths.home}"]
     ledgers = load_ledgers(paths, datasets, ledger_rows)
     for dataset in datasets:
-        scan = LandingScan([], []) if dataset.source.is_s3 else landing_zone_for(dataset.source).scan()
-        waiting, settling = scan.ready, scan.settling
         uploads = sorted((paths.dataset_lake(dataset.name) / "uploads").glob("*.parquet"))
         loaded = sorted((paths.dataset_lake(dataset.name) / "transformed").glob("*.parquet"))
         target = dataset.target_name
         lines.append(f"{dataset.name} -> {target}")
-        lines.append(f"  waiting in landing: {_files(len(waiting))}" + (f", oldest {_age(waiting[0].arrived_at)}" if waiting else ""))
-        lines.append(f"  still settling in landing: {_files(len(settling))} (taken once unchanged for {dataset.source.settle_seconds:g} s)")
+        lines += _landing_lines(dataset)
         lines.append(f"  windows uploaded: {len(uploads)}" + (f" (latest {uploads[-1].stem})" if uploads else ""))
         lines.append(f"  windows transformed: {len(loaded)}" + (f" (latest {loaded[-1].stem})" if loaded else ""))
         entries = ledgers.get(dataset.name, [])
         lines.append(f"  load ledger ({dataset.ledger_name}):" if entries else "  load ledger: no loads yet")
         lines += ["    " + line for line in ledger_table(entries).splitlines()] if entries else []
     return "\n".join(lines)
+
+
+def _landing_lines(dataset: DatasetConfig) -> list[str]:
+    """Files waiting in the dataset's landing zone, and those set aside there as unreadable with their reason's first line."""
+    try:
+        zone = landing_zone_for(dataset.source)
+        scan, failed = zone.scan(), zone.failed_files()
+    except EtlAssetsError as exc:
+        return [f"  landing zone: {exc}"]
+    waiting, settling = scan.ready, scan.settling
+    lines = [f"  waiting in landing: {_files(len(waiting))}" + (f", oldest {_age(waiting[0].arrived_at)}" if waiting else "")]
+    if not dataset.source.is_s3:  # an S3 object is listed only once whole, so nothing settles there
+        lines.append(f"  still settling in landing: {_files(len(settling))} (taken once unchanged for {dataset.source.settle_seconds:g} s)")
+    if failed:
+        lines.append(f"  set aside as unreadable in {zone.location}/{FAILED_FOLDER}: {_files(len(failed))}")
+        lines += [f"    {file.name}: {(file.reason.splitlines() or [''])[0]}" for file in failed]
+    return lines
 
 
 def load_ledgers(paths: ProjectPaths, datasets: list[DatasetConfig], limit: int) -> dict[str, list[dict]]:

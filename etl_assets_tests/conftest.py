@@ -12,10 +12,11 @@ import snowflake.connector
 
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
+from etl_assets_tests.s3_server import S3Server
 
 
-# fixtures that start the emulator or the real CLI (etl_assets_tests/cli/conftest.py)
-SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli"})
+# fixtures that start the emulator, moto's S3 server or the real CLI (etl_assets_tests/cli/conftest.py)
+SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli", "s3_server"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,8 +28,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError(
-            "these tests use the emulator or the CLI, so they need @pytest.mark.integration (make test-fast "
-            "must not start either): " + ", ".join(unmarked)
+            "these tests use the emulator, the S3 server or the CLI, so they need @pytest.mark.integration (make test-fast "
+            "must not start any): " + ", ".join(unmarked)
         )
 
 
@@ -48,6 +49,18 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulator
     yield local
     assert local.stop()
     assert not process_is_alive(info.pid)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server on 127.0.0.1 (a free port), a real HTTP endpoint, stopped at the end of the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield S3Server(f"http://{host}:{port}")
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,17 +15,18 @@ from etl_assets.defs.pipes_messages import script_client
 from etl_assets.credentials import FERNET_KEY_ENV
 from etl_assets.credentials.environment import ENV_PROFILE
 from etl_assets.warehouse.connections import LOCAL_CONNECTION
-from etl_assets.defs.resources import CredentialsVault, ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.defs.resources import CredentialsVault, LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.scriptgen.generate import uses_llm
 from etl_assets.defs.sensors import build_upload_sensor
 
 
 def vault_for(config: ProjectConfig) -> CredentialsVault:
-    """The vault's key comes from ETL_ASSETS_FERNET_KEY, required only when a dataset loads through a stored profile
-    or has its script written by a model whose credentials are one."""
+    """The vault's key comes from ETL_ASSETS_FERNET_KEY, required only when a dataset loads through a stored profile,
+    has its script written by a model whose credentials are one, or reads S3 with credentials from the vault."""
     stored = {d.warehouse.connection for d in config.datasets.values()} - {LOCAL_CONNECTION, ENV_PROFILE}
     stored |= {d.transform.llm.credentials for d in config.datasets.values() if uses_llm(d) and d.transform.llm.credentials}
-    return CredentialsVault(fernet_key=dg.EnvVar(FERNET_KEY_ENV)) if stored else CredentialsVault()
+    s3_from_vault = any(d.source.is_s3 and (d.source.s3.credentials or d.source.s3.secret_access_key) for d in config.datasets.values())
+    return CredentialsVault(fernet_key=dg.EnvVar(FERNET_KEY_ENV)) if stored or s3_from_vault else CredentialsVault()
 
 
 def build_definitions(config: ProjectConfig) -> dg.Definitions:
@@ -50,6 +51,7 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
         "warehouse": warehouse,
         "pipes_subprocess_client": script_client(),
         "script_models": ScriptModels(vault=warehouse.vault),
+        "landing_zones": LandingZones(vault=warehouse.vault),
     }
     if orders := config.datasets.get("orders"):
         # The sample mart: reads the loaded orders table back as pandas through dagster-snowflake-pandas.

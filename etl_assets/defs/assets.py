@@ -12,7 +12,7 @@ from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.quality_checks import check_results, quality_check_specs, quality_metadata, reference_data
-from etl_assets.defs.resources import ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.defs.resources import LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.defs.script_runs import run_script_group, script_groups
 from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import ingest_window
@@ -66,12 +66,13 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         key=keys["upload"],
         kinds={"parquet"},
         description=f"Files uploaded for {dataset.name}, normalised to Parquet with lineage.",
-        check_specs=[dg.AssetCheckSpec(REJECTS_CHECK, asset=keys["upload"], description="Warns when rows of the uploaded files could not be read.")],
+        check_specs=[dg.AssetCheckSpec(REJECTS_CHECK, asset=keys["upload"], description="Warns when rows of the uploaded files, or whole files, could not be read.")],
         **common,
     )
-    def upload(context: dg.AssetExecutionContext, project: ProjectHome) -> dg.MaterializeResult:
+    def upload(context: dg.AssetExecutionContext, project: ProjectHome, landing_zones: LandingZones) -> dg.MaterializeResult:
         """Archive the window's new files and write all its files as one Parquet with lineage columns."""
-        results = [ingest_window(dataset, project.paths, window) for window in windows_in_run(context)]
+        zone = landing_zones.zone_for(dataset)
+        results = [ingest_window(dataset, project.paths, window, zone=zone) for window in windows_in_run(context)]
         for line in md.upload_log_lines(dataset.name, results):
             context.log.info(line)
         md.record_per_window(context, {result.window_key: md.upload_metadata(result) for result in results})

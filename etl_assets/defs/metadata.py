@@ -56,9 +56,16 @@ def upload_metadata(result: UploadResult) -> dict[str, Any]:
         "rejected_rows": result.reject_count,
         "short_rows_padded": sum(read.short_rows for read in result.file_reads),
         "renamed_columns": ", ".join(dict.fromkeys(renamed)) or "(none)",
+        "failed_files": md_value(failed_files_markdown(result)) if result.failed_files else "(none)",
         "path": dg.MetadataValue.path(str(result.output_path)),
         "preview": md_value(parquet_preview(result.output_path)),
     }
+
+
+def failed_files_markdown(result: UploadResult) -> str:
+    """The files this window's run set aside as unreadable: where each is now, and why."""
+    rows = [[file.name, file.location, file.reason.splitlines()[0]] for file in result.failed_files]
+    return markdown_table(["file", "set aside in", "reason"], rows)
 
 
 def upload_log_lines(dataset: str, results: Sequence[UploadResult]) -> list[str]:
@@ -75,6 +82,7 @@ def upload_log_lines(dataset: str, results: Sequence[UploadResult]) -> list[str]
     notable = [r.reject_count or r.duplicate_files or r.settling_files for r in results]
     plain = [r for r, said in zip(results, notable, strict=True) if not said]
     lines = [line(r) for r, said in zip(results, notable, strict=True) if said or len(plain) == 1]
+    lines += [f"{dataset} {r.window_key}: set aside {file.name!r} in {file.location}: {file.reason}" for r in results for file in r.failed_files]
     if len(plain) > 1:
         lines.append(
             f"{dataset} {len(plain)} windows, {plain[0].window_key} to {plain[-1].window_key}: "
@@ -97,16 +105,19 @@ def file_reads_markdown(results: Sequence[UploadResult]) -> str:
 
 
 def rejected_rows_result(check_name: str, results: Sequence[UploadResult]) -> dg.AssetCheckResult:
-    """Rejected rows are a WARN that fails, with the count per file and a few example lines, never only a log line."""
+    """Rejected rows, and files set aside as unreadable, are a WARN that fails, with the count per file and a few
+    example lines, never only a log line."""
     rejected = sum(r.reject_count for r in results)
+    failed = [(r.window_key, file.name, file.location, file.reason.splitlines()[0]) for r in results for file in r.failed_files]
     per_file = [(r.window_key, read.name, read.rejects, read.rows) for r in results for read in r.file_reads if read.rejects]
     examples = [(r.window_key, name, reject.line, reject.reason, reject.raw[:200]) for r in results for name, reject in r.reject_examples]
     return dg.AssetCheckResult(
         check_name=check_name,
-        passed=rejected == 0,
+        passed=rejected == 0 and not failed,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rejected_rows": rejected,
+            "failed_files": md_value(markdown_table(["window", "file", "set aside in", "reason"], failed)) if failed else "(none)",
             "files": md_value(markdown_table(["window", "file", "rejected", "rows loaded"], per_file)),
             "examples": md_value(markdown_table(["window", "file", "line", "reason", "text"], examples)),
             "rejects": ", ".join(str(r.rejects_path) for r in results if r.rejects_path) or "(none)",

@@ -1,6 +1,8 @@
-"""Resources: where runtime state lives, the credentials vault, and Snowflake connections (the local emulator by default).
+"""Resources: where runtime state lives, the credentials vault, landing zones, and Snowflake connections (the local
+emulator by default).
 
-Each is a thin Dagster face over domain code: the vault in `credentials`, connections in `warehouse.connections`.
+Each is a thin Dagster face over domain code: the vault in `credentials`, landing zones in `ingest`, connections in
+`warehouse.connections`.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from pydantic import Field
 from snowflake.connector import SnowflakeConnection
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.credentials.vault import VAULT_FILE_NAME
+from etl_assets.ingest.landing import LandingZone
+from etl_assets.ingest.s3_landing import s3_client_args
+from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
 from etl_assets.scriptgen.llm import ScriptModel, bedrock_client_args, model_for
 from etl_assets.warehouse.connections import WarehouseConnections
@@ -74,3 +80,16 @@ class ScriptModels(dg.ConfigurableResource):
         assert dataset.transform is not None
         llm = dataset.transform.llm
         return model_for(llm, config_folder, bedrock_client_args(llm, self.vault.vault()))
+
+
+class LandingZones(dg.ConfigurableResource):
+    """Each dataset's landing zone; an S3 one reads through dagster-aws' S3Resource, made when the zone is asked for
+    with the credentials decrypted then, so no secret is ever part of this resource's config."""
+
+    vault: CredentialsVault = Field(default_factory=CredentialsVault)
+
+    def zone_for(self, dataset: DatasetConfig) -> LandingZone:
+        if not dataset.source.is_s3:
+            return landing_zone_for(dataset.source)
+        client = S3Resource(**s3_client_args(dataset.source.s3, self.vault.vault())).get_client()
+        return landing_zone_for(dataset.source, client)

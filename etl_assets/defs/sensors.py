@@ -8,15 +8,12 @@ import dagster as dg
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.jobs import DATASET_TAG
 from etl_assets.defs.partitions import partitions_def_for
+from etl_assets.defs.resources import LandingZones
 from etl_assets.errors import EtlAssetsError
-from etl_assets.ingest.landing import LandedFile, landing_zone_for
-from etl_assets.ingest.upload import by_window
+from etl_assets.ingest.landing import LandedFile
+from etl_assets.ingest.pending import pending_uploads, signature
 
 SENSOR_INTERVAL_SECONDS = 30
-
-
-def file_signature(size: int, arrived_at_us: int) -> str:
-    return f"{size}:{arrived_at_us}"
 
 
 def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefinition:
@@ -29,18 +26,24 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Requests a run of {dataset.name}'s chain for each window with new files in its landing zone.",
     )
-    def upload_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        """Cursor: the signature (size, mtime) of each file already requested, pruned to files still landing."""
-        seen: dict[str, str] = json.loads(context.cursor)["seen"] if context.cursor else {}
+    def upload_sensor(context: dg.SensorEvaluationContext, landing_zones: LandingZones) -> dg.SensorResult | dg.SkipReason:
+        """Cursor: the signature (size and mtime, or S3 ETag) of each file already requested, and the windows of each
+        file read for its rows' dates, both pruned to files still landing. It never raises: a file it cannot place
+        is skipped with the reason in the tick's log, and a landing zone it cannot reach skips the tick."""
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        seen: dict[str, str] = cursor.get("seen", {})
         try:
-            scan = landing_zone_for(dataset.source).scan()
-            pending = by_window(dataset, scan.ready)
+            pending = pending_uploads(dataset, landing_zones.zone_for(dataset), cursor.get("row_windows", {}))
         except EtlAssetsError as exc:
             return dg.SkipReason(str(exc))
+        except Exception as exc:  # a sensor that raises stops requesting runs for every file: say why and go on
+            return dg.SkipReason(f"{dataset.name}'s landing zone could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); a later tick tries again.")
+        for name, reason in pending.skipped:
+            context.log.warning(f"{dataset.name}: skipped {name!r}: {reason}")
         requested: dict[str, str] = {}
         run_requests = []
-        for window_key, files in sorted(pending.items()):
-            signatures = {f.name: file_signature(f.size, int(f.arrived_at.timestamp() * 1_000_000)) for f in files}
+        for window_key, files in pending.windows.items():
+            signatures = {f.name: signature(f) for f in files}
             if not partitions_def.has_partition_key(window_key):
                 # Not marked seen: a file dated ahead is requested once its window opens.
                 context.log.warning(f"{dataset.name}: files {sorted(signatures)} belong to window {window_key}, outside the dataset's partitions; skipped.")
@@ -57,8 +60,8 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
                     tags={DATASET_TAG: dataset.name, "etl_assets/new_files": str(len(new))},
                 )
             )
-        cursor = json.dumps({"seen": requested}, sort_keys=True)
-        return dg.SensorResult(run_requests=run_requests, cursor=cursor, skip_reason=None if run_requests else _why_nothing(scan.settling, dataset))
+        cursor = json.dumps({"seen": requested, "row_windows": pending.row_windows}, sort_keys=True)
+        return dg.SensorResult(run_requests=run_requests, cursor=cursor, skip_reason=None if run_requests else _why_nothing(pending.settling, dataset))
 
     return upload_sensor
 

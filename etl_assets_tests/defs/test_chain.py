@@ -10,7 +10,7 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_assets.defs import build_definitions
-from etl_assets.defs.resources import ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.defs.resources import LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
@@ -31,6 +31,7 @@ def run_chain(
             "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
             "pipes_subprocess_client": script_client(),
             "script_models": ScriptModels(),
+            "landing_zones": LandingZones(),
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         instance=instance or dg.DagsterInstance.ephemeral(),

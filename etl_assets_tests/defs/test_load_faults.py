@@ -22,7 +22,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from etl_assets.config.loader import load_config
 from etl_assets.credentials import SnowflakeProfile, Vault
 from etl_assets.defs import build_definitions
-from etl_assets.defs.resources import ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.defs.resources import LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.sessions import open_transactions
 from etl_assets.defs.pipes_messages import script_client
@@ -71,6 +71,7 @@ class Project:
                 "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
                 "pipes_subprocess_client": script_client(),
                 "script_models": ScriptModels(),
+                "landing_zones": LandingZones(),
             },
             tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
             instance=instance or dg.DagsterInstance.ephemeral(),

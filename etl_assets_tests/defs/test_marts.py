@@ -10,7 +10,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from etl_assets.defs import build_definitions
 from etl_assets.defs.marts import DAILY_REVENUE_KEY, PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager
-from etl_assets.defs.resources import ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.defs.resources import LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.defs.pipes_messages import script_client
 
 pytestmark = pytest.mark.integration
@@ -48,6 +48,7 @@ def materialize(project, warehouse_home, assets, selection=None, **kwargs) -> dg
             "warehouse": warehouse,
             "pipes_subprocess_client": script_client(),
             "script_models": ScriptModels(),
+            "landing_zones": LandingZones(),
             PANDAS_IO_MANAGER_KEY: SnowflakePandasWarehouseIOManager(warehouse=warehouse, database="ANALYTICS"),
         },
         instance=dg.DagsterInstance.ephemeral(),

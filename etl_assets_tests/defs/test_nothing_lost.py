@@ -16,7 +16,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from etl_assets.config.loader import load_config
 from etl_assets.defs import build_definitions
-from etl_assets.defs.resources import ProjectHome, ScriptModels, SnowflakeWarehouse
+from etl_assets.defs.resources import LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.lake import stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets_tests.project_config import write_project_config
@@ -66,6 +66,7 @@ def materialize(paths: ProjectPaths, dataset: str, stages: set[str], warehouse_h
             "warehouse": SnowflakeWarehouse(home=str(warehouse_home)),
             "pipes_subprocess_client": script_client(),
             "script_models": ScriptModels(),
+            "landing_zones": LandingZones(),
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: WINDOW, ASSET_PARTITION_RANGE_END_TAG: WINDOW},
         instance=dg.DagsterInstance.ephemeral(),

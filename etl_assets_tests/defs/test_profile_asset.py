@@ -9,7 +9,7 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_assets.defs import build_definitions
-from etl_assets.defs.resources import ProjectHome
+from etl_assets.defs.resources import LandingZones, ProjectHome
 from etl_assets_tests.defs.test_chain import DAY1, DAY2
 from etl_assets_tests.defs.test_loading import check_results
 
@@ -22,7 +22,7 @@ def profile_customers(chain_project, first: str, last: str) -> dg.ExecuteInProce
     assets = [a for a in build_definitions(chain_project.config).assets if a.key in keys]
     return dg.materialize(
         assets,
-        resources={"project": ProjectHome(home=str(chain_project.paths.home))},
+        resources={"project": ProjectHome(home=str(chain_project.paths.home)), "landing_zones": LandingZones()},
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         instance=dg.DagsterInstance.ephemeral(),
     )

@@ -8,14 +8,17 @@ import os
 
 import dagster as dg
 
+from etl_assets.config.loader import load_config
 from etl_assets.defs import build_definitions
+
+from .conftest import project_with
 
 
 def evaluate(chain_project, cursor: str | None = None) -> dg.SensorResult:
     defs = build_definitions(chain_project.config)
     sensor = defs.resolve_sensor_def("orders_uploads")
-    with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    resources = {"landing_zones": defs.resources["landing_zones"]}
+    with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as context:
         return sensor(context)
 
 
@@ -75,3 +78,73 @@ def test_a_file_outside_the_partitions_is_requested_once_its_window_exists(chain
     after = evaluate(chain_project, cursor=before_start.cursor)
 
     assert [r.partition_key for r in after.run_requests] == ["2026-11-19"]
+
+
+def _evaluate_dataset(project, name: str, cursor: str | None = None) -> dg.SensorResult:
+    defs = build_definitions(load_config(project.config_path))
+    sensor = defs.resolve_sensor_def(f"{name}_uploads")
+    with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, resources={"landing_zones": defs.resources["landing_zones"]}
+    ) as context:
+        return sensor(context)
+
+
+def _land(project, name: str, text: str, when: dt.datetime):
+    path = project.paths.landing / "events" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.utime(path, (when.timestamp(), when.timestamp()))
+    return path
+
+
+EVENTS_BY_ROW_DATE = """
+      events:
+        source: {path: "{home}/landing/events", pattern: "*.csv", partition_by: {column: Event Date}}
+        load: {table: EVENTS}
+"""
+
+
+def test_a_file_dated_by_its_rows_requests_every_window_its_rows_fall_in_and_is_read_once(tmp_path, monkeypatch):
+    project = project_with(tmp_path, monkeypatch, EVENTS_BY_ROW_DATE)
+    landed = _land(project, "history.csv", "id,Event Date\n1,2026-11-18\n2,2026-11-20\n3,garbage\n", dt.datetime(2026, 11, 21, 8, tzinfo=dt.UTC))
+
+    first = _evaluate_dataset(project, "events")
+    assert sorted(r.partition_key for r in first.run_requests) == ["2026-11-18", "2026-11-20"]
+    assert json.loads(first.cursor)["row_windows"] == {f"history.csv={landed.stat().st_size}:{int(landed.stat().st_mtime * 1_000_000)}": ["2026-11-18", "2026-11-20"]}
+
+    # The cursor's windows stand for the file while it waits: unreadable now, it is not read again.
+    mtime = landed.stat().st_mtime
+    landed.write_bytes(b"\x00" * landed.stat().st_size)
+    os.utime(landed, (mtime, mtime))
+    again = _evaluate_dataset(project, "events", cursor=first.cursor)
+    assert again.run_requests == []
+    assert json.loads(again.cursor) == json.loads(first.cursor)
+
+
+def test_the_sensor_skips_a_file_it_cannot_place_and_requests_the_others(tmp_path, monkeypatch):
+    project = project_with(
+        tmp_path,
+        monkeypatch,
+        EVENTS_BY_ROW_DATE
+        + """
+      named:
+        source: {path: "{home}/landing/named", pattern: "*.csv", partition_by: {filename: 'events_(?P<date>\\d{8})'}}
+        load: {table: NAMED}
+""",
+    )
+    when = dt.datetime(2026, 11, 21, 8, tzinfo=dt.UTC)
+    _land(project, "no_dates.csv", "id,Event Date\n1,later\n", when)
+    _land(project, "good.csv", "id,Event Date\n1,2026-11-19\n", when)
+    for name in ("export.csv", "events_20261119.csv"):
+        path = project.paths.landing / "named" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("id\n1\n")
+        os.utime(path, (when.timestamp(), when.timestamp()))
+
+    by_rows = _evaluate_dataset(project, "events")
+    by_name = _evaluate_dataset(project, "named")
+
+    assert [r.partition_key for r in by_rows.run_requests] == ["2026-11-19"]
+    assert [r.partition_key for r in by_name.run_requests] == ["2026-11-19"]
+    assert list(json.loads(by_name.cursor)["seen"]) == ["events_20261119.csv"]
+

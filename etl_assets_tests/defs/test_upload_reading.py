@@ -122,7 +122,7 @@ def test_a_hostile_export_loads_what_it_says_into_the_warehouse(chain_project, w
 
 def test_a_range_logs_its_plain_windows_in_one_line_and_each_window_with_something_to_say_on_its_own():
     def result(key: str, rows: int, rejected: int = 0) -> UploadResult:
-        return UploadResult(key, Path(f"{key}.parquet"), rows, [object()], 1, 0, 0, rejected, None, {}, [], [])
+        return UploadResult(key, Path(f"{key}.parquet"), rows, [object()], 1, 0, 0, rejected, None, {}, [], [], [])
 
     lines = upload_log_lines("orders", [result("2026-01-01", 3), result("2026-01-02", 4, rejected=1), result("2026-01-03", 5)])
 
