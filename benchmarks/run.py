@@ -17,13 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import end_to_end, scenarios
+from benchmarks import end_to_end, scenarios, uploads
 from benchmarks.measure import ROOT
 from benchmarks.model import Target
 from benchmarks.peers import install_peers, peer_versions
 from benchmarks.report import machine, render, started_at, versions
 
-SCENARIOS = ("e2e", "profile", "load", "backfill", "sensor")
+SCENARIOS = ("e2e", "profile", "load", "backfill", "sensor", "uploads")
 # the suite stays worth running: every scenario at full size in 20 minutes, small (CI) in 2
 FULL_BUDGET_SECONDS = 20 * 60
 QUICK_BUDGET_SECONDS = 2 * 60
@@ -38,10 +38,11 @@ class Sizes:
     backfill_windows: int
     sensor_archived: int
     sensor_new: int
+    upload_rows: int
 
 
-FULL = Sizes([1_000_000, 3_000_000, 10_000_000], 1_000_000, 100_000, 365, 100_000, 1_000)
-QUICK = Sizes([10_000], 10_000, 1_000, 2, 1_000, 100)
+FULL = Sizes([1_000_000, 3_000_000, 10_000_000], 1_000_000, 100_000, 365, 100_000, 1_000, 10_000_000)
+QUICK = Sizes([10_000], 10_000, 1_000, 2, 1_000, 100, 10_000)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -112,6 +113,7 @@ def _run(args: argparse.Namespace, sizes: Sizes, with_peers: bool) -> list:
             "load": lambda: scenarios.load(scratch / "load", sizes.load_rows, runs, timeout),
             "backfill": lambda: scenarios.backfill(scratch / "backfill", sizes.backfill_windows, runs, timeout),
             "sensor": lambda: scenarios.sensor(scratch / "sensor", sizes.sensor_archived, sizes.sensor_new, runs, timeout),
+            "uploads": lambda: uploads.uploads(scratch / "uploads", sizes.upload_rows, runs, timeout),
         }
         sections = []
         for name in SCENARIOS:
