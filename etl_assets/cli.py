@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload = commands.add_parser("upload", help="put a file into a dataset's landing zone")
     upload.add_argument("file")
     upload.add_argument("--dataset", required=True)
+    upload.add_argument("--name", help="land it under this file name instead of its own (no path separators or '..')")
     upload.set_defaults(handler=_upload)
 
     status = commands.add_parser("status", help="files waiting, windows processed and rows in the warehouse")
@@ -100,13 +101,16 @@ def _validate(args: argparse.Namespace) -> int:
 def _upload(args: argparse.Namespace) -> int:
     from etl_assets.commands import upload_file
 
-    uploaded = upload_file(args.file, args.dataset)
+    uploaded = upload_file(args.file, args.dataset, args.name)
     settled = uploaded.ready_at <= dt.datetime.now(dt.UTC)
     when = "now" if settled else f"from {uploaded.ready_at:%H:%M:%S} UTC, once unchanged for {uploaded.settle_seconds:g} s (source.settle_seconds)"
+    keys = uploaded.window_keys
+    windows = f"window {keys[0]}" if len(keys) == 1 else f"{len(keys)} windows: {', '.join(keys)}"
+    partitions = f"--partition {keys[0]}" if len(keys) == 1 else f"--partition-range {keys[0]}...{keys[-1]}"
     print(
-        f"{args.file} -> {uploaded.path} (window {uploaded.window_key}); it is taken {when}: the {args.dataset}_uploads sensor "
+        f"{args.file} -> {uploaded.path} ({windows}); it is taken {when}: the {args.dataset}_uploads sensor "
         "loads it while `make dev` runs, or then run: "
-        f"dagster asset materialize -m etl_assets.definitions --select 'group:{args.dataset}' --partition {uploaded.window_key}"
+        f"dagster asset materialize -m etl_assets.definitions --select 'group:{args.dataset}' {partitions}"
     )
     return 0
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from etl_assets.config.loader import load_config
-from etl_assets.config.models import DatasetConfig, ProjectConfig
+from etl_assets.config.models import ColumnPartitioning, DatasetConfig, ProjectConfig
 from etl_assets.errors import ConfigError, EtlAssetsError, IngestError
 from etl_assets.ingest.landing import FAILED_FOLDER, LandedFile, arrival_time, ignored_because
+from etl_assets.ingest.members import file_members
 from etl_assets.ingest.partitioning import partition_key_for
+from etl_assets.ingest.pending import windows_of_rows
+from etl_assets.ingest.upload import read_options
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
@@ -34,53 +39,96 @@ def dataset_named(config: ProjectConfig, name: str) -> DatasetConfig:
 
 @dataclass(frozen=True)
 class UploadedFile:
-    """A file put into a landing zone: where it landed (a local path or an s3:// location), its window, and when it
-    has settled and may be taken."""
+    """A file put into a landing zone: where it landed (a local path or an s3:// location), the windows it will
+    feed, and when it has settled and may be taken."""
 
     path: Path | str
-    window_key: str
+    window_keys: list[str]
     ready_at: dt.datetime
     settle_seconds: float
 
 
-def upload_file(file: str, dataset_name: str) -> UploadedFile:
-    """Copy a file into the dataset's landing folder under its own name, refusing one that would never load."""
-    source = Path(file)
-    if not source.is_file():
-        raise IngestError(f"{file} is not a file; give the path of the file to upload.")
+def upload_file(file: str, dataset_name: str, name: str | None = None) -> UploadedFile:
+    """Put a file into the dataset's landing zone under its own name (or `name`), atomically, once a sample of it
+    reads in the dataset's format; refusing one that would never load, or that is not the user's own file to send."""
+    source = _own_file(Path(file))
+    name = _landing_name(name or source.name)
     dataset = dataset_named(load_config(), dataset_name)
-    _refuse_unloadable(source.name, dataset)
-    if dataset.source.is_s3:
-        return _upload_to_s3(source, dataset)
+    _refuse_unloadable(name, dataset)
+    _check_readable(source, name, dataset)
+    placed = _upload_to_s3(source, name, dataset) if dataset.source.is_s3 else _upload_to_folder(source, name, dataset)
+    return dataclasses.replace(placed, window_keys=_windows_fed(placed, source, name, dataset))
+
+
+def _own_file(source: Path) -> Path:
+    """The file to send: a regular file, and a symlink only to one inside the working tree (a link to
+    ~/.aws/credentials or /etc/shadow would put someone else's secrets in the warehouse)."""
+    if source.is_dir():
+        raise IngestError(f"Not uploaded: {source} is a directory; upload its files one at a time.")
+    if not source.is_file():
+        raise IngestError(f"Not uploaded: {source} is not a file; give the path of the file to upload.")
+    if source.is_symlink() and not source.resolve().is_relative_to(Path.cwd().resolve()):
+        raise IngestError(f"Not uploaded: {source} is a link to {source.resolve()}, outside the working tree; copy the file here if it is yours to send.")
+    return source
+
+
+def _landing_name(name: str) -> str:
+    """A name that stays inside the landing zone: no path separator, no `..`."""
+    if "/" in name or "\\" in name or ".." in name or name == ".":
+        raise IngestError(f"Not uploaded: {name!r} is not a plain file name; give a name without path separators or '..'.")
+    return name
+
+
+def _check_readable(source: Path, name: str, dataset: DatasetConfig) -> None:
+    """Read the start of every file the upload holds in the dataset's format, so a file that cannot load is refused here."""
+    options, fmt, encoding = read_options(dataset.source), dataset.source.format, dataset.source.encoding
+    try:
+        with tempfile.TemporaryDirectory(prefix="etl-assets-upload-") as scratch:
+            for _, read in file_members(source, name, fmt, encoding, options, scratch=Path(scratch)):
+                next(read.batches, None)
+                if hasattr(read.batches, "close"):  # a generator: end it, and the member's temporary files with it
+                    read.batches.close()
+    except IngestError as exc:
+        raise IngestError(f"Not uploaded: {exc}") from None
+
+
+def _upload_to_folder(source: Path, name: str, dataset: DatasetConfig) -> UploadedFile:
     landing = Path(dataset.source.path)
     landing.mkdir(parents=True, exist_ok=True)
-    target = landing / source.name
+    target = landing / name
     if target.exists():
-        raise _already_waiting(target.name, str(landing), dataset_name)
-    partial = landing / f".{source.name}.{uuid.uuid4().hex}.part"
+        raise _already_waiting(target.name, str(landing), dataset.name)
+    partial = landing / f".{name}.{uuid.uuid4().hex}.part"
     try:
         shutil.copyfile(source, partial)
         # A link, unlike a rename, never replaces a file that landed under the same name meanwhile.
         os.link(partial, target)
     except FileExistsError:
-        raise _already_waiting(target.name, str(landing), dataset_name) from None
+        raise _already_waiting(target.name, str(landing), dataset.name) from None
     finally:
         partial.unlink(missing_ok=True)
     stat = target.stat()
-    landed = LandedFile(target, target.name, stat.st_size, arrival_time(stat.st_mtime))
     settle = dataset.source.settle_seconds
-    return UploadedFile(target, partition_key_for(landed, dataset.source, dataset.partitions), landed.arrived_at + dt.timedelta(seconds=settle), settle)
+    return UploadedFile(target, [], arrival_time(stat.st_mtime) + dt.timedelta(seconds=settle), settle)
 
 
-def _upload_to_s3(source: Path, dataset: DatasetConfig) -> UploadedFile:
+def _upload_to_s3(source: Path, name: str, dataset: DatasetConfig) -> UploadedFile:
     """One PUT into the dataset's S3 prefix; S3 shows an object only once it is whole, so it may be taken at once."""
     from etl_assets.ingest.s3_landing import S3LandingZone, s3_client_for
 
     zone = S3LandingZone(dataset.source, s3_client_for(dataset.source))
-    landed = zone.place(source, source.name)
+    landed = zone.place(source, name)
     if landed is None:
-        raise _already_waiting(source.name, zone.location, dataset.name)
-    return UploadedFile(f"{zone.location}/{source.name}", partition_key_for(landed, dataset.source, dataset.partitions), landed.arrived_at, 0.0)
+        raise _already_waiting(name, zone.location, dataset.name)
+    return UploadedFile(f"{zone.location}/{name}", [], landed.arrived_at, 0.0)
+
+
+def _windows_fed(placed: UploadedFile, source: Path, name: str, dataset: DatasetConfig) -> list[str]:
+    """The windows the file will feed: that of its arrival or name, or those of its rows' dates."""
+    if isinstance(dataset.source.partition_by, ColumnPartitioning):
+        return windows_of_rows(dataset, source, name)
+    landed = LandedFile(None, name, 0, placed.ready_at - dt.timedelta(seconds=placed.settle_seconds))
+    return [partition_key_for(landed, dataset.source, dataset.partitions)]
 
 
 def _refuse_unloadable(name: str, dataset: DatasetConfig) -> None:
@@ -88,6 +136,8 @@ def _refuse_unloadable(name: str, dataset: DatasetConfig) -> None:
     ignored = ignored_because(name, dataset.source.pattern)
     if ignored:
         raise IngestError(f"Not uploaded: {name!r} would never be read by dataset '{dataset.name}' because {ignored.reason}; {ignored.remedy}.")
+    if isinstance(dataset.source.partition_by, ColumnPartitioning):
+        return  # its rows' dates say its windows: read once the file is known to read
     window = _window_if_landed_now(name, dataset)
     first = window_for(dataset.partitions.start_datetime, dataset.partitions)
     if window.start < first.start:

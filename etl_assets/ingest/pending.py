@@ -45,7 +45,7 @@ def pending_uploads(dataset: DatasetConfig, zone: LandingZone, known_row_windows
         for file in scan.ready:
             version = f"{file.name}={signature(file)}"
             try:
-                keys = known[version] if version in known else _windows_of_rows(dataset, zone, file)
+                keys = known[version] if version in known else _windows_of_landed(dataset, zone, file)
             except IngestError as exc:
                 keys = []
                 pending.skipped.append((file.name, str(exc)))
@@ -62,22 +62,28 @@ def pending_uploads(dataset: DatasetConfig, zone: LandingZone, known_row_windows
     return PendingUploads(dict(sorted(pending.windows.items())), pending.skipped, pending.settling, pending.row_windows)
 
 
-def _windows_of_rows(dataset: DatasetConfig, zone: LandingZone, file: LandedFile) -> list[str]:
-    """The windows a landed file's rows fall in, read from a copy of it (only the keys are kept)."""
-    assert isinstance(dataset.source.partition_by, ColumnPartitioning)
+def _windows_of_landed(dataset: DatasetConfig, zone: LandingZone, file: LandedFile) -> list[str]:
+    """The windows a landed file's rows fall in, read from the file or, on S3, a copy of it."""
+    with _local_copy(zone, file) as path:
+        return windows_of_rows(dataset, path, file.name)
+
+
+def windows_of_rows(dataset: DatasetConfig, path: Path, name: str) -> list[str]:
+    """The windows the rows of the file at `path` (called `name`) fall in; only their keys are kept as it is read."""
+    source = dataset.source
+    assert isinstance(source.partition_by, ColumnPartitioning)
     allowed = WindowRange.of(dataset.partitions)
     keys: set[str] = set()
-    source = dataset.source
-    with _local_copy(zone, file) as path, tempfile.TemporaryDirectory(prefix="etl-assets-members-") as scratch:
-        for member, read in file_members(path, file.name, source.format, source.encoding, read_options(source), scratch=Path(scratch)):
+    with tempfile.TemporaryDirectory(prefix="etl-assets-members-") as scratch:
+        for member, read in file_members(path, name, source.format, source.encoding, read_options(source), scratch=Path(scratch)):
             column = None
             for batch in read.batches:
                 column = column or partition_column(source.partition_by.column, dict(zip(batch.column_names, batch.column_names)), member)
                 keys.update(pc.unique(row_windows(batch[column], dataset.partitions, allowed).keys).drop_null().to_pylist())
     if not keys:
         raise IngestError(
-            f"No row of {file.name!r} belongs to a window of the dataset (partition_by: column); "
-            "the next run of any window sets it aside in _failed/ with the reason."
+            f"No row of {name!r} belongs to a window of the dataset (partition_by: column); "
+            "fix the dates or partitions.start (a file landed so is set aside in _failed/ by the next run)."
         )
     return sorted(keys)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import os
 import re
@@ -171,3 +172,59 @@ def test_the_same_file_on_a_second_day_loads_there_and_a_new_version_replaces_th
     assert same_bytes == a_rows, "identical bytes on a second day load in that day's window"
     assert _rows(cli) == a_rows[:3] + [(today, str(i), f"b{i}") for i in (1, 2, 3)], "the new version replaces the old in its window"
     assert len(list((cli.home / "archive/events" / today).glob("*.csv"))) == 2, "both versions stay archived"
+
+
+def test_a_directory_a_link_out_of_the_tree_and_names_that_leave_landing_are_refused(cli, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    outside = tmp_path / "secrets.csv"
+    outside.write_text("id\n1\n")
+    link = REPO / f".link-{os.getpid()}.csv"
+    link.symlink_to(outside)
+    try:
+        linked = cli.run("upload", str(link), "--dataset", "orders")
+    finally:
+        link.unlink()
+
+    assert "is a directory; upload its files one at a time" in _refused(cli.run("upload", str(folder), "--dataset", "orders"))
+    assert f"is a link to {outside}, outside the working tree" in _refused(linked)
+    for name in ("../orders.csv", "a/b.csv", "..csv"):
+        assert f"{name!r} is not a plain file name" in _refused(cli.run("upload", str(SAMPLE), "--dataset", "orders", "--name", name))
+    assert _landed(cli) == []
+
+
+def test_a_file_that_does_not_read_in_the_datasets_format_is_refused_before_it_lands(cli, tmp_path):
+    binary = tmp_path / "orders_binary.csv"
+    binary.write_bytes(bytes(range(256)) * 64)
+    truncated = tmp_path / "orders_cut.csv.gz"
+    truncated.write_bytes(gzip.compress(SAMPLE.read_bytes())[:-20])
+    _config(cli, tmp_path)
+
+    refused_binary = _refused(cli.run("upload", str(binary), "--dataset", "events"))
+    refused_truncated = _refused(cli.run("upload", str(truncated), "--dataset", "events", "--name", "cut.csv"))
+
+    assert "'orders_binary.csv' is not text in any encoding we recognise" in refused_binary
+    assert "truncated" in refused_truncated
+    assert _landed(cli) == []
+
+
+def test_a_file_dated_by_its_rows_lands_and_names_every_window_it_feeds(cli, tmp_path):
+    config = tmp_path / "etl_config.yaml"
+    write_project_config(
+        config,
+        f"""
+              history:
+                source: {{path: "{cli.home}/landing/history", pattern: "*.csv*", partition_by: {{column: Day}}}}
+                load: {{table: HISTORY}}
+        """,
+    )
+    cli.env["ETL_ASSETS_CONFIG"] = str(config)
+    source = tmp_path / "history.csv.gz"
+    source.write_bytes(gzip.compress(b"id,Day\n1,2026-11-02\n2,2026-11-01\n3,2026-11-02\n"))
+
+    result = cli.run("upload", str(source), "--dataset", "history", "--name", "renamed.csv.gz")
+
+    assert result.returncode == 0, result.stderr
+    assert "(2 windows: 2026-11-01, 2026-11-02)" in result.stdout
+    assert "--partition-range 2026-11-01...2026-11-02" in result.stdout
+    assert _landed(cli) == ["history/renamed.csv.gz"]
