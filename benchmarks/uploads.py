@@ -39,7 +39,7 @@ def uploads(scratch: Path, rows: int, runs: int, timeout: float) -> Section:
     plain_peak = median_of(results["plain"], "peak_mib")
     for name, measured in results.items():
         assert int(result_line(measured[0].output, "ROWS")[0]) == rows, f"{name} read {result_line(measured[0].output, 'ROWS')} rows"
-        section.rows.append([name, f"{files[name].stat().st_size / 2**20:,.0f}", seconds(median_of(measured, "seconds")),
+        section.rows.append([name, f"{files[name].stat().st_size / 2**20:,.1f}", seconds(median_of(measured, "seconds")),
                              mib(median_of(measured, "peak_mib")), ratio(median_of(measured, "peak_mib") / plain_peak)])  # fmt: skip
     worst = max(median_of(measured, "peak_mib") for name, measured in results.items() if name != "plain") / plain_peak
     section.targets.append(Target(f"a compressed upload's peak RSS ≤ {FLAT_MEMORY_SLACK:g}× the plain one's", worst <= FLAT_MEMORY_SLACK, f"{worst:.2f}×"))

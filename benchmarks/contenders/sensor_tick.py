@@ -15,10 +15,10 @@ import dagster as dg
 from etl_assets.definitions import defs
 
 cursor_file = Path(sys.argv[1])
-sensor = defs.get_sensor_def("orders_uploads")
+sensor = defs.resolve_sensor_def("orders_uploads")
 cursor = cursor_file.read_text() if cursor_file.exists() else None
-with dg.instance_for_test() as instance:
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+resources = {"landing_zones": defs.resources["landing_zones"]}
+with dg.instance_for_test() as instance, dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as context:
     started = time.perf_counter()
     result = sensor(context)
     seconds = time.perf_counter() - started
