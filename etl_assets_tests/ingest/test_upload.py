@@ -306,3 +306,46 @@ def test_a_fresh_file_waits_for_the_default_settle_time(tmp_path):
 
     assert (landing / "fresh.csv").read_text() == "id\n1\n"
     assert (result.row_count, result.settling_files) == (0, 1)
+
+
+def test_a_window_of_what_real_uploads_contain_loads_every_good_row_and_sets_aside_every_bad_file(tmp_path):
+    import gzip
+    import io
+    import zipfile
+
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.csv", "id\n" + "0\n" * 3_000_000)
+    uploads = {
+        "good.csv": "\ufeffid,name\n001,Zoë\n002,\"Smith, J\"\n",
+        "empty.csv": "",
+        "header_only.csv": "id,name\n",
+        "image.csv": bytes(range(256)) * 64,
+        "cut.csv.gz": gzip.compress(b"id,name\n003,x\n" * 1000)[:-30],
+        "broken.json": '[{"id": "004"}, {"id": ',
+        "bomb.zip": bomb.getvalue(),
+        "again.csv": "\ufeffid,name\n001,Zoë\n002,\"Smith, J\"\n",  # the same bytes as good.csv under another name
+        "more.jsonl.gz": gzip.compress('{"id": "005", "name": {"first": "Ana"}}\n'.encode()),
+    }
+    for offset, (name, content) in enumerate(uploads.items()):
+        land(landing, name, content, MORNING + timedelta(minutes=offset))
+
+    result = ingest_window(dataset(landing, max_expansion_ratio=50), paths, DAY)
+
+    table = pq.read_table(result.output_path)
+    assert table.select(["id", "name", "name__first", "_source_file"]).to_pylist() == [
+        {"id": "001", "name": "Zoë", "name__first": None, "_source_file": "good.csv"},
+        {"id": "002", "name": "Smith, J", "name__first": None, "_source_file": "good.csv"},
+        {"id": "005", "name": None, "name__first": "Ana", "_source_file": "more.jsonl.gz"},
+    ]
+    failed = {file.name: file.reason for file in result.failed_files}
+    assert sorted(failed) == ["bomb.zip", "broken.json", "cut.csv.gz", "image.csv"]
+    assert "not text in any encoding" in failed["image.csv"]
+    assert "truncated" in failed["cut.csv.gz"]
+    assert "'broken.json' as json" in failed["broken.json"]
+    assert "max_expansion_ratio" in failed["bomb.zip"]
+    assert sorted(path.name for path in (landing / "_failed").iterdir()) == sorted([*failed, *(f"{name}.reason.txt" for name in failed)])
+    assert [path.name for path in landing.iterdir()] == ["_failed"]
+    assert result.reject_count == 0
