@@ -17,7 +17,7 @@ from etl_assets.ingest.archive import ArchivedFile
 from etl_assets.ingest.members import file_members
 from etl_assets.ingest.model import Lineage, ReadOptions, SpooledFile
 from etl_assets.ingest.row_windows import WindowRange
-from etl_assets.ingest.window_split import SplitFile, load_split, no_window, split_file, write_index
+from etl_assets.ingest.window_split import SplitFile, home_summary, load_split, no_window, split_file, write_index
 
 # The archive folder of a dataset whose rows each carry their own window: its files belong to no single window.
 ROW_DATES_ARCHIVE = "by-row-date"
@@ -92,7 +92,7 @@ def window_shares(file: ArchivedFile, split: FileSplit, window_key: str, parts: 
             # a link, since combining the window's parts may move a part into place
             linked.append(parts / f"{uuid.uuid4().hex}.parquet")
             os.link(part, linked[-1])
-        summary = member.summary if window_key == member.home else dataclasses.replace(member.summary, rejects=[], short_rows=0)
+        summary = home_summary(member) if window_key == member.home else dataclasses.replace(member.summary, rejects=[], short_rows=0)
         shares.append(SpooledFile(tuple(linked), member.rows.get(window_key, 0), member.lineage, summary))
     return shares
 

@@ -25,6 +25,8 @@ from etl_assets.ingest.spool import MIN_ROW_GROUP_ROWS, with_lineage, writer_opt
 from etl_assets.paths import window_slug
 
 INDEX_FILE = "index.json"
+# a file of many bad dates has many rejects: kept apart, read only by the window they count in
+REJECTS_FILE = "rejects.jsonl"
 # Rows waiting for their window's next row group, at most, before every window's rows are written out.
 MAX_BUFFERED_ROWS = 4 * MIN_ROW_GROUP_ROWS
 MAX_RAW_CHARACTERS = 65536
@@ -86,15 +88,23 @@ def load_split(folder: Path) -> SplitFile | None:
     except FileNotFoundError:
         return None
     summary = index["summary"]
-    rejects = [Reject(line, reason, raw) for line, reason, raw in summary["rejects"]]
     return SplitFile(
         folder=folder,
         lineage=Lineage(index["lineage"]["source_file"], datetime.fromisoformat(index["lineage"]["arrived_at"])),
         parts=index["parts"],
         rows=index["rows"],
         home=index["home"],
-        summary=ReadResult(pa.table({}), rejects, summary["columns"], summary["encoding"], summary["short_rows"], summary["renamed"]),
+        summary=ReadResult(pa.table({}), [], summary["columns"], summary["encoding"], summary["short_rows"], summary["renamed"]),
     )
+
+
+def home_summary(split: SplitFile) -> ReadResult:
+    """The split's summary with its rejects, which a kept split reads from its own file only for the window they count in."""
+    if split.summary.rejects or not (split.folder / REJECTS_FILE).exists():
+        return split.summary
+    with (split.folder / REJECTS_FILE).open(encoding="utf-8") as lines:
+        rejects = [Reject(*json.loads(line)) for line in lines]
+    return _with_rejects(split.summary, rejects)
 
 
 class _WindowWriters:
@@ -166,8 +176,20 @@ def _column_names(batch: pa.Table) -> dict[str, str]:
 
 
 def _by_key(batch: pa.Table, keys: pa.Array) -> Iterator[tuple[str, pa.Table]]:
-    for key in pc.unique(keys).drop_null().to_pylist():
-        yield key, batch.filter(pc.equal(keys, key))
+    """The batch's rows by window key, rows without one left out: sorted once and sliced, since a batch of a year's
+    history spans hundreds of windows and filtering it once per window would compare every row hundreds of times."""
+    distinct = pc.unique(keys)
+    if len(distinct) == 1 and distinct[0].is_valid:  # a file of one day: the whole batch
+        yield distinct[0].as_py(), batch
+        return
+    order = pc.array_sort_indices(keys, null_placement="at_end")
+    ordered = batch.take(order)
+    start = 0
+    for run in pc.value_counts(keys.take(order)).to_pylist():
+        if run["values"] is not None:
+            # within a window the rows stay in file order: a stable sort keeps equal keys as they came
+            yield run["values"], ordered.slice(start, run["counts"])
+        start += run["counts"]
 
 
 def _rejects(batch: pa.Table, problems: pa.Array, column: str) -> list[Reject]:
@@ -197,13 +219,15 @@ def write_index(split: SplitFile) -> None:
         "rows": split.rows,
         "home": split.home,
         "summary": {
-            "rejects": [[reject.line, reject.reason, reject.raw] for reject in summary.rejects],
             "columns": summary.columns,
             "encoding": summary.encoding,
             "short_rows": summary.short_rows,
             "renamed": summary.renamed,
         },
     }
+    if summary.rejects:
+        lines = (json.dumps([reject.line, reject.reason, reject.raw], ensure_ascii=False) for reject in summary.rejects)
+        write_atomically(split.folder / REJECTS_FILE, "\n".join(lines) + "\n")
     # Written last: a split without its index was cut short and is made again.
     write_atomically(split.folder / INDEX_FILE, json.dumps(index, ensure_ascii=False))
 
