@@ -76,11 +76,6 @@ def rejects_path_for(paths: ProjectPaths, dataset_name: str, window_key: str) ->
     return paths.dataset_lake(dataset_name) / "rejects" / f"{window_slug(window_key)}.jsonl"
 
 
-def pending_windows(dataset: DatasetConfig) -> dict[str, list[LandedFile]]:
-    """The settled files waiting in landing, grouped by the window they belong to."""
-    return by_window(dataset, landing_zone_for(dataset.source).list_files())
-
-
 def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list[LandedFile]]:
     """Landed files grouped by the window they belong to, windows in order; files without one are left out
     (`files_without_window` says why)."""

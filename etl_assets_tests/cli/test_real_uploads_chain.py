@@ -3,7 +3,6 @@ of European CSVs (semicolons, decimal commas, a banner line) whose rows span two
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 

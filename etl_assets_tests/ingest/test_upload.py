@@ -12,7 +12,8 @@ import pytest
 
 from etl_assets.config.models import PartitionsConfig
 from etl_assets.ingest.landing import LocalLandingZone
-from etl_assets.ingest.upload import ingest_window, pending_windows, upload_path
+from etl_assets.ingest.pending import pending_uploads
+from etl_assets.ingest.upload import ingest_window, upload_path
 from etl_assets.ingest.windows import window_for, window_from_key
 from etl_assets.paths import ProjectPaths
 
@@ -117,9 +118,9 @@ def test_hourly_windows_get_file_safe_names(tmp_path):
     assert result.row_count == 1
 
 
-def test_pending_windows_groups_landed_files_by_window(tmp_path):
+def test_pending_uploads_groups_landed_files_by_window(tmp_path):
     paths, landing = _setup(tmp_path)
-    pending = pending_windows(dataset(landing))
+    pending = pending_uploads(dataset(landing), LocalLandingZone(landing, "*", settle_seconds=0)).windows
     assert {key: [file.name for file in files] for key, files in pending.items()} == {
         "2026-11-20": ["morning.csv", "noon.jsonl"],
         "2026-11-21": ["tomorrow.csv"],
