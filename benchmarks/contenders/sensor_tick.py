@@ -17,7 +17,7 @@ from etl_assets.definitions import defs
 cursor_file = Path(sys.argv[1])
 sensor = defs.resolve_sensor_def("orders_uploads")
 cursor = cursor_file.read_text() if cursor_file.exists() else None
-resources = {"landing_zones": defs.resources["landing_zones"]}
+resources = {"landing_zones": defs.resources["landing_zones"], "project": defs.resources["project"]}
 with dg.instance_for_test() as instance, dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as context:
     started = time.perf_counter()
     result = sensor(context)

@@ -8,7 +8,7 @@ import dagster as dg
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.jobs import DATASET_TAG
 from etl_assets.defs.partitions import partitions_def_for
-from etl_assets.defs.resources import LandingZones
+from etl_assets.defs.resources import LandingZones, ProjectHome
 from etl_assets.errors import EtlAssetsError
 from etl_assets.ingest.landing import LandedFile
 from etl_assets.ingest.pending import pending_uploads, signature
@@ -26,14 +26,14 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Requests a run of {dataset.name}'s chain for each window with new files in its landing zone.",
     )
-    def upload_sensor(context: dg.SensorEvaluationContext, landing_zones: LandingZones) -> dg.SensorResult | dg.SkipReason:
+    def upload_sensor(context: dg.SensorEvaluationContext, landing_zones: LandingZones, project: ProjectHome) -> dg.SensorResult | dg.SkipReason:
         """Cursor: the signature (size and mtime, or S3 ETag) of each file already requested, and the windows of each
         file read for its rows' dates, both pruned to files still landing. It never raises: a file it cannot place
         is skipped with the reason in the tick's log, and a landing zone it cannot reach skips the tick."""
         cursor = json.loads(context.cursor) if context.cursor else {}
         seen: dict[str, str] = cursor.get("seen", {})
         try:
-            pending = pending_uploads(dataset, landing_zones.zone_for(dataset), cursor.get("row_windows", {}))
+            pending = pending_uploads(dataset, landing_zones.zone_for(dataset), cursor.get("row_windows", {}), project.paths)
         except EtlAssetsError as exc:
             return dg.SkipReason(str(exc))
         except Exception as exc:  # a sensor that raises stops requesting runs for every file: say why and go on

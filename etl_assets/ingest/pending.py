@@ -16,7 +16,9 @@ from etl_assets.ingest.landing import LandedFile, LandingZone
 from etl_assets.ingest.partitioning import keys_or_problems
 from etl_assets.ingest.row_windows import WindowRange, partition_column, row_windows
 from etl_assets.ingest.members import file_members
+from etl_assets.ingest.row_date_uploads import windows_fed_now
 from etl_assets.ingest.upload import read_options
+from etl_assets.paths import ProjectPaths
 
 
 @dataclass(frozen=True)
@@ -35,17 +37,22 @@ def signature(file: LandedFile) -> str:
     return f"{file.size}:{file.etag}" if file.etag else f"{file.size}:{int(file.arrived_at.timestamp() * 1_000_000)}"
 
 
-def pending_uploads(dataset: DatasetConfig, zone: LandingZone, known_row_windows: dict[str, list[str]] | None = None) -> PendingUploads:
+def pending_uploads(
+    dataset: DatasetConfig, zone: LandingZone, known_row_windows: dict[str, list[str]] | None = None, paths: ProjectPaths | None = None
+) -> PendingUploads:
     """The landing zone's settled files by window. Under `partition_by: column` a file's windows are its rows'
-    dates, so a file is read for them once: `known_row_windows` (signature -> windows) holds what earlier calls read."""
+    dates, so a file is read for them once (`known_row_windows`, signature -> windows, holds what earlier calls read),
+    and a new version of an archived file (under `paths`) also feeds the windows the old one fed, which it rebuilds."""
     scan = zone.scan()
     pending = PendingUploads(settling=scan.settling)
     if isinstance(dataset.source.partition_by, ColumnPartitioning):
         known = known_row_windows or {}
+        unread = {file.name for file in scan.ready if f"{file.name}={signature(file)}" not in known}
+        fed_now = windows_fed_now(paths, dataset, unread) if paths is not None and unread else {}
         for file in scan.ready:
             version = f"{file.name}={signature(file)}"
             try:
-                keys = known[version] if version in known else _windows_of_landed(dataset, zone, file)
+                keys = known[version] if version in known else sorted(set(_windows_of_landed(dataset, zone, file)) | fed_now.get(file.name, set()))
             except IngestError as exc:
                 keys = []
                 pending.skipped.append((file.name, str(exc)))

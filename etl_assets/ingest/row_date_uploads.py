@@ -13,10 +13,11 @@ from pathlib import Path
 
 from etl_assets.config.models import ColumnPartitioning, DatasetConfig
 from etl_assets.files import write_atomically
-from etl_assets.ingest.archive import ArchivedFile
+from etl_assets.ingest.archive import ArchivedFile, archived_files
 from etl_assets.ingest.members import file_members
 from etl_assets.ingest.model import Lineage, ReadOptions, SpooledFile
 from etl_assets.ingest.row_windows import WindowRange
+from etl_assets.paths import ProjectPaths
 from etl_assets.ingest.window_split import SplitFile, home_summary, load_split, no_window, split_file, write_index
 
 # The archive folder of a dataset whose rows each carry their own window: its files belong to no single window.
@@ -27,6 +28,22 @@ MEMBERS_FILE = "members.json"
 
 def by_row_date(dataset: DatasetConfig) -> bool:
     return isinstance(dataset.source.partition_by, ColumnPartitioning)
+
+
+def splits_folder(paths: ProjectPaths, dataset: DatasetConfig) -> Path:
+    """Where each file's rows are kept split by window, by content hash."""
+    return paths.dataset_lake(dataset.name) / "row_windows"
+
+
+def windows_fed_now(paths: ProjectPaths, dataset: DatasetConfig, names: set[str]) -> dict[str, set[str]]:
+    """The windows the archived version of each of `names` feeds today: a new version must rebuild them too, or the
+    rows it no longer has would stay in windows it no longer feeds."""
+    fed: dict[str, set[str]] = {}
+    for file in archived_files(paths.archive / dataset.name, ROW_DATES_ARCHIVE):
+        split = load_file_split(splits_folder(paths, dataset) / file.sha256) if file.original_name in names else None
+        if split is not None:
+            fed[file.original_name] = {key for member in split.members for key in (*member.rows, member.home)}
+    return fed
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ from etl_assets.ingest.model import Lineage, ReadOptions, Reject, SpooledFile, S
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import keys_or_problems
 from etl_assets.ingest.readers import stream_file
-from etl_assets.ingest.row_date_uploads import ROW_DATES_ARCHIVE, FileSplit, by_row_date, keep, load_file_split, split_matches, split_new_file, window_shares
+from etl_assets.ingest.row_date_uploads import ROW_DATES_ARCHIVE, FileSplit, by_row_date, keep, load_file_split, split_matches, split_new_file, splits_folder, window_shares
 from etl_assets.ingest.spool import LINEAGE_SCHEMA, combine_parts, spool_file
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.ingest.zones import landing_zone_for
@@ -174,7 +174,7 @@ def _window_shares(
     """Under `partition_by: column`, the archived files with rows (or rejects) in the window, and those rows."""
     files, spooled = [], []
     for file in archived_files(paths.archive / dataset.name, ROW_DATES_ARCHIVE):
-        kept = _splits_folder(paths, dataset) / file.sha256
+        kept = splits_folder(paths, dataset) / file.sha256
         split = fresh_reads.get(file.sha256) or load_file_split(kept)
         if split is None or not split_matches(split, file):
             lineage = Lineage(file.original_name, file.arrived_at)
@@ -184,11 +184,6 @@ def _window_shares(
             files.append(file)
             spooled.extend(shares)
     return files, spooled
-
-
-def _splits_folder(paths: ProjectPaths, dataset: DatasetConfig) -> Path:
-    """Where each file's rows are kept split by window, by content hash."""
-    return paths.dataset_lake(dataset.name) / "row_windows"
 
 
 def _columns(spooled: list[SpooledFile]) -> dict[str, str]:
@@ -264,7 +259,7 @@ def _archive_landed_files(dataset: DatasetConfig, zone: LandingZone, paths: Proj
             continue
         taken.outcomes.append(outcome)
         if outcome.status == "new":
-            kept = keep(outcome.read, _splits_folder(paths, dataset) / outcome.file.sha256) if rows_dated else outcome.read
+            kept = keep(outcome.read, splits_folder(paths, dataset) / outcome.file.sha256) if rows_dated else outcome.read
             taken.fresh_reads[outcome.file.sha256] = kept
     return taken
 

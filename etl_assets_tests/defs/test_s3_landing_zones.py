@@ -45,7 +45,7 @@ def s3_project(tmp_path, monkeypatch, s3_server):
 
 def evaluate(project, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
     defs = build_definitions(project.config)
-    resources = {"landing_zones": defs.resources["landing_zones"]}
+    resources = {"landing_zones": defs.resources["landing_zones"], "project": defs.resources["project"]}
     with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as context:
         return defs.resolve_sensor_def("events_uploads")(context)
 

@@ -17,7 +17,7 @@ from .conftest import project_with
 def evaluate(chain_project, cursor: str | None = None) -> dg.SensorResult:
     defs = build_definitions(chain_project.config)
     sensor = defs.resolve_sensor_def("orders_uploads")
-    resources = {"landing_zones": defs.resources["landing_zones"]}
+    resources = {"landing_zones": defs.resources["landing_zones"], "project": defs.resources["project"]}
     with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as context:
         return sensor(context)
 
@@ -84,7 +84,7 @@ def _evaluate_dataset(project, name: str, cursor: str | None = None) -> dg.Senso
     defs = build_definitions(load_config(project.config_path))
     sensor = defs.resolve_sensor_def(f"{name}_uploads")
     with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources={"landing_zones": defs.resources["landing_zones"]}
+        instance=instance, cursor=cursor, definitions=defs, resources={"landing_zones": defs.resources["landing_zones"], "project": defs.resources["project"]}
     ) as context:
         return sensor(context)
 
@@ -148,3 +148,21 @@ def test_the_sensor_skips_a_file_it_cannot_place_and_requests_the_others(tmp_pat
     assert [r.partition_key for r in by_name.run_requests] == ["2026-11-19"]
     assert list(json.loads(by_name.cursor)["seen"]) == ["events_20261119.csv"]
 
+
+
+def test_a_new_version_of_a_file_dated_by_its_rows_also_requests_the_windows_the_old_one_fed(tmp_path, monkeypatch):
+    from etl_assets.ingest.upload import ingest_window
+    from etl_assets.ingest.windows import window_from_key
+
+    project = project_with(tmp_path, monkeypatch, EVENTS_BY_ROW_DATE)
+    events = load_config(project.config_path).datasets["events"]
+    _land(project, "history.csv", "id,Event Date\n1,2026-11-18\n2,2026-11-19\n", dt.datetime(2026, 11, 21, 8, tzinfo=dt.UTC))
+    ingest_window(events, project.paths, window_from_key("2026-11-18", events.partitions))
+    # the new version has no row of 18 November left: that window must be rebuilt without the old row
+    _land(project, "history.csv", "id,Event Date\n2,2026-11-19\n3,2026-11-20\n", dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC))
+
+    result = _evaluate_dataset(project, "events")
+
+    assert sorted(r.partition_key for r in result.run_requests) == ["2026-11-18", "2026-11-19", "2026-11-20"]
+    rebuilt = ingest_window(events, project.paths, window_from_key("2026-11-18", events.partitions))
+    assert rebuilt.row_count == 0
