@@ -35,6 +35,15 @@ def splits_folder(paths: ProjectPaths, dataset: DatasetConfig) -> Path:
     return paths.dataset_lake(dataset.name) / "row_windows"
 
 
+def prune_splits(paths: ProjectPaths, dataset: DatasetConfig, current: set[str]) -> None:
+    """Drop the splits of contents no window reads any more (an older version of a name); the archive keeps their
+    bytes, so one is made again if that content comes back."""
+    folder = splits_folder(paths, dataset)
+    for split in folder.iterdir() if folder.is_dir() else ():
+        if split.name not in current:
+            shutil.rmtree(split, ignore_errors=True)
+
+
 def windows_fed_now(paths: ProjectPaths, dataset: DatasetConfig, names: set[str]) -> dict[str, set[str]]:
     """The windows the archived version of each of `names` feeds today: a new version must rebuild them too, or the
     rows it no longer has would stay in windows it no longer feeds."""

@@ -26,7 +26,7 @@ from etl_assets.ingest.model import Lineage, ReadOptions, Reject, SpooledFile, S
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.partitioning import keys_or_problems
 from etl_assets.ingest.readers import stream_file
-from etl_assets.ingest.row_date_uploads import ROW_DATES_ARCHIVE, FileSplit, by_row_date, keep, load_file_split, split_matches, split_new_file, splits_folder, window_shares
+from etl_assets.ingest.row_date_uploads import ROW_DATES_ARCHIVE, FileSplit, by_row_date, keep, load_file_split, split_matches, prune_splits, split_new_file, splits_folder, window_shares
 from etl_assets.ingest.spool import LINEAGE_SCHEMA, combine_parts, spool_file
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.ingest.zones import landing_zone_for
@@ -173,7 +173,8 @@ def _window_shares(
 ) -> tuple[list[ArchivedFile], list[SpooledFile]]:
     """Under `partition_by: column`, the archived files with rows (or rejects) in the window, and those rows."""
     files, spooled = [], []
-    for file in archived_files(paths.archive / dataset.name, ROW_DATES_ARCHIVE):
+    current = archived_files(paths.archive / dataset.name, ROW_DATES_ARCHIVE)
+    for file in current:
         kept = splits_folder(paths, dataset) / file.sha256
         split = fresh_reads.get(file.sha256) or load_file_split(kept)
         if split is None or not split_matches(split, file):
@@ -183,6 +184,7 @@ def _window_shares(
         if shares:
             files.append(file)
             spooled.extend(shares)
+    prune_splits(paths, dataset, {file.sha256 for file in current})
     return files, spooled
 
 

@@ -148,3 +148,19 @@ def test_a_member_with_no_row_in_any_window_has_its_rejects_in_the_files_first_w
     assert [(reject["source_file"], reject["line"], reject["reason"]) for reject in rejects] == [
         ("regions.zip/undated.csv", 2, "Order Date is not a date: someday (partition_by: column)")
     ]
+
+
+def test_a_new_version_replaces_the_old_ones_rows_and_its_split_is_dropped(tmp_path):
+    paths = ProjectPaths(tmp_path / "home")
+    landing = paths.landing / "orders"
+    land(landing, "history.csv", HISTORY, ARRIVED)
+    ingest_window(_by_date(landing), paths, _window("2026-11-20"))
+    land(landing, "history.csv", "id,Order Date,Amount\n009,2026-11-21,1\n", LATER)
+
+    first = ingest_window(_by_date(landing), paths, _window("2026-11-20"))
+    second = ingest_window(_by_date(landing), paths, _window("2026-11-21"))
+
+    assert (first.row_count, first.reject_count) == (0, 0)
+    assert [row["id"] for row in _rows(second)] == ["009"]
+    assert len(list((paths.lake / "orders" / "row_windows").iterdir())) == 1
+    assert len(list((paths.archive / "orders" / "by-row-date").glob("*.csv"))) == 2, "both versions stay archived"
