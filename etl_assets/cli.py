@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="files waiting, windows processed and rows in the warehouse")
     status.add_argument("--dataset")
+    status.add_argument("--format", choices=("table", "json"), default="table", help="table for a terminal (default), json for scripts")
     status.set_defaults(handler=_status)
 
     scripts = commands.add_parser("scripts", help="a dataset's generated ETL scripts")
@@ -118,7 +119,7 @@ def _upload(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from etl_assets.commands import status_report
 
-    print(status_report(args.dataset))
+    print(status_report(args.dataset, as_json=args.format == "json"))
     return 0
 
 

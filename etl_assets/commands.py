@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ from etl_assets.ingest.upload import read_options
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
+from etl_assets.status import add_check_results, summary_table, warehouse_status
 from etl_assets.warehouse.connections import LOCAL_CONNECTION, WarehouseConnections
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.ledger import LoadLedger
@@ -162,21 +164,32 @@ def _already_waiting(name: str, landing: str, dataset_name: str) -> IngestError:
     )
 
 
-def status_report(dataset_name: str | None = None, ledger_rows: int = 5) -> str:
-    """Per dataset: files waiting in landing, windows in the lake, and the newest entries of the load ledger."""
+def status_report(dataset_name: str | None = None, ledger_rows: int = 5, as_json: bool = False) -> str:
+    """Per dataset: a summary row (rows in the warehouse, last window loaded, windows failed, blocked or pending,
+    landing, the quality checks' last results), then files in landing, windows in the lake and the newest ledger
+    entries; or all of it as JSON."""
     config = load_config()
     paths = ProjectPaths.from_env()
     datasets = [dataset_named(config, dataset_name)] if dataset_name else list(config.datasets.values())
-    lines = [f"ETL_ASSETS_HOME {paths.home}"]
+    statuses = warehouse_status(paths, datasets)
+    add_check_results(statuses, datasets)
+    landing = {dataset.name: _landing_lines(dataset) for dataset in datasets}
+    if as_json:
+        return json.dumps([statuses[d.name].as_json() | {"landing": [line.strip() for line in landing[d.name]]} for d in datasets], indent=2)
+    summary = {name: "; ".join(line.strip().removeprefix("waiting in landing: ") for line in lines[:1]) for name, lines in landing.items()}
+    lines = [f"ETL_ASSETS_HOME {paths.home}", summary_table([statuses[d.name] for d in datasets], summary)]
     ledgers = load_ledgers(paths, datasets, ledger_rows)
     for dataset in datasets:
         uploads = sorted((paths.dataset_lake(dataset.name) / "uploads").glob("*.parquet"))
         loaded = sorted((paths.dataset_lake(dataset.name) / "transformed").glob("*.parquet"))
-        target = dataset.target_name
-        lines.append(f"{dataset.name} -> {target}")
-        lines += _landing_lines(dataset)
+        lines.append(f"{dataset.name} -> {dataset.target_name}")
+        lines += landing[dataset.name]
         lines.append(f"  windows uploaded: {len(uploads)}" + (f" (latest {uploads[-1].stem})" if uploads else ""))
         lines.append(f"  windows transformed: {len(loaded)}" + (f" (latest {loaded[-1].stem})" if loaded else ""))
+        status = statuses[dataset.name]
+        if status.checks_failed:
+            lines.append(f"  checks failing at their last run: {', '.join(status.checks_failed)}")
+        lines += [f"  ({problem})" for problem in status.problems]
         entries = ledgers.get(dataset.name, [])
         lines.append(f"  load ledger ({dataset.ledger_name}):" if entries else "  load ledger: no loads yet")
         lines += ["    " + line for line in ledger_table(entries).splitlines()] if entries else []

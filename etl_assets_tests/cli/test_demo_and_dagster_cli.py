@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import shutil
 import socket
 
@@ -39,6 +41,21 @@ def test_demo_loads_every_dataset_and_prints_a_summary(cli):
     assert script.metadata["generator"].value.startswith("template (fallback: Bedrock could not be reached")
     assert LocalEmulator(cli.home / "warehouse").status() is None, "the demo stops the emulator it started"
     assert any((cli.home / "dagster").iterdir()), "runs are recorded in DAGSTER_HOME"
+
+    status = cli.run("status", "--format", "json")
+    assert status.returncode == 0, status.stderr
+    by_name = {entry["dataset"]: entry for entry in json.loads(status.stdout)}
+    assert {name: by_name[name]["rows_in_warehouse"] for name in by_name} == {"customers": 9, "orders": 11, "leads": 5}
+    assert {entry["last_window_loaded"] for entry in by_name.values()} == {lines["orders"].split("|")[2].split("…")[1].split("(")[0].strip()}
+    for name, line in ((name, lines[name]) for name in by_name):
+        # the checks failing at their latest evaluation are those the demo's summary names for its last run
+        named = re.search(r"failed \(([^)]*)\)", line)
+        assert by_name[name]["checks_failed"] == (sorted(named[1].split(", ")) if named else []), name
+        assert by_name[name]["checks_passed"], name
+    assert {"range_net_amount", "regex_email"} <= set(by_name["orders"]["checks_failed"])
+    table = cli.run("status")
+    assert table.returncode == 0 and "Traceback" not in table.stderr
+    assert "│ orders    │ ANALYTICS.RAW.ORDERS    │ 11   │" in table.stdout
 
 
 @pytest.mark.integration
