@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export ETL_ASSETS_HOME ?= $(CURDIR)/.etl_assets
 export DAGSTER_HOME ?= $(ETL_ASSETS_HOME)/dagster
+# the instance config a fresh DAGSTER_HOME starts with; deploy/dagster.postgres.yaml for PostgreSQL (README)
+DAGSTER_YAML ?= dagster.yaml
 
 .PHONY: demo test test-fast chromium dev bench stop clean dagster-home
 
@@ -16,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 dagster-home:
 	mkdir -p "$(DAGSTER_HOME)"
-	test -f "$(DAGSTER_HOME)/dagster.yaml" || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	test -f "$(DAGSTER_HOME)/dagster.yaml" || cp "$(DAGSTER_YAML)" "$(DAGSTER_HOME)/dagster.yaml"
 
 demo: $(VENV)/.installed dagster-home
 	$(BIN)/etl-assets demo
