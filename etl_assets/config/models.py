@@ -16,6 +16,7 @@ from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.re2 import re2_named_groups
 from etl_assets.config.secrets import SecretText
+from etl_assets.config.timing import FreshnessConfig, ScheduleConfig
 from etl_assets.quality.rule_types import RULE_CLASSES, RuleBase
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -367,6 +368,8 @@ class DatasetConfig(StrictModel):
     transform: TransformConfig | None = None
     quality: list[QualityRule] = Field(default_factory=list)
     load: LoadConfig
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    freshness: FreshnessConfig | None = None
 
     @property
     def asset_table_path(self) -> list[str]:

@@ -17,6 +17,7 @@ from etl_assets.credentials.environment import ENV_PROFILE
 from etl_assets.warehouse.connections import LOCAL_CONNECTION
 from etl_assets.defs.resources import CredentialsVault, LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.scriptgen.generate import uses_llm
+from etl_assets.defs.schedules import build_window_schedule
 from etl_assets.defs.sensors import build_upload_sensor
 
 
@@ -30,7 +31,7 @@ def vault_for(config: ProjectConfig) -> CredentialsVault:
 
 
 def build_definitions(config: ProjectConfig) -> dg.Definitions:
-    """Every dataset's chain, job and upload sensor, with the embedded-default resources."""
+    """Every dataset's chain, job, upload sensor and schedule, with the embedded-default resources."""
     with warnings.catch_warnings():
         # every asset runs a range in one run (BackfillPolicy.single_run, in beta since Dagster 1.9): users would
         # otherwise read that warning once per asset from every `dagster` command that loads the definitions
@@ -39,12 +40,14 @@ def build_definitions(config: ProjectConfig) -> dg.Definitions:
 
 
 def _definitions(config: ProjectConfig) -> dg.Definitions:
-    assets, jobs, sensors = [], [], []
+    assets, jobs, schedules, sensors = [], [], [], []
     for dataset in config.datasets.values():
         assets += build_dataset_assets(dataset, config)
         job = build_dataset_job(dataset)
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))
+        if dataset.schedule.enabled:
+            schedules.append(build_window_schedule(dataset, job.name))
     warehouse = SnowflakeWarehouse(vault=vault_for(config))
     resources = {
         "project": ProjectHome(),
@@ -62,6 +65,7 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
+        schedules=schedules,
         sensors=sensors,
         resources=resources,
         # A dataset's chain is a straight line, so steps never run side by side within a run;

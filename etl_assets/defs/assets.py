@@ -8,6 +8,7 @@ import dagster as dg
 from etl_assets import local_duckdb
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs import metadata as md
+from etl_assets.defs.freshness import freshness_policy_for
 from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
@@ -180,6 +181,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         metadata={"partition_expr": window_partition_expr(dataset.partitions.timezone)},
         check_specs=load_check_specs(keys["load"]),
         retry_policy=retry_policy_for(dataset),
+        freshness_policy=freshness_policy_for(dataset),
         # Only the windows really loaded are materialized (each logged on its own), so a held-back window shows.
         output_required=False,
         **common,
