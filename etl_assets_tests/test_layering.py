@@ -14,6 +14,9 @@ import pytest
 import etl_assets
 
 DOMAIN_PACKAGES = ("config", "ingest", "profiling", "scriptgen", "quality", "warehouse", "credentials")
+# `etl_assets.EtlAssetsComponent` for dg's defs.yaml: imported on first access only, so the domain packages
+# (which all import `etl_assets`) still load no Dagster, as test_a_domain_package_imports_no_dagster shows
+LAZY_REEXPORTS = {"__init__.py: etl_assets.defs.component"}
 OUTSIDE_DEFS = ("etl_assets.cli", "etl_assets.cli_credentials", "etl_assets.commands", "etl_assets.script_commands", "etl_assets.demo")
 
 
@@ -54,4 +57,4 @@ def test_no_module_outside_defs_imports_it_even_inside_a_function():
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
             names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{relative}: {name}" for name in names if name.startswith("etl_assets.defs")]
-    assert offenders == []
+    assert [offender for offender in offenders if offender not in LAZY_REEXPORTS] == []
