@@ -8,6 +8,7 @@ import dagster as dg
 
 from etl_assets.config.models import ProjectConfig
 from etl_assets.defs.assets import build_dataset_assets
+from etl_assets.defs.executors import executor_for_environment
 from etl_assets.defs.jobs import build_dataset_job
 from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager, build_daily_revenue_mart
 from etl_assets.defs.partitions import partitions_def_for
@@ -70,5 +71,5 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
         resources=resources,
         # A dataset's chain is a straight line, so steps never run side by side within a run;
         # in-process saves a process start per step. Backfills stay parallel: one run per dataset.
-        executor=dg.in_process_executor,
+        executor=executor_for_environment(),
     )
