@@ -23,9 +23,8 @@ from etl_assets.ingest.upload import read_options
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
-from etl_assets.status import add_check_results, summary_table, warehouse_status
-from etl_assets.warehouse.connections import LOCAL_CONNECTION, WarehouseConnections
-from etl_assets.warehouse.emulator import LocalEmulator
+from etl_assets.status import add_check_results, local_warehouse, summary_table, warehouse_status
+from etl_assets.warehouse.connections import LOCAL_CONNECTION
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.skipped_loads import skipped_loads
 
@@ -219,16 +218,10 @@ def load_ledgers(paths: ProjectPaths, datasets: list[DatasetConfig], limit: int)
     local = [d for d in datasets if d.warehouse.connection == LOCAL_CONNECTION]
     if not local:
         return entries
-    emulator = LocalEmulator(paths.warehouse)
-    was_running = emulator.status() is not None
-    try:
-        with WarehouseConnections.for_home(paths).connect(LOCAL_CONNECTION) as connection:
-            for dataset in local:
-                ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
-                entries[dataset.name] += ledger.recent(dataset.name, limit)
-    finally:
-        if not was_running:
-            emulator.stop()
+    with local_warehouse(paths) as connection:
+        for dataset in local:
+            ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
+            entries[dataset.name] += ledger.recent(dataset.name, limit)
     for name, rows in entries.items():
         entries[name] = sorted(rows, key=lambda row: str(row.get("started_at")), reverse=True)[:limit]
     return entries

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,19 +54,27 @@ def warehouse_status(paths: ProjectPaths, datasets: list[DatasetConfig]) -> dict
             statuses[dataset.name].problems.append(f"warehouse connection '{dataset.warehouse.connection}' not asked: status reads the local emulator only")
     if not local:
         return statuses
-    emulator = LocalEmulator(paths.warehouse)
-    was_running = emulator.status() is not None
     try:
-        with WarehouseConnections.for_home(paths).connect(LOCAL_CONNECTION) as connection:
+        with local_warehouse(paths) as connection:
             for dataset in local:
                 read_warehouse_status(connection, dataset, statuses[dataset.name])
     except EtlAssetsError as exc:
         for dataset in local:
             statuses[dataset.name].problems.append(f"warehouse: {exc}")
+    return statuses
+
+
+@contextmanager
+def local_warehouse(paths: ProjectPaths) -> Iterator[Any]:
+    """A connection to the local emulator, which is left as it was found: stopped afterwards if it was not running."""
+    emulator = LocalEmulator(paths.warehouse)
+    was_running = emulator.status() is not None
+    try:
+        with WarehouseConnections.for_home(paths).connect(LOCAL_CONNECTION) as connection:
+            yield connection
     finally:
         if not was_running:
             emulator.stop()
-    return statuses
 
 
 def read_warehouse_status(connection: Any, dataset: DatasetConfig, status: DatasetStatus) -> None:
