@@ -16,10 +16,9 @@ from etl_assets.config.loader import load_config
 from etl_assets.config.models import ColumnPartitioning, DatasetConfig, ProjectConfig
 from etl_assets.errors import ConfigError, EtlAssetsError, IngestError
 from etl_assets.ingest.landing import FAILED_FOLDER, LandedFile, arrival_time, ignored_because
-from etl_assets.ingest.members import file_members
+from etl_assets.ingest.members import source_members
 from etl_assets.ingest.partitioning import partition_key_for
 from etl_assets.ingest.pending import windows_of_rows
-from etl_assets.ingest.upload import read_options
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
@@ -82,10 +81,9 @@ def _landing_name(name: str) -> str:
 
 def _check_readable(source: Path, name: str, dataset: DatasetConfig) -> None:
     """Read the start of every file the upload holds in the dataset's format, so a file that cannot load is refused here."""
-    options, fmt, encoding = read_options(dataset.source), dataset.source.format, dataset.source.encoding
     try:
         with tempfile.TemporaryDirectory(prefix="etl-assets-upload-") as scratch:
-            for _, read in file_members(source, name, fmt, encoding, options, scratch=Path(scratch)):
+            for _, read in source_members(source, name, dataset.source, Path(scratch)):
                 next(read.batches, None)
                 if hasattr(read.batches, "close"):  # a generator: end it, and the member's temporary files with it
                     read.batches.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from etl_assets.config.models import SourceConfig
 from etl_assets.errors import IngestError
 from etl_assets.ingest.compression import compression_of, decompressed, unzipped, without_compression_suffix
 from etl_assets.ingest.excel import workbook_sheets
@@ -36,6 +37,26 @@ class _Reading:
     encoding: str | None
     options: ReadOptions
     scratch: Path
+
+
+def read_options(source: SourceConfig) -> ReadOptions:
+    """The reading options the dataset's source sets."""
+    return ReadOptions(
+        delimiter=source.delimiter,
+        quote=source.quote,
+        escape=source.escape,
+        null_values=tuple(source.null_values),
+        skip_rows=source.skip_rows,
+        header=source.header,
+        decimal=source.decimal,
+        sheets=tuple(source.sheets) if source.sheets is not None else None,
+        max_expansion_ratio=source.max_expansion_ratio,
+    )
+
+
+def source_members(path: Path, original_name: str, source: SourceConfig, scratch: Path) -> Iterator[tuple[str, StreamedRead]]:
+    """`file_members` read as the dataset's source says: its format, encoding and options."""
+    return file_members(path, original_name, source.format, source.encoding, read_options(source), scratch=scratch)
 
 
 def file_members(

@@ -29,6 +29,20 @@ def partition_keys_for(files: Sequence[LandedFile], source: SourceConfig, partit
     return keys  # type: ignore[return-value]
 
 
+def files_by_window(
+    files: Sequence[LandedFile], source: SourceConfig, partitions: PartitionsConfig
+) -> tuple[dict[str, list[LandedFile]], list[tuple[LandedFile, IngestError]]]:
+    """The files grouped by the window they belong to (windows in order), and those without one with why."""
+    grouped: dict[str, list[LandedFile]] = {}
+    unplaced: list[tuple[LandedFile, IngestError]] = []
+    for file, key in zip(files, keys_or_problems(files, source, partitions), strict=True):
+        if isinstance(key, IngestError):
+            unplaced.append((file, key))
+        else:
+            grouped.setdefault(key, []).append(file)
+    return dict(sorted(grouped.items())), unplaced
+
+
 def keys_or_problems(files: Sequence[LandedFile], source: SourceConfig, partitions: PartitionsConfig) -> list[str | IngestError]:
     """The partition key of each file, or why it has none; a filename pattern runs once over all the names.
 

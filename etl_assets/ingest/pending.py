@@ -13,11 +13,10 @@ import pyarrow.compute as pc
 from etl_assets.config.models import ColumnPartitioning, DatasetConfig
 from etl_assets.errors import IngestError
 from etl_assets.ingest.landing import LandedFile, LandingZone
-from etl_assets.ingest.partitioning import keys_or_problems
-from etl_assets.ingest.row_windows import WindowRange, partition_column, row_windows
-from etl_assets.ingest.members import file_members
+from etl_assets.ingest.partitioning import files_by_window
+from etl_assets.ingest.row_windows import WindowRange, windowed_batches
+from etl_assets.ingest.members import source_members
 from etl_assets.ingest.row_date_uploads import windows_fed_now
-from etl_assets.ingest.upload import read_options
 from etl_assets.paths import ProjectPaths
 
 
@@ -61,11 +60,9 @@ def pending_uploads(
             for key in keys:
                 pending.windows.setdefault(key, []).append(file)
     else:
-        for file, key in zip(scan.ready, keys_or_problems(scan.ready, dataset.source, dataset.partitions), strict=True):
-            if isinstance(key, IngestError):
-                pending.skipped.append((file.name, str(key)))
-            else:
-                pending.windows.setdefault(key, []).append(file)
+        by_window, unplaced = files_by_window(scan.ready, dataset.source, dataset.partitions)
+        pending.windows.update(by_window)
+        pending.skipped.extend((file.name, str(problem)) for file, problem in unplaced)
     return PendingUploads(dict(sorted(pending.windows.items())), pending.skipped, pending.settling, pending.row_windows)
 
 
@@ -82,11 +79,9 @@ def windows_of_rows(dataset: DatasetConfig, path: Path, name: str) -> list[str]:
     allowed = WindowRange.of(dataset.partitions)
     keys: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="etl-assets-members-") as scratch:
-        for member, read in file_members(path, name, source.format, source.encoding, read_options(source), scratch=Path(scratch)):
-            column = None
-            for batch in read.batches:
-                column = column or partition_column(source.partition_by.column, dict(zip(batch.column_names, batch.column_names)), member)
-                keys.update(pc.unique(row_windows(batch[column], dataset.partitions, allowed).keys).drop_null().to_pylist())
+        for member, read in source_members(path, name, source, Path(scratch)):
+            for _, windows in windowed_batches(read, source.partition_by.column, member, dataset.partitions, allowed):
+                keys.update(pc.unique(windows.keys).drop_null().to_pylist())
     if not keys:
         raise IngestError(
             f"No row of {name!r} belongs to a window of the dataset (partition_by: column); "

@@ -14,8 +14,8 @@ from pathlib import Path
 from etl_assets.config.models import ColumnPartitioning, DatasetConfig
 from etl_assets.files import write_atomically
 from etl_assets.ingest.archive import ArchivedFile, archived_files
-from etl_assets.ingest.members import file_members
-from etl_assets.ingest.model import Lineage, ReadOptions, SpooledFile
+from etl_assets.ingest.members import source_members
+from etl_assets.ingest.model import Lineage, SpooledFile
 from etl_assets.ingest.row_windows import WindowRange
 from etl_assets.paths import ProjectPaths
 from etl_assets.ingest.window_split import SplitFile, home_summary, load_split, no_window, split_file, write_index
@@ -63,16 +63,16 @@ class FileSplit:
     members: list[SplitFile]
 
 
-def split_new_file(path: Path, dataset: DatasetConfig, options: ReadOptions, original_name: str, lineage: Lineage, scratch: Path) -> FileSplit:
+def split_new_file(path: Path, dataset: DatasetConfig, original_name: str, lineage: Lineage, scratch: Path) -> FileSplit:
     """Split every file the upload holds by window, in a scratch folder; `keep` moves it where it is kept."""
     assert isinstance(dataset.source.partition_by, ColumnPartitioning)
-    column, source = dataset.source.partition_by.column, dataset.source
+    column = dataset.source.partition_by.column
     allowed = WindowRange.of(dataset.partitions)
     folder = scratch / uuid.uuid4().hex
     try:
         members = [
             split_file(read, Lineage(name, lineage.arrived_at), column, dataset.partitions, allowed, folder / str(index))
-            for index, (name, read) in enumerate(file_members(path, original_name, source.format, source.encoding, options, scratch=scratch))
+            for index, (name, read) in enumerate(source_members(path, original_name, dataset.source, scratch))
         ]
         if not any(member.rows for member in members):
             raise no_window(original_name, column, members)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -9,8 +10,10 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl_assets.config.columns import SOURCE_ROW
 from etl_assets.config.models import PartitionsConfig
 from etl_assets.errors import IngestError
+from etl_assets.ingest.model import StreamedRead
 from etl_assets.ingest.names import normalise_column_name
 from etl_assets.ingest.windows import TimeWindow, window_for
 
@@ -54,6 +57,17 @@ def partition_column(column: str, columns: dict[str, str], original_name: str) -
         f"{original_name!r} has no column {column!r} to take each row's window from (partition_by: column); "
         f"its columns are {', '.join(repr(header) for header in columns.values()) or 'none'}: fix partition_by or the file's header."
     )
+
+
+def windowed_batches(
+    read: StreamedRead, column: str, original_name: str, partitions: PartitionsConfig, allowed: WindowRange
+) -> Iterator[tuple[pa.Table, RowWindows]]:
+    """The read's batches, each with its rows' windows from `column`, found among the first batch's columns."""
+    found: str | None = None
+    for batch in read.batches:
+        names = [name for name in batch.column_names if name != SOURCE_ROW]
+        found = found or partition_column(column, dict(zip(names, names)), original_name)
+        yield batch, row_windows(batch[found], partitions, allowed)
 
 
 def row_windows(values: pa.Array | pa.ChunkedArray, partitions: PartitionsConfig, allowed: WindowRange) -> RowWindows:

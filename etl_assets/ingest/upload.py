@@ -21,11 +21,10 @@ from etl_assets.errors import IngestError, LandingZoneError
 from etl_assets.files import atomic_path, write_atomically
 from etl_assets.ingest.archive import ArchivedFile, ArchiveOutcome, archive_file, archived_files
 from etl_assets.ingest.landing import FailedFile, LandedFile, LandingZone
-from etl_assets.ingest.members import file_members
-from etl_assets.ingest.model import Lineage, ReadOptions, Reject, SpooledFile, StreamedRead
+from etl_assets.ingest.members import source_members
+from etl_assets.ingest.model import Lineage, Reject, SpooledFile
 from etl_assets.ingest.names import normalise_column_name
-from etl_assets.ingest.partitioning import keys_or_problems
-from etl_assets.ingest.readers import stream_file
+from etl_assets.ingest.partitioning import files_by_window
 from etl_assets.ingest.row_date_uploads import ROW_DATES_ARCHIVE, FileSplit, by_row_date, keep, load_file_split, split_matches, prune_splits, split_new_file, splits_folder, window_shares
 from etl_assets.ingest.spool import LINEAGE_SCHEMA, combine_parts, spool_file
 from etl_assets.ingest.windows import TimeWindow
@@ -76,22 +75,6 @@ def rejects_path_for(paths: ProjectPaths, dataset_name: str, window_key: str) ->
     return paths.dataset_lake(dataset_name) / "rejects" / f"{window_slug(window_key)}.jsonl"
 
 
-def by_window(dataset: DatasetConfig, files: list[LandedFile]) -> dict[str, list[LandedFile]]:
-    """Landed files grouped by the window they belong to, windows in order; files without one are left out
-    (`files_without_window` says why)."""
-    grouped: dict[str, list[LandedFile]] = {}
-    for file, key in zip(files, keys_or_problems(files, dataset.source, dataset.partitions), strict=True):
-        if not isinstance(key, IngestError):
-            grouped.setdefault(key, []).append(file)
-    return dict(sorted(grouped.items()))
-
-
-def files_without_window(dataset: DatasetConfig, files: list[LandedFile]) -> list[tuple[LandedFile, IngestError]]:
-    """The landed files no window takes (a name the filename pattern finds no date in), each with why."""
-    keys = keys_or_problems(files, dataset.source, dataset.partitions)
-    return [(file, key) for file, key in zip(files, keys, strict=True) if isinstance(key, IngestError)]
-
-
 def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindow, zone: LandingZone | None = None) -> UploadResult:
     """Archive the window's landed files and rewrite its upload from every file archived for it, batch by batch.
 
@@ -133,30 +116,10 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
     )
 
 
-def stream_source_file(path: Path, source: SourceConfig, original_name: str) -> StreamedRead:
-    """Read one file batch by batch as the dataset's source says: its format and, when set, its encoding."""
-    return stream_file(path, source.format, original_name, source.encoding, read_options(source))
-
-
-def read_options(source: SourceConfig) -> ReadOptions:
-    """The reading options the dataset's source sets."""
-    return ReadOptions(
-        delimiter=source.delimiter,
-        quote=source.quote,
-        escape=source.escape,
-        null_values=tuple(source.null_values),
-        skip_rows=source.skip_rows,
-        header=source.header,
-        decimal=source.decimal,
-        sheets=tuple(source.sheets) if source.sheets is not None else None,
-        max_expansion_ratio=source.max_expansion_ratio,
-    )
-
-
 def _spool(path: Path, source: SourceConfig, original_name: str, lineage: Lineage, parts: Path) -> list[SpooledFile]:
     """Each file the upload holds (itself, a zip's members, a workbook's sheets) spooled to a part of its own,
     under its own name in lineage (`orders.zip/a.csv`)."""
-    members = file_members(path, original_name, source.format, source.encoding, read_options(source), scratch=parts)
+    members = source_members(path, original_name, source, parts)
     return [spool_file(read, Lineage(name, lineage.arrived_at), parts / f"{uuid.uuid4().hex}.parquet") for name, read in members]
 
 
@@ -240,12 +203,14 @@ def _archive_landed_files(dataset: DatasetConfig, zone: LandingZone, paths: Proj
     `partition_by: column` every settled file may have rows in the window, so all are taken, and split by window."""
     scan = zone.scan()
     rows_dated = by_row_date(dataset)
-    ready = scan.ready if rows_dated else by_window(dataset, scan.ready).get(window_key, [])
-    settling = scan.settling if rows_dated else by_window(dataset, scan.settling).get(window_key, [])
-    taken = _Taken([], {}, len(settling), [])
-    if not rows_dated:
-        # A file no window takes would wait in landing forever: it is set aside by whichever window runs first.
-        taken.failed.extend(_set_aside(zone, file, str(problem)) for file, problem in files_without_window(dataset, scan.ready))
+    if rows_dated:
+        ready, settling, unplaced = scan.ready, scan.settling, []
+    else:
+        by_window, unplaced = files_by_window(scan.ready, dataset.source, dataset.partitions)
+        ready = by_window.get(window_key, [])
+        settling = files_by_window(scan.settling, dataset.source, dataset.partitions)[0].get(window_key, [])
+    # A file no window takes would wait in landing forever: it is set aside by whichever window runs first.
+    taken = _Taken([], {}, len(settling), [_set_aside(zone, file, str(problem)) for file, problem in unplaced])
     dataset_archive = paths.archive / dataset.name
     for file in ready:
         lineage = Lineage(file.name, file.arrived_at)
@@ -267,7 +232,7 @@ def _archive_landed_files(dataset: DatasetConfig, zone: LandingZone, paths: Proj
 
 
 def _split_new(path: Path, dataset: DatasetConfig, original_name: str, lineage: Lineage, parts: Path) -> FileSplit:
-    return split_new_file(path, dataset, read_options(dataset.source), original_name, lineage, parts)
+    return split_new_file(path, dataset, original_name, lineage, parts)
 
 
 def _set_aside(zone: LandingZone, file: LandedFile, reason: str) -> FailedFile:

@@ -20,7 +20,7 @@ from etl_assets.config.models import PartitionsConfig
 from etl_assets.errors import IngestError
 from etl_assets.files import write_atomically
 from etl_assets.ingest.model import Lineage, ReadResult, Reject, StreamedRead
-from etl_assets.ingest.row_windows import WindowRange, partition_column, row_windows
+from etl_assets.ingest.row_windows import WindowRange, windowed_batches
 from etl_assets.ingest.spool import MIN_ROW_GROUP_ROWS, with_lineage, writer_options
 from etl_assets.paths import window_slug
 
@@ -55,10 +55,7 @@ def split_file(streamed: StreamedRead, lineage: Lineage, column: str, partitions
     writers = _WindowWriters(folder, lineage)
     date_rejects: list[Reject] = []
     try:
-        column_name: str | None = None
-        for batch in streamed.batches:
-            column_name = column_name or partition_column(column, _column_names(batch), lineage.source_file)
-            windows = row_windows(batch[column_name], partitions, allowed)
+        for batch, windows in windowed_batches(streamed, column, lineage.source_file, partitions, allowed):
             date_rejects += _rejects(batch, windows.problems, column)
             for key, rows in _by_key(batch, windows.keys):
                 writers.add(key, rows)
@@ -168,11 +165,6 @@ def _same_schema_runs(tables: list[pa.Table]) -> Iterator[pa.Table]:
         run.append(table)
     if run:
         yield pa.concat_tables(run)
-
-
-def _column_names(batch: pa.Table) -> dict[str, str]:
-    """The batch's columns (normalised names): the read's headers are whole only once it is done."""
-    return {name: name for name in batch.column_names if name != SOURCE_ROW}
 
 
 def _by_key(batch: pa.Table, keys: pa.Array) -> Iterator[tuple[str, pa.Table]]:

@@ -3,7 +3,7 @@
 import pytest
 
 from etl_assets.ingest.model import ReadOptions
-from etl_assets.ingest.upload import read_options
+from etl_assets.ingest.members import read_options
 
 
 def _orders(source: str) -> str:

@@ -11,7 +11,7 @@ from etl_assets.errors import IngestError
 from etl_assets.ingest.csv_records import DelimitedReader
 from etl_assets.ingest.model import ReadOptions, Reject
 from etl_assets.ingest.readers import read_file
-from etl_assets.ingest.upload import read_options
+from etl_assets.ingest.members import read_options
 from etl_assets_tests.ingest.helpers import dataset
 
 
