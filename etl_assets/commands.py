@@ -17,15 +17,13 @@ from etl_assets.config.models import ColumnPartitioning, DatasetConfig, ProjectC
 from etl_assets.errors import ConfigError, EtlAssetsError, IngestError
 from etl_assets.ingest.landing import FAILED_FOLDER, LandedFile, arrival_time, ignored_because
 from etl_assets.ingest.members import source_members
+from etl_assets.json_values import json_safe
 from etl_assets.ingest.partitioning import partition_key_for
 from etl_assets.ingest.pending import windows_of_rows
 from etl_assets.ingest.windows import TimeWindow, window_for, window_from_key
 from etl_assets.ingest.zones import landing_zone_for
 from etl_assets.paths import ProjectPaths
-from etl_assets.status import add_check_results, local_warehouse, summary_table, warehouse_status
-from etl_assets.warehouse.connections import LOCAL_CONNECTION
-from etl_assets.warehouse.ledger import LoadLedger
-from etl_assets.warehouse.skipped_loads import skipped_loads
+from etl_assets.status import add_check_results, summary_table, warehouse_status
 
 
 def dataset_named(config: ProjectConfig, name: str) -> DatasetConfig:
@@ -168,14 +166,14 @@ def status_report(dataset_name: str | None = None, ledger_rows: int = 5, as_json
     config = load_config()
     paths = ProjectPaths.from_env()
     datasets = [dataset_named(config, dataset_name)] if dataset_name else list(config.datasets.values())
-    statuses = warehouse_status(paths, datasets)
+    statuses = warehouse_status(paths, datasets, ledger_rows)
     add_check_results(statuses, datasets)
     landing = {dataset.name: _landing_lines(dataset) for dataset in datasets}
     if as_json:
-        return json.dumps([statuses[d.name].as_json() | {"landing": [line.strip() for line in landing[d.name]]} for d in datasets], indent=2)
+        report = [statuses[d.name].as_json() | {"landing": [line.strip() for line in landing[d.name]]} for d in datasets]
+        return json.dumps(report, indent=2, default=json_safe)  # the ledger's times, decimals... as JSON holds them
     summary = {name: "; ".join(line.strip().removeprefix("waiting in landing: ") for line in lines[:1]) for name, lines in landing.items()}
     lines = [f"ETL_ASSETS_HOME {paths.home}", summary_table([statuses[d.name] for d in datasets], summary)]
-    ledgers = load_ledgers(paths, datasets, ledger_rows)
     for dataset in datasets:
         uploads = sorted((paths.dataset_lake(dataset.name) / "uploads").glob("*.parquet"))
         loaded = sorted((paths.dataset_lake(dataset.name) / "transformed").glob("*.parquet"))
@@ -187,7 +185,7 @@ def status_report(dataset_name: str | None = None, ledger_rows: int = 5, as_json
         if status.checks_failed:
             lines.append(f"  checks failing at their last run: {', '.join(status.checks_failed)}")
         lines += [f"  ({problem})" for problem in status.problems]
-        entries = ledgers.get(dataset.name, [])
+        entries = status.recent_loads
         lines.append(f"  load ledger ({dataset.ledger_name}):" if entries else "  load ledger: no loads yet")
         lines += ["    " + line for line in ledger_table(entries).splitlines()] if entries else []
     return "\n".join(lines)
@@ -208,21 +206,6 @@ def _landing_lines(dataset: DatasetConfig) -> list[str]:
         lines.append(f"  set aside as unreadable in {zone.location}/{FAILED_FOLDER}: {_files(len(failed))}")
         lines += [f"    {file.name}: {(file.reason.splitlines() or [''])[0]}" for file in failed]
     return lines
-
-
-def load_ledgers(paths: ProjectPaths, datasets: list[DatasetConfig], limit: int) -> dict[str, list[dict]]:
-    """Ledger rows per dataset, skipped loads included; the local emulator is left as it was found."""
-    entries = {d.name: skipped_loads(paths.warehouse, d.name, limit) for d in datasets}
-    local = [d for d in datasets if d.warehouse.connection == LOCAL_CONNECTION]
-    if not local:
-        return entries
-    with local_warehouse(paths) as connection:
-        for dataset in local:
-            ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
-            entries[dataset.name] += ledger.recent(dataset.name, limit)
-    for name, rows in entries.items():
-        entries[name] = sorted(rows, key=lambda row: str(row.get("started_at")), reverse=True)[:limit]
-    return entries
 
 
 def ledger_table(entries: list[dict]) -> str:

@@ -3,6 +3,7 @@ as a table for a terminal or as JSON for scripts."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from etl_assets.sql_text import qualified_name
 from etl_assets.warehouse.connections import LOCAL_CONNECTION, WarehouseConnections
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets.warehouse.ledger import LoadLedger
+from etl_assets.warehouse.skipped_loads import skipped_loads
 
 # ledger statuses of an attempt still under way
 UNDER_WAY = ("pending", "uploading")
@@ -39,28 +41,30 @@ class DatasetStatus:
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the newest ledger entries, loads skipped for want of credentials included
+    recent_loads: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def warehouse_status(paths: ProjectPaths, datasets: list[DatasetConfig]) -> dict[str, DatasetStatus]:
-    """Each dataset's windows by their latest ledger outcome and its table's row count; the local emulator is left
-    as it was found, and a dataset loading elsewhere says its warehouse was not asked."""
-    statuses = {d.name: DatasetStatus(d.name, d.target_name) for d in datasets}
+def warehouse_status(paths: ProjectPaths, datasets: list[DatasetConfig], recent: int) -> dict[str, DatasetStatus]:
+    """Each dataset's windows by their latest ledger outcome, its table's row count and its `recent` newest ledger
+    entries; the local emulator is left as it was found, and a dataset loading elsewhere says its warehouse was not asked."""
+    statuses = {d.name: DatasetStatus(d.name, d.target_name, recent_loads=skipped_loads(paths.warehouse, d.name, recent)) for d in datasets}
     local = [d for d in datasets if d.warehouse.connection == LOCAL_CONNECTION]
     for dataset in datasets:
         if dataset not in local:
             statuses[dataset.name].problems.append(f"warehouse connection '{dataset.warehouse.connection}' not asked: status reads the local emulator only")
-    if not local:
-        return statuses
     try:
-        with local_warehouse(paths) as connection:
+        with local_warehouse(paths) if local else contextlib.nullcontext() as connection:
             for dataset in local:
                 read_warehouse_status(connection, dataset, statuses[dataset.name])
     except EtlAssetsError as exc:
         for dataset in local:
             statuses[dataset.name].problems.append(f"warehouse: {exc}")
+    for status in statuses.values():
+        status.recent_loads = sorted(status.recent_loads, key=lambda row: str(row.get("started_at")), reverse=True)[:recent]
     return statuses
 
 
@@ -80,9 +84,9 @@ def local_warehouse(paths: ProjectPaths) -> Iterator[Any]:
 def read_warehouse_status(connection: Any, dataset: DatasetConfig, status: DatasetStatus) -> None:
     """Fill in `status` from the dataset's ledger (each window at its latest attempt) and its table's row count."""
     ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
-    latest: dict[str, str] = {}
-    for entry in sorted(ledger.recent(dataset.name, LEDGER_ROWS_READ), key=lambda row: str(row.get("started_at"))):
-        latest[str(entry["window_key"])] = str(entry["status"])
+    entries = sorted(ledger.recent(dataset.name, LEDGER_ROWS_READ), key=lambda row: str(row.get("started_at")))
+    status.recent_loads += entries
+    latest = {str(entry["window_key"]): str(entry["status"]) for entry in entries}
     loaded = sorted(key for key, outcome in latest.items() if outcome == "uploaded")
     status.last_window_loaded = loaded[-1] if loaded else None
     status.windows_failed = sorted(key for key, outcome in latest.items() if outcome == "failed")
