@@ -1,6 +1,9 @@
 """partition_by: {column: NAME}: rows go to the windows of their own dates, and one file can feed several."""
 
+import gzip
+import io
 import json
+import zipfile
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
@@ -23,6 +26,14 @@ def _window(key):
 
 def _rows(result):
     return pq.read_table(result.output_path).select(["id", "_source_file", "_source_row"]).to_pylist()
+
+
+def _zipped(members: dict[str, str]) -> bytes:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return packed.getvalue()
 
 
 def _by_date(landing):
@@ -100,17 +111,10 @@ def test_a_split_lost_from_the_lake_is_made_again_from_the_archive(tmp_path):
 
 
 def test_the_members_of_a_zip_and_a_gzipped_file_each_go_to_the_windows_of_their_rows(tmp_path):
-    import gzip
-    import io
-    import zipfile
-
     paths = ProjectPaths(tmp_path / "home")
     landing = paths.landing / "orders"
-    packed = io.BytesIO()
-    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("north.csv", "id,Order Date\n1,2026-11-20\n2,2026-11-21\n")
-        archive.writestr("south.csv", "id,Order Date\n3,2026-11-21\n4,someday\n")
-    land(landing, "regions.zip", packed.getvalue(), ARRIVED)
+    north, south = "id,Order Date\n1,2026-11-20\n2,2026-11-21\n", "id,Order Date\n3,2026-11-21\n4,someday\n"
+    land(landing, "regions.zip", _zipped({"north.csv": north, "south.csv": south}), ARRIVED)
     land(landing, "extra.csv.gz", gzip.compress(b"id,Order Date\n5,2026-11-21\n"), LATER)
 
     first = ingest_window(_by_date(landing), paths, _window("2026-11-20"))
@@ -129,16 +133,9 @@ def test_the_members_of_a_zip_and_a_gzipped_file_each_go_to_the_windows_of_their
 
 
 def test_a_member_with_no_row_in_any_window_has_its_rejects_in_the_files_first_window(tmp_path):
-    import io
-    import zipfile
-
     paths = ProjectPaths(tmp_path / "home")
     landing = paths.landing / "orders"
-    packed = io.BytesIO()
-    with zipfile.ZipFile(packed, "w") as archive:
-        archive.writestr("good.csv", "id,Order Date\n1,2026-11-21\n")
-        archive.writestr("undated.csv", "id,Order Date\n2,someday\n")
-    land(landing, "regions.zip", packed.getvalue(), ARRIVED)
+    land(landing, "regions.zip", _zipped({"good.csv": "id,Order Date\n1,2026-11-21\n", "undated.csv": "id,Order Date\n2,someday\n"}), ARRIVED)
 
     result = ingest_window(_by_date(landing), paths, _window("2026-11-21"))
 
