@@ -36,6 +36,18 @@ def test_runs_launch_as_kubernetes_jobs_with_the_same_secrets():
     assert {"name": "etl-assets"} in launcher["config"]["k8sRunLauncher"]["envSecrets"]
 
 
+def test_the_code_server_and_every_run_pod_mount_one_shared_home_and_land_on_s3():
+    values = helm_values()
+    deployment = user_deployment()
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    home = deployment["env"]["ETL_ASSETS_HOME"]
+    for pod in (deployment, launcher):
+        [volume] = pod["volumes"]
+        assert volume["persistentVolumeClaim"]["claimName"] == "etl-assets-home"
+        assert pod["volumeMounts"] == [{"name": volume["name"], "mountPath": home}]
+    assert deployment["env"]["ETL_LANDING_DIR"].startswith("s3://")
+
+
 def test_storage_is_an_external_postgresql_with_an_existing_password_secret():
     values = helm_values()
     postgresql = values["postgresql"]
