@@ -64,10 +64,13 @@ class ScheduleConfig(StrictModel):
 
 
 class FreshnessConfig(StrictModel):
-    """How long the table may go without a load before Dagster shows it late (warn) and overdue (fail)."""
+    """How long the table may go without a load before Dagster shows it late (warn) and overdue (fail), and by when
+    each window must be loaded (`deadline`)."""
 
     warn_after: Duration | None = None
     fail_after: Duration
+    # each window must be loaded within this long after it closes, or the table's window_deadline check fails
+    deadline: Duration | None = None
 
     @model_validator(mode="after")
     def _fail_not_before_warn(self) -> FreshnessConfig:

@@ -9,6 +9,7 @@ import dagster as dg
 from etl_assets.config.models import ProjectConfig
 from etl_assets.defs.assets import build_dataset_assets
 from etl_assets.defs.executors import executor_for_environment
+from etl_assets.defs.freshness import build_freshness_sensor, build_window_deadline_check
 from etl_assets.defs.jobs import build_dataset_job
 from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager, build_daily_revenue_mart
 from etl_assets.defs.partitions import partitions_def_for
@@ -41,14 +42,19 @@ def build_definitions(config: ProjectConfig) -> dg.Definitions:
 
 
 def _definitions(config: ProjectConfig) -> dg.Definitions:
-    assets, jobs, schedules, sensors = [], [], [], []
+    assets, jobs, schedules, sensors, freshness_checks = [], [], [], [], []
     for dataset in config.datasets.values():
         assets += build_dataset_assets(dataset, config)
+        if deadline_check := build_window_deadline_check(dataset):
+            freshness_checks.append(deadline_check)
         job = build_dataset_job(dataset)
         jobs.append(job)
         sensors.append(build_upload_sensor(dataset, job.name))
         if dataset.schedule.enabled:
             schedules.append(build_window_schedule(dataset, job.name))
+    if freshness_sensor := build_freshness_sensor(freshness_checks):
+        assets += freshness_checks  # checks are assets definitions to Definitions
+        sensors.append(freshness_sensor)
     warehouse = SnowflakeWarehouse(vault=vault_for(config))
     resources = {
         "project": ProjectHome(),

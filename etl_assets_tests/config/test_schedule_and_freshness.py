@@ -27,6 +27,12 @@ def test_durations_and_cron_are_read_and_may_come_from_the_defaults(load_text):
     assert orders.schedule.cron == customers.schedule.cron == "15 1 * * MON-FRI"
 
 
+def test_a_deadline_is_a_duration_after_each_window_closes(load_text):
+    config = load_text(f"datasets:\n  {ORDERS}, freshness: {{fail_after: 2d, deadline: 6h}}}}\n")
+
+    assert config.datasets["orders"].freshness.deadline == dt.timedelta(hours=6)
+
+
 @pytest.mark.parametrize("cron", ["@daily", "*/15 * * * *", "0 6 1,15 * *", "30 2 * JAN-MAR 0"])
 def test_valid_cron_strings_are_taken(load_text, cron):
     assert load_text(f"datasets:\n  {ORDERS}, schedule: {{cron: '{cron}'}}}}\n").datasets["orders"].schedule.cron == cron
@@ -38,6 +44,7 @@ def test_valid_cron_strings_are_taken(load_text, cron):
         ("{fail_after: 26x}", "freshness.fail_after", "got '26x'; use a positive duration such as 30m, 26h or 2d."),
         ("{fail_after: 0h}", "freshness.fail_after", "got '0h'; use a positive duration such as 30m, 26h or 2d."),
         ("{warn_after: 2d, fail_after: 26h}", "freshness", "fail_after must be at least as long as warn_after, since a table is late before it is overdue."),
+        ("{fail_after: 2d, deadline: 6 AM}", "freshness.deadline", "got '6 AM'; use a positive duration such as 30m, 26h or 2d."),
     ],
 )
 def test_bad_freshness_names_file_dataset_and_field(config_error, freshness, field, problem):
