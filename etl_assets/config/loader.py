@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from pydantic import ValidationError
 from etl_assets.config.collisions import collision_problems
 from etl_assets.config.interpolation import Interpolator
 from etl_assets.config.limits import LimitExceeded, check_layered, check_yaml
+from etl_assets.config.mart_sources import mart_problems
+from etl_assets.config.marts import MART_NAME_PATTERN
 from etl_assets.config.merging import deep_merge, template_chain
 from etl_assets.config.messages import describe_validation_error
 from etl_assets.config.models import ProjectConfig
@@ -23,7 +26,7 @@ from etl_assets.quality.validation import rule_problems
 
 CONFIG_ENV_VAR = "ETL_ASSETS_CONFIG"
 DEFAULT_CONFIG_NAME = "etl_config.yaml"
-TOP_LEVEL_KEYS = ("version", "variables", "defaults", "templates", "datasets")
+TOP_LEVEL_KEYS = ("version", "variables", "defaults", "templates", "datasets", "marts")
 YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -58,7 +61,8 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         check_layered(datasets)
     except LimitExceeded as exc:
         raise dataset_location(file, exc.dataset).error(exc.problem) from None
-    top = {"source_file": path.resolve(), "datasets": datasets}
+    marts = {name: _mart(name, raw, interpolator, file) for name, raw in _mapping_section(document, "marts", file).items()}
+    top = {"source_file": path.resolve(), "datasets": datasets, "marts": marts}
     if "version" in document:
         top["version"] = interpolator.resolve(document["version"], Location(file, None, ("version",)))
     try:
@@ -169,6 +173,17 @@ def _layered_dataset(
     return _with_absolute_local_path(deep_merge(defaults, *chain, dataset, {"name": name}))
 
 
+def _mart(name: Any, raw: Any, interpolator: Interpolator, file: str) -> dict[str, Any]:
+    where = Location(file, None, ("marts", name))
+    if not isinstance(raw, dict):
+        raise where.error(f"got {raw!r}; a mart is a mapping with `from` and either `sql` or `function`.")
+    if "name" in raw:
+        raise where.child("name").error("a mart is named by its key under `marts`; remove this field.")
+    if not isinstance(name, str) or not re.fullmatch(MART_NAME_PATTERN, name):
+        raise where.error(f"the name {name!r} is not a mart name; use lower-case letters, digits and underscores, starting with a letter.")
+    return {**interpolator.resolve(raw, where), "name": name}
+
+
 def _with_absolute_local_path(dataset: dict[str, Any]) -> dict[str, Any]:
     source = dataset.get("source")
     if not isinstance(source, dict) or not isinstance(source.get("path"), str) or source["path"].startswith("s3://"):
@@ -199,6 +214,10 @@ def _reject_dataset_problems(config: ProjectConfig, file: str) -> None:
     details += [
         dataset_location(file, name, (field,)).describe(problem)
         for name, field, problem in collision_problems(config.datasets)
+    ]
+    details += [
+        Location(file, None, ("marts", name, field)).describe(problem)
+        for name, field, problem in mart_problems(config.marts, config.datasets)
     ]
     if details:
         raise ConfigFileError(details)

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, field_validator,
 from etl_assets.column_types import normalised_type
 from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LEDGER_TABLE
+from etl_assets.config.marts import MartConfig
 from etl_assets.config.re2 import re2_named_groups
 from etl_assets.config.secrets import SecretText
 from etl_assets.config.timing import FreshnessConfig, ScheduleConfig
@@ -403,3 +404,5 @@ class ProjectConfig(StrictModel):
     version: Literal[1] = 1
     source_file: Path
     datasets: dict[str, DatasetConfig]
+    # tables built in the warehouse from the loaded datasets
+    marts: dict[str, MartConfig] = Field(default_factory=dict)

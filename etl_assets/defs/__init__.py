@@ -11,8 +11,7 @@ from etl_assets.defs.assets import build_dataset_assets
 from etl_assets.defs.executors import executor_for_environment
 from etl_assets.defs.freshness import build_freshness_sensor, build_window_deadline_check
 from etl_assets.defs.jobs import build_dataset_job
-from etl_assets.defs.marts import PANDAS_IO_MANAGER_KEY, SnowflakePandasWarehouseIOManager, build_daily_revenue_mart
-from etl_assets.defs.partitions import partitions_def_for
+from etl_assets.defs.marts import build_mart, mart_resources
 from etl_assets.defs.pipes_messages import script_client
 from etl_assets.credentials import FERNET_KEY_ENV
 from etl_assets.credentials.environment import ENV_PROFILE
@@ -33,7 +32,7 @@ def vault_for(config: ProjectConfig) -> CredentialsVault:
 
 
 def build_definitions(config: ProjectConfig) -> dg.Definitions:
-    """Every dataset's chain, job, upload sensor and schedule, with the embedded-default resources."""
+    """Every dataset's chain, job, upload sensor and schedule, every mart, with the embedded-default resources."""
     with warnings.catch_warnings():
         # every asset runs a range in one run (BackfillPolicy.single_run, in beta since Dagster 1.9): users would
         # otherwise read that warning once per asset from every `dagster` command that loads the definitions
@@ -63,12 +62,8 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
         "script_models": ScriptModels(vault=warehouse.vault),
         "landing_zones": LandingZones(vault=warehouse.vault),
     }
-    if orders := config.datasets.get("orders"):
-        # The sample mart: reads the loaded orders table back as pandas through dagster-snowflake-pandas.
-        assets.append(build_daily_revenue_mart(dg.AssetKey(orders.asset_table_path), partitions_def_for(orders.partitions)))
-        resources[PANDAS_IO_MANAGER_KEY] = SnowflakePandasWarehouseIOManager(
-            warehouse=warehouse, connection=orders.warehouse.connection, database=orders.warehouse.database
-        )
+    assets += [build_mart(mart, config) for mart in config.marts.values()]
+    resources |= mart_resources(config, warehouse)
     return dg.Definitions(
         assets=assets,
         jobs=jobs,

@@ -1,4 +1,5 @@
-"""A daily-revenue mart: a pandas asset that reads the loaded orders table through dagster-snowflake-pandas."""
+"""Each configured mart as an asset over its sources' table assets: an SQL mart writes its table in Snowflake, a
+function mart reads its sources through dagster-snowflake-pandas and reports the DataFrame it returns."""
 
 import warnings
 from collections.abc import Iterator
@@ -10,16 +11,19 @@ import pandas as pd
 from pydantic import Field
 
 from etl_assets.config.columns import WINDOW_START
-from etl_assets.defs.partitions import windows_in_run
+from etl_assets.config.mart_sources import mart_sources
+from etl_assets.config.marts import MartConfig, import_function
+from etl_assets.config.models import DatasetConfig, ProjectConfig
+from etl_assets.defs.partitions import partitions_def_for, windows_in_run
 from etl_assets.defs.resources import SnowflakeWarehouse
-from etl_assets.ingest.windows import TimeWindow
+from etl_assets.errors import EtlAssetsError
 from etl_assets.markdown import markdown_table
 from etl_assets.sql_text import literal, quote_identifier
 from etl_assets.warehouse.connections import LOCAL_CONNECTION
+from etl_assets.warehouse.marts import MartTable, MartWrite, replace_mart_windows, source_table
 
 PANDAS_IO_MANAGER_KEY = "snowflake_pandas_io_manager"
-DAILY_REVENUE_KEY = dg.AssetKey(["marts", "daily_revenue"])
-REVENUE_STATUSES = ("paid", "shipped")
+MARTS_GROUP = "marts"
 
 
 def window_partition_expr(timezone: str) -> str:
@@ -87,40 +91,85 @@ def _quiet_pandas_handler() -> Any:
     return QuietPandasTypeHandler()
 
 
-def daily_revenue(orders: pd.DataFrame, windows: list[TimeWindow]) -> pd.DataFrame:
-    """One row per window: its orders, and the net revenue of those paid or shipped."""
-    starts = pd.to_datetime(orders[WINDOW_START], utc=True)
-    earning = orders["status"].isin(REVENUE_STATUSES)
-    rows = []
-    for window in windows:
-        in_window = starts == pd.Timestamp(window.start)
-        revenue = orders.loc[in_window & earning, "net_amount"].astype(float).sum()
-        rows.append({"window": window.key, "orders": int(in_window.sum()), "net_revenue": round(float(revenue), 2)})
-    return pd.DataFrame(rows, columns=["window", "orders", "net_revenue"])
+def build_mart(mart: MartConfig, config: ProjectConfig) -> dg.AssetsDefinition:
+    """`marts/<name>`, partitioned like its sources and run for a range of windows at once."""
+    sources = mart_sources(mart, config.datasets)
+    common = dict(
+        key=dg.AssetKey(mart.asset_key_path),
+        group_name=MARTS_GROUP,
+        partitions_def=partitions_def_for(sources[0].partitions),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    return _sql_mart(mart, sources, common) if mart.sql is not None else _function_mart(mart, sources, common)
 
 
-def build_daily_revenue_mart(orders_table_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """`marts/daily_revenue`, reading the orders table for the same windows as a pandas DataFrame."""
+def mart_resources(config: ProjectConfig, warehouse: SnowflakeWarehouse) -> dict[str, dg.ConfigurableIOManagerFactory]:
+    """The IO manager each function mart reads its sources through, over its sources' connection and database."""
+    resources = {}
+    for mart in config.marts.values():
+        if mart.function is not None:
+            first = mart_sources(mart, config.datasets)[0].warehouse
+            resources[pandas_io_manager_key(mart)] = SnowflakePandasWarehouseIOManager(
+                warehouse=warehouse, connection=first.connection, database=first.database
+            )
+    return resources
+
+
+def pandas_io_manager_key(mart: MartConfig) -> str:
+    return f"{PANDAS_IO_MANAGER_KEY}_{mart.name}"
+
+
+def _sql_mart(mart: MartConfig, sources: list[DatasetConfig], common: dict) -> dg.AssetsDefinition:
+    first = sources[0].warehouse
+    tables = {s.name: source_table(s.warehouse.database, s.warehouse.schema_, s.load.table) for s in sources}
+    target = MartTable(first.database, mart.schema_, mart.table_name)
+    shown = f"{first.database}.{mart.schema_}.{mart.table_name}".upper()
 
     @dg.asset(
-        key=DAILY_REVENUE_KEY,
-        group_name="marts",
-        kinds={"pandas", "snowflake"},
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        ins={"orders": dg.AssetIn(key=orders_table_key, input_manager_key=PANDAS_IO_MANAGER_KEY)},
-        description="Orders and net revenue of paid or shipped orders per window, read with dagster-snowflake-pandas.",
+        deps=[dg.AssetKey(source.asset_table_path) for source in sources],
+        kinds={"snowflake", "sql"},
+        description=mart.description or f"Rows of {shown}, from {', '.join(mart.from_)} by SQL run in Snowflake per window.",
+        **common,
     )
-    def daily_revenue_mart(context: dg.AssetExecutionContext, orders: pd.DataFrame) -> dg.MaterializeResult:
-        """Orders and net revenue per window; the emulator cannot store a DataFrame (write_pandas), so it is metadata."""
-        mart = daily_revenue(orders, windows_in_run(context))
+    def sql_mart(context: dg.AssetExecutionContext, warehouse: SnowflakeWarehouse) -> dg.MaterializeResult:
+        """The mart's SELECT per window, its rows replacing the window's rows in the mart table in one transaction."""
+        with warehouse.get_connection(first.connection) as connection:
+            written = replace_mart_windows(connection, target, mart.sql, tables, windows_in_run(context))
+        return dg.MaterializeResult(metadata=_written_metadata(written, shown))
+
+    return sql_mart
+
+
+def _written_metadata(written: MartWrite, table: str) -> dict:
+    return {
+        "dagster/row_count": sum(written.rows_per_window.values()),
+        "dagster/table_name": table,
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in written.columns]),
+        "rows_per_window": dg.MetadataValue.json(written.rows_per_window),
+        "preview": dg.MetadataValue.md(markdown_table([name for name, _ in written.columns], written.preview)),
+    }
+
+
+def _function_mart(mart: MartConfig, sources: list[DatasetConfig], common: dict) -> dg.AssetsDefinition:
+    io_manager_key = pandas_io_manager_key(mart)
+
+    @dg.asset(
+        ins={s.name: dg.AssetIn(key=dg.AssetKey(s.asset_table_path), input_manager_key=io_manager_key) for s in sources},
+        kinds={"snowflake", "pandas"},
+        description=mart.description or f"{mart.function} over {', '.join(mart.from_)}, read with dagster-snowflake-pandas.",
+        **common,
+    )
+    def function_mart(context: dg.AssetExecutionContext, **frames: pd.DataFrame) -> dg.MaterializeResult:
+        """The mart's function on its sources' rows of the run's windows; the emulator cannot store a DataFrame
+        (write_pandas), so its result is metadata."""
+        result = import_function(mart.function)(**frames)
+        if not isinstance(result, pd.DataFrame):
+            raise EtlAssetsError(f"Mart '{mart.name}': {mart.function} returned {type(result).__name__}, not a pandas DataFrame; make it return one.")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": len(mart),
-                "orders": int(mart["orders"].sum()),
-                "net_revenue": round(float(mart["net_revenue"].sum()), 2),
-                "preview": dg.MetadataValue.md(markdown_table(list(mart.columns), mart.values.tolist())),
+                "dagster/row_count": len(result),
+                "preview": dg.MetadataValue.md(markdown_table([str(c) for c in result.columns], result.head(20).values.tolist())),
             }
         )
 
-    return daily_revenue_mart
+    return function_mart

@@ -63,3 +63,12 @@ def test_every_dataset_has_an_upload_sensor_on_by_default(monkeypatch, tmp_path)
     for name in ("orders_uploads", "customers_uploads"):
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_the_sample_mart_comes_from_the_config_over_the_orders_table(monkeypatch, tmp_path):
+    graph = load_repo_definitions(monkeypatch, tmp_path).resolve_asset_graph()
+    mart = graph.get(dg.AssetKey(["marts", "daily_revenue"]))
+    assert mart.group_name == "marts"
+    assert mart.parent_keys == {dg.AssetKey(["snowflake", "analytics", "raw", "orders"])}
+    assert {"snowflake", "sql"} <= set(mart.kinds)
+    assert mart.partitions_def == graph.get(dg.AssetKey(["snowflake", "analytics", "raw", "orders"])).partitions_def
