@@ -26,7 +26,7 @@ from etl_assets.quality.validation import rule_problems
 
 CONFIG_ENV_VAR = "ETL_ASSETS_CONFIG"
 DEFAULT_CONFIG_NAME = "etl_config.yaml"
-TOP_LEVEL_KEYS = ("version", "variables", "defaults", "templates", "datasets", "marts")
+TOP_LEVEL_KEYS = ("version", "variables", "defaults", "templates", "datasets", "marts", "alerts")
 YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -63,6 +63,8 @@ def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | 
         raise dataset_location(file, exc.dataset).error(exc.problem) from None
     marts = {name: _mart(name, raw, interpolator, file) for name, raw in _mapping_section(document, "marts", file).items()}
     top = {"source_file": path.resolve(), "datasets": datasets, "marts": marts}
+    if "alerts" in document:
+        top["alerts"] = interpolator.resolve(document["alerts"], Location(file, None, ("alerts",)))
     if "version" in document:
         top["version"] = interpolator.resolve(document["version"], Location(file, None, ("version",)))
     try:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from etl_assets.column_types import normalised_type
+from etl_assets.config.alerts import AlertsConfig
 from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LEDGER_TABLE
 from etl_assets.config.marts import MartConfig
@@ -406,3 +407,5 @@ class ProjectConfig(StrictModel):
     datasets: dict[str, DatasetConfig]
     # tables built in the warehouse from the loaded datasets
     marts: dict[str, MartConfig] = Field(default_factory=dict)
+    # where each failed window's alert goes besides the ledger and the log
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)

@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 
 from etl_assets.config.models import ProjectConfig
+from etl_assets.defs.alerts import build_alert_sensor
 from etl_assets.defs.assets import build_dataset_assets
 from etl_assets.defs.executors import executor_for_environment
 from etl_assets.defs.freshness import build_freshness_sensor, build_window_deadline_check
@@ -54,6 +55,7 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
     if freshness_sensor := build_freshness_sensor(freshness_checks):
         assets += freshness_checks  # checks are assets definitions to Definitions
         sensors.append(freshness_sensor)
+    sensors.append(build_alert_sensor(config))
     warehouse = SnowflakeWarehouse(vault=vault_for(config))
     resources = {
         "project": ProjectHome(),

@@ -206,6 +206,44 @@ class LoadLedger:
         )
         return {key for (key,) in cursor.fetchall()}
 
+    def run_outcomes(self, dataset: str, table_name: str, run_id: str) -> dict[str, tuple[str, str | None]]:
+        """Each window's (status, error) in this run's newest attempt of it, for the windows the run has rows for."""
+        cursor = self._execute(
+            f"SELECT {_column('WINDOW_KEY')}, {_column('STATUS')}, {_column('ERROR')} FROM {self.table} "
+            f"WHERE {_column('DATASET')} = %s AND {_column('TABLE_NAME')} = %s AND {_column('RUN_ID')} = %s "
+            f"ORDER BY {_column('ATTEMPT')}, {_column('STARTED_AT')}",
+            (dataset, table_name, run_id),
+        )
+        return {key: (status, error) for key, status, error in cursor.fetchall()}
+
+    def record_failed(self, attempts: Sequence[Attempt], error: str) -> list[str]:
+        """A finished `failed` row, with `error`, for each window of `attempts` (one dataset, table and run) that
+        the run has no row for yet; the keys of the windows written, in order.
+
+        For a run that failed before its load step reached a window; a window the run already has a row for keeps
+        it, so calling this again for the same run writes nothing.
+        """
+        if not attempts:
+            return []
+        first = attempts[0]
+        if any((a.dataset, a.table_name, a.run_id) != (first.dataset, first.table_name, first.run_id) for a in attempts):
+            raise WarehouseError("The ledger records failures together only for one dataset, table and run; record them one by one.")
+        present = self.run_outcomes(first.dataset, first.table_name, first.run_id)
+        missing = [attempt for attempt in attempts if attempt.window_key not in present]
+        if not missing:
+            return []
+        session, now = self.session(), _now()
+        rows = [
+            (str(uuid.uuid4()), a.dataset, a.table_name, a.window_key, as_utc(a.window_start), as_utc(a.window_end),
+             a.run_id, a.strategy, ", ".join(a.keys), 1, "failed", error, now, now, session)
+            for a in missing
+        ]  # fmt: skip
+        columns = ", ".join(map(_column, ("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END", "RUN_ID",
+                                          "STRATEGY", "KEYS", "ATTEMPT", "STATUS", "ERROR", "STARTED_AT", "FINISHED_AT", "SESSION_ID")))  # fmt: skip
+        values = ", ".join(["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows))
+        self._execute(f"INSERT INTO {self.table} ({columns}) VALUES {values}", tuple(value for row in rows for value in row))
+        return [attempt.window_key for attempt in missing]
+
     def recent(self, dataset: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first, as dicts with lower-case keys, optionally of one dataset."""
         where, params = (f"WHERE {_column('DATASET')} = %s", (dataset,)) if dataset else ("", ())

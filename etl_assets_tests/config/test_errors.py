@@ -55,7 +55,7 @@ def test_unknown_top_level_key_lists_the_allowed_ones(config_error):
     error = config_error(f"dataset:\n  {VALID_ORDERS}\n")
 
     assert str(error).endswith(
-        "etl_config.yaml: unknown key 'dataset'; allowed: version, variables, defaults, templates, datasets, marts."
+        "etl_config.yaml: unknown key 'dataset'; allowed: version, variables, defaults, templates, datasets, marts, alerts."
     )
 
 

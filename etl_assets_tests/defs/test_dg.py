@@ -100,7 +100,7 @@ def test_the_component_builds_a_datasets_chain_in_a_scratch_dg_project(tmp_path)
     assert {asset["asset_key"] for asset in listed["assets"]} == {
         "uploads/contacts", "profiles/contacts", "scripts/contacts", "transformed/contacts", "snowflake/analytics/raw/contacts",
     }  # fmt: skip
-    assert [sensor["name"] for sensor in listed["sensors"]] == ["contacts_uploads"]
+    assert [sensor["name"] for sensor in listed["sensors"]] == ["contacts_uploads", "failed_window_alerts"]
 
 
 def test_dg_dev_is_available():
