@@ -16,7 +16,7 @@ from etl_assets_tests.s3_server import S3Server
 
 
 # fixtures that start the emulator, moto's S3 server or the real CLI (etl_assets_tests/cli/conftest.py), or need PostgreSQL
-SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli", "s3_server", "pg_database"})
+SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli", "s3_server", "pg_database", "dagster_dev_server"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import dagster as dg
+from dagster._core.storage.tags import PRIORITY_TAG
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.jobs import DATASET_TAG
@@ -14,6 +15,13 @@ from etl_assets.ingest.landing import LandedFile
 from etl_assets.ingest.pending import pending_uploads, signature
 
 SENSOR_INTERVAL_SECONDS = 30
+# The run queue starts higher `dagster/priority` first among runs its limits let start (0 when untagged), so a
+# fresh upload's run goes ahead of a long backfill's queued runs of the same dataset instead of waiting them out.
+UPLOAD_RUN_PRIORITY = 10
+
+
+def upload_run_tags(dataset_name: str, new_files: int) -> dict[str, str]:
+    return {DATASET_TAG: dataset_name, PRIORITY_TAG: str(UPLOAD_RUN_PRIORITY), "etl_assets/new_files": str(new_files)}
 
 
 def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefinition:
@@ -57,7 +65,7 @@ def build_upload_sensor(dataset: DatasetConfig, job_name: str) -> dg.SensorDefin
                 dg.RunRequest(
                     run_key=f"{dataset.name}:{window_key}:{digest}",
                     partition_key=window_key,
-                    tags={DATASET_TAG: dataset.name, "etl_assets/new_files": str(len(new))},
+                    tags=upload_run_tags(dataset.name, len(new)),
                 )
             )
         cursor = json.dumps({"seen": requested, "row_windows": pending.row_windows}, sort_keys=True)

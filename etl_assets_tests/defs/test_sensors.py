@@ -166,3 +166,11 @@ def test_a_new_version_of_a_file_dated_by_its_rows_also_requests_the_windows_the
     assert sorted(r.partition_key for r in result.run_requests) == ["2026-11-18", "2026-11-19", "2026-11-20"]
     rebuilt = ingest_window(events, project.paths, window_from_key("2026-11-18", events.partitions))
     assert rebuilt.row_count == 0
+
+
+def test_upload_runs_carry_their_dataset_and_a_priority_above_a_backfills_runs(chain_project):
+    chain_project.land("orders", "orders_day1.csv", dt.datetime(2026, 11, 19, 8, tzinfo=dt.UTC))
+    [request] = evaluate(chain_project).run_requests
+    # the run queue's tag limit is per dataset; a backfill's runs have no priority tag, which the queue reads as 0
+    assert request.tags["etl_assets/dataset"] == "orders"
+    assert int(request.tags["dagster/priority"]) > 0
