@@ -9,6 +9,7 @@ from etl_assets import local_duckdb
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs import metadata as md
 from etl_assets.defs.freshness import freshness_policy_for
+from etl_assets.defs.jobs import dataset_pool
 from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
 from etl_assets.defs.marts import window_partition_expr
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
@@ -60,6 +61,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         "group_name": dataset.name,
         "partitions_def": partitions_def_for(dataset.partitions),
         "backfill_policy": dg.BackfillPolicy.single_run(),
+        "pool": dataset_pool(dataset),
     }
     target = dataset.target_name
 

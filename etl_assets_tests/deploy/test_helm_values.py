@@ -59,12 +59,17 @@ def test_storage_is_an_external_postgresql_with_an_existing_password_secret():
 
 
 def test_the_run_queue_has_the_limits_of_dagster_yaml():
-    coordinator = helm_values()["dagsterDaemon"]["runCoordinator"]
-    instance_queue = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_queue"]
+    values = helm_values()
+    coordinator = values["dagsterDaemon"]["runCoordinator"]
+    instance = yaml.safe_load((REPO / "dagster.yaml").read_text())["concurrency"]
+    concurrency = values["concurrency"]
     assert coordinator["enabled"] and coordinator["type"] == "QueuedRunCoordinator"
-    queued = coordinator["config"]["queuedRunCoordinator"]
-    assert queued["maxConcurrentRuns"] == instance_queue["max_concurrent_runs"]
-    assert queued["tagConcurrencyLimits"] == instance_queue["tag_concurrency_limits"]
+    # the chart refuses limits both here and in the run coordinator's config
+    assert "config" not in coordinator
+    assert concurrency["enabled"] is True
+    assert concurrency["pools"] == {"granularity": instance["pools"]["granularity"], "defaultLimit": instance["pools"]["default_limit"]}
+    assert concurrency["runs"]["maxConcurrentRuns"] == instance["runs"]["max_concurrent_runs"]
+    assert concurrency["runs"]["tagConcurrencyLimits"] == instance["runs"]["tag_concurrency_limits"]
 
 
 def test_run_monitoring_is_on_and_telemetry_off_as_in_dagster_yaml():
