@@ -16,6 +16,7 @@ import pytest
 from etl_assets.warehouse.emulator import LocalEmulator
 from etl_assets_tests.cli.conftest import BIN, REPO
 from etl_assets_tests.project_config import write_project_config
+from etl_assets_tests.ui.dagster_dev import CODE_LOCATION, REPOSITORY, dagster_dev, group_is_alive, land_sample, rows_by_window
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +104,18 @@ def test_the_component_builds_a_datasets_chain_in_a_scratch_dg_project(tmp_path)
     assert [sensor["name"] for sensor in listed["sensors"]] == ["contacts_uploads", "failed_window_alerts"]
 
 
-def test_dg_dev_is_available():
-    result = subprocess.run([str(BIN / "dg"), "dev", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+def test_dg_dev_serves_the_project_and_runs_a_window(tmp_path):
+    home = tmp_path / "home"
+    land_sample(home, "customers", "customers_day1.csv", dt.date(2026, 11, 20))
+    with dagster_dev(home, through_dg=True) as server:
+        server.stop_sensors()
+        nodes = server.graphql("{ assetNodes { assetKey { path } } }")["assetNodes"]
+        run_id = server.client().submit_job_execution(
+            "customers_chain", repository_location_name=CODE_LOCATION, repository_name=REPOSITORY, tags={"dagster/partition": "2026-11-20"}
+        )
+        status = server.wait_for_run(run_id)
+        rows = rows_by_window(home, ("ANALYTICS", "RAW", "CUSTOMERS"))
+    assert {"/".join(node["assetKey"]["path"]) for node in nodes} >= {"uploads/orders", "snowflake/analytics/raw/leads", "marts/daily_revenue"}
+    assert status == "SUCCESS", server.log.read_text()[-3000:]
+    assert rows == {"2026-11-20": 5}  # 6 customers, one of them twice
+    assert not group_is_alive(server.process.pid)

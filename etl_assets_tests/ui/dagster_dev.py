@@ -176,13 +176,16 @@ def project_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def dagster_dev(home: Path, timeout: float = 180) -> Iterator[DagsterDev]:
-    """Start `dagster dev -w workspace.yaml` with the repository's dagster.yaml; stop its whole process group and the
-    emulator its runs started, whatever happens."""
+def dagster_dev(home: Path, timeout: float = 180, through_dg: bool = False) -> Iterator[DagsterDev]:
+    """Start `dagster dev -w workspace.yaml` (or `dg dev`, which finds the project by pyproject.toml's [tool.dg]) with
+    the repository's dagster.yaml; stop its whole process group and the emulator its runs started, whatever happens."""
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "dagster.yaml", home / "dagster" / "dagster.yaml")
     port, log = free_port(), home / "dagster-dev.log"
-    command = [str(BIN / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    if through_dg:
+        command = [str(BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        command = [str(BIN / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     with log.open("w") as output:
         process = subprocess.Popen(
             command, cwd=REPO, env=project_env(home), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
