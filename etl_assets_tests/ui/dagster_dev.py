@@ -168,15 +168,15 @@ def land_sample(home: Path, dataset: str, sample: str, day: dt.date) -> Path:
     return target
 
 
-def project_env(home: Path) -> dict[str, str]:
-    """This shell's environment without its ETL_/DAGSTER_ settings, pointed at `home`."""
+def project_env(home: Path, config: Path = REPO / "etl_config.yaml") -> dict[str, str]:
+    """This shell's environment without its ETL_/DAGSTER_ settings, pointed at `home` and `config`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ETL_", "DAGSTER_"))}
-    env.update(ETL_ASSETS_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), ETL_ASSETS_CONFIG=str(REPO / "etl_config.yaml"))
+    env.update(ETL_ASSETS_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), ETL_ASSETS_CONFIG=str(config))
     return env
 
 
 @contextmanager
-def dagster_dev(home: Path, timeout: float = 180, through_dg: bool = False) -> Iterator[DagsterDev]:
+def dagster_dev(home: Path, timeout: float = 180, through_dg: bool = False, config: Path = REPO / "etl_config.yaml") -> Iterator[DagsterDev]:
     """Start `dagster dev -w workspace.yaml` (or `dg dev`, which finds the project by pyproject.toml's [tool.dg]) with
     the repository's dagster.yaml; stop its whole process group and the emulator its runs started, whatever happens."""
     (home / "dagster").mkdir(parents=True, exist_ok=True)
@@ -188,7 +188,7 @@ def dagster_dev(home: Path, timeout: float = 180, through_dg: bool = False) -> I
         command = [str(BIN / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     with log.open("w") as output:
         process = subprocess.Popen(
-            command, cwd=REPO, env=project_env(home), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=REPO, env=project_env(home, config), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = DagsterDev(home=home, port=port, process=process, log=log)
     try:
