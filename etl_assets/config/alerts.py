@@ -7,7 +7,7 @@ import re
 from pydantic import Field, field_validator
 
 from etl_assets.config.base import StrictModel
-from etl_assets.config.marts import FUNCTION_REFERENCE, import_function
+from etl_assets.config.marts import FunctionReference
 from etl_assets.config.secrets import SecretText, secret_reference_in
 
 WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?")
@@ -36,13 +36,4 @@ class AlertsConfig(StrictModel):
 
     webhook: WebhookConfig | None = None
     # package.module:function, called with each alert's payload (a dict)
-    hook: str | None = None
-
-    @field_validator("hook")
-    @classmethod
-    def _importable(cls, reference: str | None) -> str | None:
-        if reference is not None:
-            if not FUNCTION_REFERENCE.match(reference):
-                raise ValueError(f"got {reference!r}; write package.module:function")
-            import_function(reference)
-        return reference
+    hook: FunctionReference | None = None

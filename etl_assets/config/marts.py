@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from etl_assets.config.base import StrictModel
 
@@ -43,6 +43,17 @@ def import_function(reference: str) -> Callable[..., Any]:
     return found
 
 
+def _importable(reference: str) -> str:
+    if not FUNCTION_REFERENCE.match(reference):
+        raise ValueError(f"got {reference!r}; write package.module:function")
+    import_function(reference)
+    return reference
+
+
+# `package.module:function`, checked importable when the config loads
+FunctionReference = Annotated[str, AfterValidator(_importable)]
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -58,7 +69,7 @@ class MartConfig(StrictModel):
     # a SELECT run in Snowflake for each window; its rows replace the mart table's rows of that window
     sql: str | None = None
     # package.module:function, called with each source's rows of the run's windows as a pandas DataFrame
-    function: str | None = None
+    function: FunctionReference | None = None
     # the table an sql mart writes, in its sources' database; the mart's name upper-cased by default
     table: Annotated[str, StringConstraints(pattern=MART_IDENTIFIER_PATTERN)] | None = None
     schema_: Annotated[str, StringConstraints(pattern=MART_IDENTIFIER_PATTERN)] = Field(default=DEFAULT_MART_SCHEMA, alias="schema")
@@ -82,15 +93,6 @@ class MartConfig(StrictModel):
         if not set(WINDOW_BOUNDS) & set(named):
             raise ValueError("reads neither {{window_start}} nor {{window_end}}, so every window would get the same rows; filter the sources by them")
         return sql
-
-    @field_validator("function")
-    @classmethod
-    def _importable(cls, reference: str | None) -> str | None:
-        if reference is not None:
-            if not FUNCTION_REFERENCE.match(reference):
-                raise ValueError(f"got {reference!r}; write package.module:function")
-            import_function(reference)
-        return reference
 
     @model_validator(mode="after")
     def _sql_or_function(self) -> MartConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from snowflake.connector import errors as sf_errors
@@ -113,3 +114,11 @@ def _fix_for(exc: BaseException, connection_name: str) -> str:
     if errno in SYNTAX_ERRNOS:
         return "correct the SQL statement, or report this message if etl-assets generated it"
     return "fix the cause named in the message and run it again"
+
+
+def roll_back_after(cursor, exc: BaseException) -> None:
+    """ROLLBACK the transaction `exc` ended early. Not when the warehouse is unreachable: no transaction is left
+    there, and asking would only wait for a timeout; and a failed ROLLBACK never hides the error that caused it."""
+    if not is_unreachable(exc):
+        with contextlib.suppress(sf_errors.Error):
+            cursor.execute("ROLLBACK")

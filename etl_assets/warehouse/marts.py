@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from etl_assets.config.columns import WINDOW_END, WINDOW_START
 from etl_assets.config.marts import PLACEHOLDER
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.sql_text import literal, qualified_name, quote_identifier
-from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_transient, is_unreachable, reason_of
+from etl_assets.warehouse.errors import PermanentWarehouseError, classify, is_transient, reason_of, roll_back_after
 from etl_assets.warehouse.identifiers import object_name
 
 MART_ALIAS = quote_identifier("mart")
@@ -90,10 +89,7 @@ def _replace(cursor, target: MartTable, sql: str, tables: Mapping[str, str], win
         written = _written(cursor, target, windows, starts)
         cursor.execute("COMMIT")
     except BaseException as exc:
-        # an unreachable warehouse has no transaction left to roll back; asking would only wait for a timeout
-        if not is_unreachable(exc):
-            with contextlib.suppress(sf_errors.Error):
-                cursor.execute("ROLLBACK")
+        roll_back_after(cursor, exc)
         raise
     return written
 

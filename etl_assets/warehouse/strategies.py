@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snowflake.connector import errors as sf_errors
 
-from etl_assets.warehouse.errors import PermanentWarehouseError, TransientWarehouseError, is_unreachable
+from etl_assets.warehouse.errors import PermanentWarehouseError, TransientWarehouseError, roll_back_after
 from etl_assets.config.columns import ARRIVED_AT, RUN_ID, SOURCE_FILE, SOURCE_ROW, STAGED_ROW, WINDOW_END, WINDOW_START
 from etl_assets.sql_text import quote_identifier
 from etl_assets.warehouse.model import as_utc
@@ -124,11 +122,7 @@ def apply_in_transaction(
         progress("commit")
         cursor.execute("COMMIT")
     except BaseException as exc:
-        # an unreachable warehouse has no transaction left to roll back; asking would only wait for a timeout
-        if not is_unreachable(exc):
-            # a failed ROLLBACK must not hide the error that caused it
-            with contextlib.suppress(sf_errors.Error):
-                cursor.execute("ROLLBACK")
+        roll_back_after(cursor, exc)
         raise
     progress("committed")
     return counts
