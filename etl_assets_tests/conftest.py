@@ -15,7 +15,7 @@ from etl_assets.warehouse.emulator import LocalEmulator, process_is_alive
 from etl_assets_tests.s3_server import S3Server
 
 
-# fixtures that start the emulator, moto's S3 server or the real CLI (etl_assets_tests/cli/conftest.py), or need PostgreSQL
+# fixtures that start the emulator, moto's S3 server, the real CLI (etl_assets_tests/cli/conftest.py) or dagster dev, or need PostgreSQL
 SERVICE_FIXTURES = frozenset({"emulator", "warehouse_home", "warehouse_connection", "cli", "s3_server", "pg_database", "dagster_dev_server"})
 
 
@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError(
-            "these tests use the emulator, the S3 server, the CLI or PostgreSQL, so they need @pytest.mark.integration (make test-fast "
+            "these tests use the emulator, the S3 server, the CLI, PostgreSQL or dagster dev, so they need @pytest.mark.integration (make test-fast "
             "must not start any): " + ", ".join(unmarked)
         )
 
