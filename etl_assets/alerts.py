@@ -1,4 +1,4 @@
-"""Alerts for a failed run: each failed window's ledger entry, its payload, its log line and the hooks that carry it.
+"""Alerts for a failed run: each failed window's ledger entry and log line, and one payload for the hooks.
 
 A hook is any callable taking the payload (a dict); the webhook POSTs it as JSON. A hook that fails is logged and
 never stops the others, the log line or the ledger entry.
@@ -20,6 +20,7 @@ from etl_assets.ingest.windows import TimeWindow
 from etl_assets.warehouse.ledger import UNFINISHED, Attempt, LoadLedger
 
 ALERT_EVENT = "etl_assets.window_failed"
+RUN_ALERT_EVENT = "etl_assets.run_failed"
 LOGGER = logging.getLogger("etl_assets.alerts")
 LONGEST_ERROR = 500
 # a window the run loaded, or found nothing to load in, did not fail
@@ -111,6 +112,30 @@ def alert_payload(failure: FailedWindow) -> dict[str, Any]:
     }
 
 
+def run_alert_payload(failures: Sequence[FailedWindow]) -> dict[str, Any]:
+    """What the hooks get: one payload per failed run, however many windows it had, so a failed backfill of a
+    year is one chat message, not 365; `windows` lists each window with its own ledger state and error."""
+    first = failures[0]
+    windows = [failure.window for failure in failures if failure.window]
+    if not windows:
+        where = "a run without windows"
+    elif len(windows) == 1:
+        where = f"window {windows[0].key}"
+    else:
+        where = f"{len(windows)} windows, {windows[0].key} to {windows[-1].key}"
+    per_window = [{key: value for key, value in alert_payload(failure).items() if key.startswith("window") or key in ("error", "ledger")} for failure in failures]
+    return {
+        "text": f"ETL load failed: {first.dataset} {where} (run {first.run_id[:8]}): {first.error}",
+        "event": RUN_ALERT_EVENT,
+        "dataset": first.dataset,
+        "table": first.table,
+        "run_id": first.run_id,
+        "job": first.job,
+        "error": first.error,
+        "windows": per_window,
+    }
+
+
 def alert_log_line(payload: Mapping[str, Any]) -> str:
     """The payload's fields as one line of JSON, for log search; the chat `text` repeats them, so it is left out."""
     return json.dumps({key: value for key, value in payload.items() if key != "text"}, default=str)
@@ -155,7 +180,7 @@ def deliver(payload: dict[str, Any], hooks: Mapping[str, AlertHook]) -> dict[str
             hook(payload)
         except Exception as exc:  # a broken hook must not cost the other hooks, the log line or the ledger entry
             failed[name] = (
-                f"The alert hook {name} failed for {payload['dataset']} window {payload['window']} "
+                f"The alert hook {name} failed for {payload['dataset']} run {payload['run_id'][:8]} "
                 f"({type(exc).__name__}: {error_sentence(str(exc))}); the failure is in the ledger and the log all the same."
             )
             LOGGER.warning(failed[name])

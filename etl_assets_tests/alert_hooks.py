@@ -20,7 +20,7 @@ def remember(payload: dict[str, Any]) -> None:
 
 def explode(payload: dict[str, Any]) -> None:
     """A custom hook that always fails, as a broken one would."""
-    raise RuntimeError(f"hook broke on {payload['window']}")
+    raise RuntimeError(f"hook broke on {payload['windows'][0]['window']}")
 
 
 @dataclass

@@ -10,7 +10,8 @@ from dagster._core.errors import DagsterExecutionStepExecutionError
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 from dagster._utils.error import SerializableErrorInfo
 
-from etl_assets.alerts import LOGGER, FailedWindow, alert_log_line, alert_payload, deliver, error_sentence, hooks_for, record_failed_windows, unrecorded_windows
+from etl_assets.alerts import LOGGER, FailedWindow, alert_log_line, alert_payload, deliver, error_sentence, hooks_for, record_failed_windows
+from etl_assets.alerts import run_alert_payload, unrecorded_windows
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.defs.assets import asset_keys_for
@@ -35,7 +36,8 @@ def build_alert_sensor(config: ProjectConfig) -> dg.SensorDefinition:
         description="Records each window of a failed run in the load ledger and the log, and sends it to the configured alert hooks.",
     )
     def failed_window_alerts(context: dg.RunFailureSensorContext, warehouse: SnowflakeWarehouse, project: ProjectHome) -> None:
-        """Never raises for a ledger or hook problem: the alert still goes to the log and the other hooks."""
+        """A ledger row and a log line per window, one payload per run to the hooks. Never raises for a ledger or hook
+        problem: the alert still goes to the log and the other hooks."""
         run = context.dagster_run
         dataset = dataset_of_run(run, _assets_of_run(context), config.datasets, datasets_by_asset)
         if dataset is None:
@@ -45,11 +47,11 @@ def build_alert_sensor(config: ProjectConfig) -> dg.SensorDefinition:
         home = project.paths.home
         hooks = hooks_for(config.alerts, lambda text: resolve_secrets(Vault.for_home(home), text))
         for failure in failures:
-            payload = alert_payload(failure)
-            line = alert_log_line(payload)
+            line = alert_log_line(alert_payload(failure))
             LOGGER.error(line)
             context.log.error(line)
-            for sentence in deliver(payload, hooks).values():
+        if failures:
+            for sentence in deliver(run_alert_payload(failures), hooks).values():
                 context.log.warning(sentence)
 
     return failed_window_alerts

@@ -1,4 +1,4 @@
-"""The failed-window alert sensor on real failed runs: ledger rows, one JSON log line per window, the hooks' payloads."""
+"""The failed-window alert sensor on real failed runs: ledger rows, one JSON log line per window, one hook payload per run."""
 
 from __future__ import annotations
 
@@ -138,7 +138,11 @@ def test_a_failed_window_is_recorded_logged_and_sent_once(project, warehouse_con
         "job": result.dagster_run.job_name, "error": error, "ledger": "recorded",
     }  # fmt: skip
     assert again == {**line, "ledger": "already recorded"}
-    assert alert_hooks.RECEIVED[0] == {"text": f"ETL load failed: events window 2026-03-01 (run {result.run_id[:8]}): {error}", **line}
+    assert alert_hooks.RECEIVED[0] == {
+        "text": f"ETL load failed: events window 2026-03-01 (run {result.run_id[:8]}): {error}", "event": "etl_assets.run_failed",
+        **{key: line[key] for key in ("dataset", "table", "run_id", "job", "error")},
+        "windows": [{key: line[key] for key in ("window", "window_start", "window_end", "error", "ledger")}],
+    }  # fmt: skip
 
 
 def test_every_window_of_a_failed_range_is_recorded_and_posted_to_the_webhook(tmp_path, warehouse_home, warehouse_connection, project, caplog):
@@ -162,9 +166,12 @@ def test_every_window_of_a_failed_range_is_recorded_and_posted_to_the_webhook(tm
     assert [(line["window"], line["job"], line["ledger"]) for line in lines] == [
         ("2026-03-01", "events_chain", "recorded"), ("2026-03-02", "events_chain", "recorded"), ("2026-03-03", "events_chain", "recorded"),
     ]  # fmt: skip
-    assert [(path, kind) for path, kind, _ in webhook.posts] == [("/hooks/etl", "application/json")] * 3
+    # one message for the run, however many windows it had
+    assert [(path, kind) for path, kind, _ in webhook.posts] == [("/hooks/etl", "application/json")]
     assert [body for _, _, body in webhook.posts] == alert_hooks.RECEIVED
-    assert [body["window"] for body in alert_hooks.RECEIVED] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    [body] = alert_hooks.RECEIVED
+    assert body["text"].startswith(f"ETL load failed: events 3 windows, 2026-03-01 to 2026-03-03 (run {result.run_id[:8]}): ")
+    assert [window["window"] for window in body["windows"]] == ["2026-03-01", "2026-03-02", "2026-03-03"]
 
 
 def test_a_window_the_load_marked_failed_gets_no_second_row_and_loaded_windows_no_alert(project, warehouse_connection, caplog):
@@ -182,7 +189,7 @@ def test_a_window_the_load_marked_failed_gets_no_second_row_and_loaded_windows_n
     assert [(key, status) for _, _, key, _, _, status, _ in before] == [("2026-03-01", "uploaded"), ("2026-03-02", "uploaded"), ("2026-03-03", "failed")]
     (line,) = alert_lines(caplog)
     assert (line["window"], line["ledger"], line["error"]) == ("2026-03-03", "already recorded", before[2][6])
-    assert [payload["window"] for payload in alert_hooks.RECEIVED] == ["2026-03-03"]
+    assert [[window["window"] for window in payload["windows"]] for payload in alert_hooks.RECEIVED] == [["2026-03-03"]]
 
 
 def test_a_failing_hook_and_an_unreachable_warehouse_still_leave_the_log_line(tmp_path, warehouse_home, monkeypatch, caplog):
@@ -200,6 +207,6 @@ def test_a_failing_hook_and_an_unreachable_warehouse_still_leave_the_log_line(tm
     assert line["ledger"].startswith("not recorded: ") and "no credentials profile 'prod'" in line["ledger"]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == [
-        "The alert hook etl_assets_tests.alert_hooks:explode failed for events window 2026-03-01 (RuntimeError: hook broke on "
-        "2026-03-01); the failure is in the ledger and the log all the same."
+        f"The alert hook etl_assets_tests.alert_hooks:explode failed for events run {result.run_id[:8]} (RuntimeError: hook broke "
+        "on 2026-03-01); the failure is in the ledger and the log all the same."
     ]
