@@ -1,7 +1,6 @@
 """The asset factory: one dataset's config becomes its chain of five partitioned assets."""
 
 import dataclasses
-import datetime as dt
 
 import dagster as dg
 
@@ -18,7 +17,7 @@ from etl_assets.defs.resources import LandingZones, ProjectHome, ScriptModels, S
 from etl_assets.defs.script_runs import run_script_group, script_groups
 from etl_assets.files import write_atomically
 from etl_assets.ingest.upload import ingest_window
-from etl_assets.ingest.windows import TimeWindow, window_for
+from etl_assets.ingest.windows import TimeWindow, window_before
 from etl_assets.lake import QualityVerdict, stage_paths
 from etl_assets.paths import ProjectPaths
 from etl_assets.profiling.drift import compare_profiles
@@ -47,7 +46,7 @@ REJECTS_CHECK = "rejected_rows"
 
 def previous_profile(paths: ProjectPaths, dataset: DatasetConfig, window: TimeWindow, this_run: dict[str, Profile]) -> Profile | None:
     """The profile of the window before, from this run or from disk; None when there is none."""
-    previous_key = window_for(window.start - dt.timedelta(microseconds=1), dataset.partitions).key
+    previous_key = window_before(window, dataset.partitions).key
     if previous_key in this_run:
         return this_run[previous_key]
     path = stage_paths(paths, dataset.name, previous_key).profile

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
-from etl_assets.ingest.windows import TimeWindow, window_for
+from etl_assets.ingest.windows import TimeWindow, last_closed_window, window_for
 
 WINDOW_DEADLINE_CHECK = "window_deadline"
 FRESHNESS_SENSOR = "freshness_checks_sensor"
@@ -26,8 +26,7 @@ def freshness_policy_for(dataset: DatasetConfig) -> dg.FreshnessPolicy | None:
 
 def window_due(dataset: DatasetConfig, now: dt.datetime) -> TimeWindow | None:
     """The newest window whose close plus the deadline has passed; None while even the first is not due."""
-    open_window = window_for(now - dataset.freshness.deadline, dataset.partitions)
-    due = window_for(open_window.start - dt.timedelta(microseconds=1), dataset.partitions)
+    due = last_closed_window(now - dataset.freshness.deadline, dataset.partitions)
     return due if due.start >= window_for(dataset.partitions.start_datetime, dataset.partitions).start else None
 
 

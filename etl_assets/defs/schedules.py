@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 
 from etl_assets.config.models import DatasetConfig
 from etl_assets.defs.jobs import DATASET_TAG
 from etl_assets.defs.partitions import partitions_def_for
-from etl_assets.ingest.windows import window_for
-
-
-def last_closed_window_key(dataset: DatasetConfig, tick: dt.datetime) -> str:
-    """The window before the one `tick` falls in: the last one whose end has passed."""
-    open_window = window_for(tick, dataset.partitions)
-    return window_for(open_window.start - dt.timedelta(microseconds=1), dataset.partitions).key
+from etl_assets.ingest.windows import last_closed_window
 
 
 def build_window_schedule(dataset: DatasetConfig, job_name: str) -> dg.ScheduleDefinition:
@@ -34,7 +26,7 @@ def build_window_schedule(dataset: DatasetConfig, job_name: str) -> dg.ScheduleD
         description=f"Runs {dataset.name}'s chain for the last closed {dataset.partitions.cadence} window, on {cron!r}.",
     )
     def window_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        key = last_closed_window_key(dataset, context.scheduled_execution_time)
+        key = last_closed_window(context.scheduled_execution_time, dataset.partitions).key
         if not partitions_def.has_partition_key(key):
             return dg.SkipReason(f"no window of {dataset.name} has closed yet (partitions.start is {dataset.partitions.start}).")
         return dg.RunRequest(run_key=key, partition_key=key, tags={DATASET_TAG: dataset.name})

@@ -31,6 +31,16 @@ def window_for(instant: datetime, partitions: PartitionsConfig) -> TimeWindow:
     return _window(_window_start(local, partitions.cadence), partitions.cadence)
 
 
+def window_before(window: TimeWindow, partitions: PartitionsConfig) -> TimeWindow:
+    """The window that ends where `window` starts."""
+    return window_for(window.start - timedelta(microseconds=1), partitions)
+
+
+def last_closed_window(instant: datetime, partitions: PartitionsConfig) -> TimeWindow:
+    """The window before the one `instant` falls in: the newest whose end has passed."""
+    return window_before(window_for(instant, partitions), partitions)
+
+
 def window_from_key(key: str, partitions: PartitionsConfig) -> TimeWindow:
     """The window a Dagster partition key names."""
     zone = ZoneInfo(partitions.timezone)
