@@ -16,7 +16,7 @@ from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.defs.assets import asset_keys_for
 from etl_assets.defs.jobs import DATASET_TAG
-from etl_assets.defs.partitions import partitions_def_for
+from etl_assets.defs.partitions import partitions_def_for, windows_of_keys
 from etl_assets.defs.resources import ProjectHome, SnowflakeWarehouse
 from etl_assets.ingest.windows import TimeWindow
 from etl_assets.warehouse.ledger import LoadLedger
@@ -87,10 +87,10 @@ def windows_of_run(tags: Mapping[str, str], dataset: DatasetConfig) -> list[Time
             )
         else:
             return [None]
-        spans = [(key, partitions_def.time_window_for_partition_key(key)) for key in keys]
+        windows = windows_of_keys(partitions_def, keys)
     except (ValueError, dg.DagsterError):  # keys of partitions the config has since changed: still alert, windowless
         return [None]
-    return [TimeWindow(key=key, start=span.start, end=span.end) for key, span in spans] or [None]
+    return windows or [None]
 
 
 def run_error(context: dg.RunFailureSensorContext) -> str:

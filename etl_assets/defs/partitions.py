@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from etl_assets.config.models import PartitionsConfig
@@ -29,8 +31,13 @@ def windows_in_run(context: dg.AssetExecutionContext) -> list[TimeWindow]:
     """Every window a run covers: one for a single partition, many for a ranged backfill."""
     partitions_def = context.assets_def.partitions_def
     assert isinstance(partitions_def, dg.TimeWindowPartitionsDefinition)
+    return windows_of_keys(partitions_def, context.partition_keys)
+
+
+def windows_of_keys(partitions_def: dg.TimeWindowPartitionsDefinition, keys: Sequence[str]) -> list[TimeWindow]:
+    """The domain windows the partition keys name, in their order."""
     windows = []
-    for key in context.partition_keys:
+    for key in keys:
         window = partitions_def.time_window_for_partition_key(key)
         windows.append(TimeWindow(key=key, start=window.start, end=window.end))
     return windows
