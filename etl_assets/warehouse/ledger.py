@@ -111,9 +111,7 @@ class LoadLedger:
         A range starts its windows' attempts together; those it never reaches are ended by `abandon`, or, when the
         process died, by the next attempt's take-over.
         """
-        first = attempts[0]
-        if any((a.dataset, a.table_name, a.run_id) != (first.dataset, first.table_name, first.run_id) for a in attempts):
-            raise WarehouseError("The ledger starts attempts together only for one dataset, table and run; start them one by one.")
+        first = _one_run(attempts, "starts attempts together", "start them one by one")
         session = self.session()
         earlier = self._take_over_unfinished(first, [attempt.window_key for attempt in attempts], session)
         load_ids, rows = [], []
@@ -124,10 +122,8 @@ class LoadLedger:
                 as_utc(attempt.window_end), attempt.run_id, attempt.strategy, ", ".join(attempt.keys),
                 earlier.get(attempt.window_key, 0) + 1, "pending", _now(), session,
             ))  # fmt: skip
-        columns = ", ".join(map(_column, ("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END",
-                                          "RUN_ID", "STRATEGY", "KEYS", "ATTEMPT", "STATUS", "STARTED_AT", "SESSION_ID")))  # fmt: skip
-        values = ", ".join(["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows))
-        self._execute(f"INSERT INTO {self.table} ({columns}) VALUES {values}", tuple(value for row in rows for value in row))
+        self._insert(("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END", "RUN_ID", "STRATEGY",
+                      "KEYS", "ATTEMPT", "STATUS", "STARTED_AT", "SESSION_ID"), rows)  # fmt: skip
         return load_ids
 
     def abandon(self, load_ids: Sequence[str], error: str) -> None:
@@ -225,9 +221,7 @@ class LoadLedger:
         """
         if not attempts:
             return []
-        first = attempts[0]
-        if any((a.dataset, a.table_name, a.run_id) != (first.dataset, first.table_name, first.run_id) for a in attempts):
-            raise WarehouseError("The ledger records failures together only for one dataset, table and run; record them one by one.")
+        first = _one_run(attempts, "records failures together", "record them one by one")
         present = self.run_outcomes(first.dataset, first.table_name, first.run_id)
         missing = [attempt for attempt in attempts if attempt.window_key not in present]
         if not missing:
@@ -238,10 +232,8 @@ class LoadLedger:
              a.run_id, a.strategy, ", ".join(a.keys), 1, "failed", error, now, now, session)
             for a in missing
         ]  # fmt: skip
-        columns = ", ".join(map(_column, ("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END", "RUN_ID",
-                                          "STRATEGY", "KEYS", "ATTEMPT", "STATUS", "ERROR", "STARTED_AT", "FINISHED_AT", "SESSION_ID")))  # fmt: skip
-        values = ", ".join(["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows))
-        self._execute(f"INSERT INTO {self.table} ({columns}) VALUES {values}", tuple(value for row in rows for value in row))
+        self._insert(("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END", "RUN_ID", "STRATEGY",
+                      "KEYS", "ATTEMPT", "STATUS", "ERROR", "STARTED_AT", "FINISHED_AT", "SESSION_ID"), rows)  # fmt: skip
         return [attempt.window_key for attempt in missing]
 
     def recent(self, dataset: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -266,6 +258,12 @@ class LoadLedger:
         if in_transaction is not None:
             where, params = f"{where} AND CURRENT_TRANSACTION() = %s", (*params, in_transaction)
         return self._execute(f"UPDATE {self.table} SET {sets} WHERE {where}", params).rowcount or 0
+
+    def _insert(self, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """The rows, each a value per column, in one INSERT."""
+        values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+        names = ", ".join(map(_column, columns))
+        self._execute(f"INSERT INTO {self.table} ({names}) VALUES {values}", tuple(value for row in rows for value in row))
 
     def _execute(self, sql: str, params: tuple = ()):
         return self._call(lambda cursor: cursor.execute(sql, params))
@@ -292,6 +290,14 @@ class LoadLedger:
             if name not in present:
                 cursor.execute(f"ALTER TABLE {self.table} ADD COLUMN {_column(name)} {sf_type}")
         self._ready = True
+
+
+def _one_run(attempts: Sequence[Attempt], doing: str, instead: str) -> Attempt:
+    """The first of `attempts`, once they are all of one dataset, table and run."""
+    first = attempts[0]
+    if any((a.dataset, a.table_name, a.run_id) != (first.dataset, first.table_name, first.run_id) for a in attempts):
+        raise WarehouseError(f"The ledger {doing} only for one dataset, table and run; {instead}.")
+    return first
 
 
 def _as_entry(row: Sequence[Any]) -> dict[str, Any]:
