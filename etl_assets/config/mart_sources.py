@@ -23,6 +23,11 @@ def mart_database(mart: MartConfig, datasets: Mapping[str, DatasetConfig]) -> st
     return datasets[mart.from_[0]].warehouse.database
 
 
+def mart_table_name(mart: MartConfig, datasets: Mapping[str, DatasetConfig]) -> str:
+    """The table an SQL mart writes, as DATABASE.SCHEMA.TABLE."""
+    return f"{mart_database(mart, datasets)}.{mart.schema_}.{mart.table_name}".upper()
+
+
 def mart_problems(marts: Mapping[str, MartConfig], datasets: Mapping[str, DatasetConfig]) -> list[MartProblem]:
     """Each mart whose sources are unknown or do not fit together, or whose table another table already is."""
     problems = [problem for mart in marts.values() for problem in _source_problems(mart, datasets)]
@@ -52,7 +57,7 @@ def _table_clashes(marts: Mapping[str, MartConfig], datasets: Mapping[str, Datas
         taken[table_name(dataset, dataset.load.table + QUARANTINE_SUFFIX)] = f"dataset '{dataset.name}' keeps its quarantined rows in"
         taken[table_name(dataset, LEDGER_TABLE)] = "the load ledger is"
     targets = {
-        mart.name: f"{mart_database(mart, datasets)}.{mart.schema_}.{mart.table_name}".upper()
+        mart.name: mart_table_name(mart, datasets)
         for mart in marts.values()
         if mart.sql is not None and mart.from_[0] in datasets
     }

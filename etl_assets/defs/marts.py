@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import Field
 
 from etl_assets.config.columns import WINDOW_START
-from etl_assets.config.mart_sources import mart_sources
+from etl_assets.config.mart_sources import mart_sources, mart_table_name
 from etl_assets.config.marts import MartConfig, import_function
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs.partitions import partitions_def_for, windows_in_run
@@ -100,7 +100,9 @@ def build_mart(mart: MartConfig, config: ProjectConfig) -> dg.AssetsDefinition:
         partitions_def=partitions_def_for(sources[0].partitions),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    return _sql_mart(mart, sources, common) if mart.sql is not None else _function_mart(mart, sources, common)
+    if mart.sql is not None:
+        return _sql_mart(mart, sources, mart_table_name(mart, config.datasets), common)
+    return _function_mart(mart, sources, common)
 
 
 def mart_resources(config: ProjectConfig, warehouse: SnowflakeWarehouse) -> dict[str, dg.ConfigurableIOManagerFactory]:
@@ -119,11 +121,10 @@ def pandas_io_manager_key(mart: MartConfig) -> str:
     return f"{PANDAS_IO_MANAGER_KEY}_{mart.name}"
 
 
-def _sql_mart(mart: MartConfig, sources: list[DatasetConfig], common: dict) -> dg.AssetsDefinition:
+def _sql_mart(mart: MartConfig, sources: list[DatasetConfig], shown: str, common: dict) -> dg.AssetsDefinition:
     first = sources[0].warehouse
     tables = {s.name: source_table(s.warehouse.database, s.warehouse.schema_, s.load.table) for s in sources}
     target = MartTable(first.database, mart.schema_, mart.table_name)
-    shown = f"{first.database}.{mart.schema_}.{mart.table_name}".upper()
 
     @dg.asset(
         deps=[dg.AssetKey(source.asset_table_path) for source in sources],
