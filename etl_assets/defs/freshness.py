@@ -49,9 +49,9 @@ def build_window_deadline_check(dataset: DatasetConfig) -> dg.AssetChecksDefinit
     )
     def window_deadline(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         now = dt.datetime.now(dt.UTC)
-        due = window_due(dataset, now)
+        due, next_deadline = window_due(dataset, now), _next_deadline(dataset, now)
         if due is None:
-            return dg.AssetCheckResult(passed=True, description="No window is due yet.", metadata={FRESH_UNTIL: _deadline_after(dataset, now)})
+            return dg.AssetCheckResult(passed=True, description="No window is due yet.", metadata={FRESH_UNTIL: next_deadline.timestamp()})
         deadline = due.end + freshness.deadline
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=table, asset_partitions=[due.key]), limit=1
@@ -68,18 +68,17 @@ def build_window_deadline_check(dataset: DatasetConfig) -> dg.AssetChecksDefinit
         loaded_at = dt.datetime.fromtimestamp(records[0].timestamp, dt.UTC)
         return dg.AssetCheckResult(
             passed=True,
-            description=f"Window {due.key} is loaded; the next window is due {_deadline_after(dataset, now, as_text=True)}.",
-            metadata={**metadata, "loaded_at": dg.MetadataValue.timestamp(loaded_at), FRESH_UNTIL: _deadline_after(dataset, now)},
+            description=f"Window {due.key} is loaded; the next window is due {next_deadline.isoformat(timespec='minutes')}.",
+            metadata={**metadata, "loaded_at": dg.MetadataValue.timestamp(loaded_at), FRESH_UNTIL: next_deadline.timestamp()},
         )
 
     return window_deadline
 
 
-def _deadline_after(dataset: DatasetConfig, now: dt.datetime, as_text: bool = False) -> float | str:
+def _next_deadline(dataset: DatasetConfig, now: dt.datetime) -> dt.datetime:
     """When the window after the one due now turns due."""
     following = window_for(now - dataset.freshness.deadline, dataset.partitions)
-    at = following.end + dataset.freshness.deadline
-    return at.isoformat(timespec="minutes") if as_text else at.timestamp()
+    return following.end + dataset.freshness.deadline
 
 
 def _hours(span: dt.timedelta) -> str:
