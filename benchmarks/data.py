@@ -118,6 +118,26 @@ def write_orders_csvs(paths: dict[int, Path], first_id: int = 1) -> dict[int, Pa
     return paths
 
 
+class OrdersData:
+    """The seeded orders CSVs of a whole benchmark, written in one pass the first time one is asked for.
+
+    Every size is the first rows of the largest (write_orders_csvs), so the end-to-end 1M and 10M files are also the
+    profile's and the uploads' inputs: a scenario asking for a size another already read gets the same file.
+    """
+
+    def __init__(self, folder: Path, sizes: list[int]):
+        self.folder, self.sizes = folder, sorted(set(sizes))
+        self._files: dict[int, Path] = {}
+
+    def csv(self, rows: int) -> Path:
+        if rows not in self.sizes:
+            raise ValueError(f"{rows:,} rows were not among the sizes this benchmark prepares ({self.sizes})")
+        if not self._files:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._files = write_orders_csvs({size: self.folder / f"orders_{size}.csv" for size in self.sizes})
+        return self._files[rows]
+
+
 def _csv_bytes(table: pa.Table, header: bool = False) -> bytes:
     """The rows as CSV, each value written as Arrow prints it and quoted only where it needs quotes: as pandas,
     Excel, PostgreSQL and Python's csv module write by default (Arrow's own writer quotes every string)."""

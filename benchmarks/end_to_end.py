@@ -6,7 +6,7 @@ import datetime as dt
 import statistics
 from pathlib import Path
 
-from benchmarks.data import WINDOW_KEY, land, write_orders_csvs
+from benchmarks.data import WINDOW_KEY, OrdersData, land
 from benchmarks.measure import Measured, alternate, median_of
 from benchmarks.model import Section, Target
 from benchmarks.report import mib, ratio, wall
@@ -22,7 +22,7 @@ FLAT = 1.25  # "flat": the peak at the largest size within this factor of the sm
 DLT_ROWS_PAST = 1.0
 
 
-def end_to_end(scratch: Path, sizes: list[int], runs: int, with_peers: bool, timeout: float) -> Section:
+def end_to_end(scratch: Path, data: OrdersData, sizes: list[int], runs: int, with_peers: bool, timeout: float) -> Section:
     section = Section(
         "End to end: one daily window, transform, four quality rules, merge on order_id",
         ["rows", "contender", "median s", "peak MiB", "emulator peak MiB", "ours ÷ it (time)", "ours ÷ it (RSS)"],
@@ -30,21 +30,18 @@ def end_to_end(scratch: Path, sizes: list[int], runs: int, with_peers: bool, tim
     if not with_peers:
         section.notes.append("dlt is not installed in .venv-bench (run with --install): its rows are left out.")
     ours_by_size: dict[int, list[Measured]] = {}
-    data = reset(scratch / "data")
-    csvs = write_orders_csvs({rows: data / f"orders_{rows}.csv" for rows in sizes})
     for rows in sorted(sizes):  # the last is the largest: its results decide the targets
-        csv = csvs[rows]
+        csv = data.csv(rows)
         with shared_emulators((reset(scratch / "ours_wh"), "BENCH.RAW"), (reset(scratch / "floor_wh"), "FLOOR.RAW")) as (ours, floor):
             contenders, settled = _contenders(scratch, csv, (ours, floor), with_peers, runs, timeout)
             results = alternate(contenders, runs, settled)
-        csv.unlink()
         ours_by_size[rows] = results[OURS]
         _add_rows(section, rows, results)
         section.notes.append(_stage_note(rows, results[OURS]))
         if _stopped(results.get(DLT_ROWS, [])):
             section.notes.append(f"At {rows:,} rows dlt's dict rows were stopped at {DLT_ROWS_PAST:g}× our slowest run so "
-                                 "far, and not run again once most of their runs were stopped: their time is a lower "
-                                 "bound, and our ratio to it an upper bound.")  # fmt: skip
+                                 "far and, as their ratio decides no target, not run again once a run was stopped: "
+                                 "their time is a lower bound, and our ratio to it an upper bound.")  # fmt: skip
     _add_targets(section, sizes, ours_by_size, results)
     return section
 
@@ -55,7 +52,7 @@ def _contenders(
     """The contenders in their running order, and when dlt's dict rows have run enough.
 
     Their ratio decides no target, so they are stopped at our slowest run so far, without the headroom a target
-    needs (runs.decided_limit), and not run again once most of their runs were stopped (runs.settled_when_stopped).
+    needs (runs.decided_limit), and not run again once a run was stopped (runs.settled_when_stopped).
     """
     day = dt.date.fromisoformat(WINDOW_KEY)
     ours, floor = warehouses
@@ -68,7 +65,7 @@ def _contenders(
         contenders[DLT_ARROW] = lambda: peer_script("dlt_arrow.py", csv, reset(scratch / "dlt"), scratch=scratch / "dlt", timeout=timeout)
         contenders[DLT_ROWS] = lambda: peer_script("dlt_rows.py", csv, reset(scratch / "dlt"), scratch=scratch / "dlt",
                                                  timeout=decided_limit(ours_seconds, DLT_ROWS_PAST, timeout, headroom=1.0))
-    return contenders, {DLT_ROWS: settled_when_stopped(DLT_ROWS, runs)}
+    return contenders, {DLT_ROWS: settled_when_stopped(DLT_ROWS)}
 
 
 def _add_rows(section: Section, rows: int, results: dict[str, list[Measured]]) -> None:

@@ -134,9 +134,17 @@ def alternate(
 
 
 def median_of(runs: list[Measured], attribute: str) -> float:
-    """The median over the runs made; a skipped run counts as 0 seconds (a lower bound) and has no other figure."""
+    """The median over the runs made; a skipped run counts as 0 seconds (a lower bound) and has no other figure.
+
+    A peer settled by a single stopped run (runs.settled_when_stopped) skipped most of its runs, which would make
+    that median 0: its time is then the run it made, a lower bound too.
+    """
     if attribute == "seconds":
-        return statistics.median(run.seconds for run in runs)
+        median = statistics.median(run.seconds for run in runs)
+        made = [run for run in runs if not run.extra.get("skipped")]
+        if median == 0 and made and all(run.extra.get("timed_out") for run in made):
+            return min(run.seconds for run in made)
+        return median
     made = [run for run in runs if not run.extra.get("skipped")]
     return statistics.median(getattr(run, attribute) if hasattr(run, attribute) else run.extra[attribute] for run in made)
 

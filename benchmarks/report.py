@@ -29,8 +29,12 @@ def ratio(value: float) -> str:
 
 
 def wall(runs: list[Measured]) -> str:
-    """The median wall time, said to be a lower bound when a run was stopped at the time limit."""
+    """The median wall time, said to be a lower bound when a run was stopped at the time limit, with how many runs
+    were made when some were skipped."""
     text = seconds(median_of(runs, "seconds"))
+    made = sum(not run.extra.get("skipped") for run in runs)
+    if made < len(runs):
+        text += f" ({made} run{'' if made == 1 else 's'} made)"
     return f"stopped after {text}" if any(run.extra.get("timed_out") for run in runs) else text
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import end_to_end, scenarios, uploads
+from benchmarks.data import OrdersData
 from benchmarks.measure import ROOT
 from benchmarks.model import Target
 from benchmarks.peers import install_peers, peer_versions
@@ -106,15 +107,16 @@ def _run(args: argparse.Namespace, sizes: Sizes, with_peers: bool) -> list:
     chosen = args.only.split(",")
     scratch = Path(tempfile.mkdtemp(prefix="etl-bench-"))
     runs, timeout = args.runs, args.timeout
+    data = OrdersData(scratch / "data", _data_sizes(sizes, chosen))
     try:
         steps = {
-            "e2e": lambda: end_to_end.end_to_end(scratch / "e2e", sizes.e2e_rows, runs, with_peers, timeout),
-            "profile": lambda: scenarios.profile(scratch / "profile", sizes.profile_rows, runs, with_peers, timeout),
-            "load": lambda: scenarios.load(scratch / "load", sizes.load_rows, runs, timeout),
-            "backfill": lambda: scenarios.backfill(scratch / "backfill", sizes.backfill_windows, runs, timeout),
+            "e2e": lambda: end_to_end.end_to_end(scratch / "e2e", data, sizes.e2e_rows, runs, with_peers, timeout),
+            "profile": lambda: scenarios.profile(scratch / "profile", data, sizes.profile_rows, runs, with_peers, timeout),
+            "load": lambda: scenarios.load(scratch / "load", data, sizes.load_rows, runs, timeout),
+            "backfill": lambda: scenarios.backfill(scratch / "backfill", data, sizes.backfill_windows, runs, timeout),
             # the S3 tick is left out of the quick run: the integration tests run the sensor on a bucket already
             "sensor": lambda: scenarios.sensor(scratch / "sensor", sizes.sensor_archived, sizes.sensor_new, runs, timeout, on_s3=not args.quick),
-            "uploads": lambda: uploads.uploads(scratch / "uploads", sizes.upload_rows, runs, timeout),
+            "uploads": lambda: uploads.uploads(scratch / "uploads", data, sizes.upload_rows, runs, timeout),
         }
         sections = []
         for name in SCENARIOS:
@@ -125,6 +127,13 @@ def _run(args: argparse.Namespace, sizes: Sizes, with_peers: bool) -> list:
         return sections
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _data_sizes(sizes: Sizes, chosen: list[str]) -> list[int]:
+    """The CSV sizes the chosen scenarios read, written together when the first of them asks for one."""
+    wanted = {"e2e": sizes.e2e_rows, "profile": [sizes.profile_rows], "load": [sizes.load_rows],
+              "backfill": [scenarios.BACKFILL_ROWS], "uploads": [sizes.upload_rows]}  # fmt: skip
+    return [rows for name in chosen for rows in wanted.get(name, [])]
 
 
 if __name__ == "__main__":

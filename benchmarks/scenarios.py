@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import yaml
 
-from benchmarks.data import YEAR_START, arrival, fresh_home, land, write_orders_csv
+from benchmarks.data import YEAR_START, OrdersData, arrival, fresh_home, land
 from benchmarks.measure import Measured, alternate, median_of, result_line, run_process
 from benchmarks.model import Section, Target
 from benchmarks.peers import PROJECT_BIN
@@ -27,11 +27,11 @@ BACKFILL_ROWS = 1_000
 BULK_TARGET = 100  # the bulk load is to be this many times faster than executemany
 
 
-def profile(scratch: Path, rows: int, runs: int, with_peers: bool, timeout: float) -> Section:
+def profile(scratch: Path, data: OrdersData, rows: int, runs: int, with_peers: bool, timeout: float) -> Section:
     """profile_parquet against ydata-profiling minimal, both timed from the same CSV."""
     section = Section(f"Profile: {rows:,} rows × 9 columns, from the same CSV",
                       ["contender", "median s", "peak MiB", "ydata ÷ it (time)", "it ÷ ydata (RSS)"])  # fmt: skip
-    csv = write_orders_csv(reset(scratch / "data") / "profile.csv", rows)
+    csv = data.csv(rows)
     contenders = {"etl_assets (CSV → Parquet as text, profile_parquet)": lambda: ours_script("ours_profile.py", csv, reset(scratch / "profile"), timeout=timeout)}
     if with_peers:
         contenders["ydata-profiling minimal"] = lambda: peer_script("ydata_profile.py", csv, scratch=scratch / "ydata", timeout=timeout)
@@ -62,11 +62,11 @@ def _vs(theirs: list[Measured] | None, measured: list[Measured]) -> list[str]:
             ratio(median_of(measured, "peak_mib") / median_of(theirs, "peak_mib"))]  # fmt: skip
 
 
-def load(scratch: Path, rows: int, runs: int, timeout: float) -> Section:
+def load(scratch: Path, data: OrdersData, rows: int, runs: int, timeout: float) -> Section:
     """load_window (PUT + COPY + MERGE) against executemany INSERTs, the same typed rows into a fresh emulator."""
     section = Section(f"Load: {rows:,} typed rows into the emulator",
                       ["contender", "median s", "peak MiB", "emulator peak MiB", "executemany ÷ it (time)"])  # fmt: skip
-    window = typed_window(write_orders_csv(reset(scratch / "data") / "load.csv", rows), scratch / "data" / "load.parquet")
+    window = typed_window(data.csv(rows), reset(scratch / "data") / "load.parquet")
     ours_seconds: list[float] = []
     with shared_emulators((reset(scratch / "ours_wh"), "BENCH.RAW"), (reset(scratch / "rows_wh"), "ROWS_DB.RAW")) as (ours, rows_wh):
         contenders = {
@@ -110,12 +110,12 @@ def typed_window(csv: Path, parquet: Path) -> Path:
     return parquet
 
 
-def backfill(scratch: Path, windows: int, runs: int, timeout: float) -> Section:
+def backfill(scratch: Path, data: OrdersData, windows: int, runs: int, timeout: float) -> Section:
     """A year of daily windows (1,000 rows in all, spread over them) in one --partition-range run."""
     section = Section(f"Backfill: {windows} daily windows, {BACKFILL_ROWS:,} rows in all, one --partition-range run",
                       ["contender", "median s", "per window (ms)", "peak MiB", "emulator peak MiB"])  # fmt: skip
     days = [YEAR_START + dt.timedelta(days=n) for n in range(windows)]
-    files = split_by_day(write_orders_csv(reset(scratch / "data") / "year.csv", BACKFILL_ROWS), days, scratch / "data" / "days")
+    files = split_by_day(data.csv(BACKFILL_ROWS), days, reset(scratch / "data") / "days")
     partition_range = ["--partition-range", f"{days[0].isoformat()}...{days[-1].isoformat()}"]
 
     def lay(landing: Path) -> None:

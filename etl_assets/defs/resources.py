@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from pydantic import Field
 from snowflake.connector import SnowflakeConnection
 
@@ -91,5 +90,8 @@ class LandingZones(dg.ConfigurableResource):
     def zone_for(self, dataset: DatasetConfig) -> LandingZone:
         if not dataset.source.is_s3:
             return landing_zone_for(dataset.source)
+        # imported here: dagster-aws takes about half a second to import, which only S3 landing zones need to pay
+        from dagster_aws.s3 import S3Resource
+
         client = S3Resource(**s3_client_args(dataset.source.s3, self.vault.vault())).get_client()
         return landing_zone_for(dataset.source, client)

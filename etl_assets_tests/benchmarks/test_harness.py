@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from benchmarks.data import write_orders_csv, write_orders_csvs
+from benchmarks.data import OrdersData, write_orders_csv, write_orders_csvs
 from benchmarks.measure import ContenderFailed, ContenderTimedOut, Measured, alternate, median_of, run_process
 from benchmarks.model import Section, Target
-from benchmarks.report import render
+from benchmarks.report import render, wall
 from benchmarks.peers import PROJECT_BIN
 from benchmarks.runs import CONTENDERS, SharedEmulator, decided_limit, settled_past, settled_when_stopped, stopped_or_done
 from benchmarks.scenarios import split_by_day, typed_window
@@ -176,15 +176,20 @@ def test_a_stopped_run_leaves_no_statement_running_beside_the_next_contender(tmp
         warehouse.empty()  # the new server answers
 
 
-def test_a_peer_deciding_no_target_stops_running_once_most_of_its_runs_were_stopped():
-    settled = settled_when_stopped("peer", runs=3)
+def test_a_peer_deciding_no_target_stops_running_once_a_run_was_stopped():
+    settled = settled_when_stopped("peer")
     stopped, finished = Measured(9.0, 1.0, "", {"timed_out": True}), Measured(4.0, 1.0, "")
+    skipped = Measured(0.0, 0.0, "", {"skipped": True, "timed_out": True})
 
-    assert not settled({"peer": [stopped]})
-    assert not settled({"peer": [stopped, finished]})  # the third run may be as quick: it is made
-    assert settled({"peer": [stopped, stopped]})
-    # the skipped run counts as no time, so the median shown is never above what the peer would have taken
-    assert median_of([stopped, Measured(11.0, 1.0, "", {"timed_out": True}), Measured(0.0, 0.0, "", {"skipped": True})], "seconds") == 9.0
+    assert not settled({"peer": []})
+    assert not settled({"peer": [finished]})  # a run that finished says the peer may be quicker: it runs again
+    assert settled({"peer": [finished, stopped]})
+    assert settled({"peer": [stopped]})
+    # its time is then the stopped run's, a lower bound: never the 0 s of the runs it skipped
+    assert median_of([stopped, skipped, skipped], "seconds") == 9.0
+    assert wall([stopped, skipped, skipped]) == "stopped after 9.00 (1 run made)"
+    # with two stopped runs, the shortest: never above what the peer would have taken
+    assert median_of([stopped, Measured(11.0, 1.0, "", {"timed_out": True}), skipped], "seconds") == 9.0
 
 
 def test_every_size_of_the_data_is_the_first_rows_of_the_largest(tmp_path):
@@ -193,3 +198,13 @@ def test_every_size_of_the_data_is_the_first_rows_of_the_largest(tmp_path):
     large, small = written[3_000].read_bytes(), written[1_000].read_bytes()
     assert large == write_orders_csv(tmp_path / "alone.csv", 3_000).read_bytes()
     assert large.startswith(small) and small.count(b"\n") == 1_001
+
+
+def test_the_scenarios_share_one_pass_of_the_data(tmp_path):
+    data = OrdersData(tmp_path / "data", [3_000, 1_000, 3_000])
+
+    large = data.csv(3_000)
+    assert data.csv(3_000) == large and data.csv(1_000) != large  # a size asked twice is the same file
+    assert large.read_bytes().startswith(data.csv(1_000).read_bytes())
+    with pytest.raises(ValueError, match="2,000 rows were not among the sizes"):
+        data.csv(2_000)
