@@ -15,6 +15,7 @@ from etl_assets.column_types import normalised_type
 from etl_assets.config.alerts import AlertsConfig
 from etl_assets.config.base import StrictModel
 from etl_assets.config.columns import LEDGER_TABLE
+from etl_assets.config.compliance import ComplianceConfig
 from etl_assets.config.marts import MartConfig
 from etl_assets.config.re2 import re2_named_groups
 from etl_assets.config.secrets import SecretText
@@ -372,6 +373,18 @@ class DatasetConfig(StrictModel):
     load: LoadConfig
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     freshness: FreshnessConfig | None = None
+    compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
+
+    @model_validator(mode="after")
+    def _compliance_names_target_columns(self) -> DatasetConfig:
+        declared = self.transform.columns if self.transform is not None else {}
+        unknown = [name for name in self.compliance.declared_pii if declared and name not in declared]
+        if unknown:
+            raise ValueError(
+                f"compliance names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not among the "
+                f"transform's columns ({', '.join(declared)}); name the columns of the transformed table"
+            )
+        return self
 
     @property
     def asset_table_path(self) -> list[str]:

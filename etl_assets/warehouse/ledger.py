@@ -25,7 +25,8 @@ from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.model import as_utc
 from etl_assets.warehouse.sessions import abort_transactions_of, current_session
 
-Status = Literal["pending", "uploading", "uploaded", "failed", "skipped", "blocked"]
+# expired: the retention job deleted the window; erased: a subject's rows were erased (docs/architecture.md §8)
+Status = Literal["pending", "uploading", "uploaded", "failed", "skipped", "blocked", "expired", "erased"]
 STATUSES: tuple[str, ...] = get_args(Status)
 UNFINISHED = ("pending", "uploading")
 T = TypeVar("T")
@@ -53,6 +54,9 @@ COLUMNS = {
     "SESSION_ID": "VARCHAR",
     "CONTENT_HASH": "VARCHAR",
     "ROWS_SUPERSEDED": "NUMBER(38,0)",
+    # who asked for a deletion (the retention job or a person's login), and what it removed; never a subject's value
+    "ACTOR": "VARCHAR",
+    "DETAIL": "VARCHAR",
 }
 UPDATABLE = {"rows_staged", "rows_inserted", "rows_updated", "rows_deleted", "rows_superseded", "content_hash", "error"}
 ABANDONED = (
@@ -235,6 +239,33 @@ class LoadLedger:
         self._insert(("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END", "RUN_ID", "STRATEGY",
                       "KEYS", "ATTEMPT", "STATUS", "ERROR", "STARTED_AT", "FINISHED_AT", "SESSION_ID"), rows)  # fmt: skip
         return [attempt.window_key for attempt in missing]
+
+    def record_deletion(
+        self,
+        *,
+        dataset: str,
+        table_name: str,
+        status: Literal["expired", "erased"],
+        rows_deleted: int,
+        detail: str,
+        actor: str,
+        run_id: str,
+        window: tuple[str, dt.datetime, dt.datetime] | None = None,
+    ) -> str:
+        """A finished row for a deletion that is not a load: a window the retention job expired (`window` is its key,
+        start and end), or one subject's rows erased from every window (no window). Its load_id.
+
+        `detail` says what was removed where, in counts; it must never hold the values that chose the rows.
+        """
+        load_id, now = str(uuid.uuid4()), _now()
+        key, start, end = window if window is not None else (None, None, None)
+        self._insert(
+            ("LOAD_ID", "DATASET", "TABLE_NAME", "WINDOW_KEY", "WINDOW_START", "WINDOW_END", "RUN_ID", "ATTEMPT", "STATUS",
+             "ROWS_DELETED", "STARTED_AT", "FINISHED_AT", "SESSION_ID", "ACTOR", "DETAIL"),
+            [(load_id, dataset, table_name, key, as_utc(start) if start else None, as_utc(end) if end else None, run_id, 1,
+              status, rows_deleted, now, now, self.session(), actor, detail)],
+        )  # fmt: skip
+        return load_id
 
     def recent(self, dataset: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest attempts first, as dicts with lower-case keys, optionally of one dataset."""

@@ -93,7 +93,7 @@ def test_unknown_key_in_a_dataset_lists_the_allowed_ones(config_error):
 
     assert str(error).endswith(
         "etl_config.yaml: dataset 'orders': unknown key 'sources'; allowed: description, extends, source, "
-        "partitions, warehouse, transform, quality, load, schedule, freshness."
+        "partitions, warehouse, transform, quality, load, schedule, freshness, compliance."
     )
 
 
