@@ -13,11 +13,12 @@ import pytest
 
 import etl_assets
 
-DOMAIN_PACKAGES = ("config", "ingest", "profiling", "scriptgen", "quality", "warehouse", "credentials")
+DOMAIN_PACKAGES = ("config", "ingest", "profiling", "scriptgen", "quality", "warehouse", "credentials", "compliance")
 # `etl_assets.EtlAssetsComponent` for dg's defs.yaml: imported on first access only, so the domain packages
 # (which all import `etl_assets`) still load no Dagster, as test_a_domain_package_imports_no_dagster shows
 LAZY_REEXPORTS = {"__init__.py: etl_assets.defs.component"}
-OUTSIDE_DEFS = ("etl_assets.cli", "etl_assets.cli_credentials", "etl_assets.commands", "etl_assets.script_commands", "etl_assets.demo")
+OUTSIDE_DEFS = ("etl_assets.cli", "etl_assets.cli_credentials", "etl_assets.commands", "etl_assets.script_commands", "etl_assets.demo",
+                "etl_assets.retention_commands", "etl_assets.erase_commands")
 
 
 def modules_of(package: str) -> list[str]:

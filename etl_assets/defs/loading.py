@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
 
+from etl_assets.compliance.pii import PiiColumn, window_pii
 from etl_assets.config.models import DatasetConfig
-from etl_assets.defs.metadata import record_per_window, window_load_metadata
+from etl_assets.defs.metadata import NO_PII, column_schema, record_per_window, window_load_metadata
 from etl_assets.defs.partitions import windows_in_run
 from etl_assets.defs.resources import SnowflakeWarehouse
 from etl_assets.errors import CredentialsError
+from etl_assets.lake import stage_paths
 from etl_assets.markdown import markdown_table
 from etl_assets.paths import ProjectPaths
 from etl_assets.warehouse.errors import PermanentWarehouseError
@@ -61,7 +63,8 @@ class RunLoads:
         """Windows with an outcome: every one held back or loaded (an empty window's load included)."""
         return len(self.held_back) + len(self.results)
 
-    def add(self, outcome: WindowOutcome, target: str) -> None:
+    def add(self, outcome: WindowOutcome, target: str, pii: Mapping[str, PiiColumn] = NO_PII) -> None:
+        """Record a window's outcome; `pii`, by table column, tags its column schema."""
         key = outcome.window.key
         if outcome.held_back_by:
             self.held_back[key] = outcome.held_back_by
@@ -71,7 +74,7 @@ class RunLoads:
             self.reconciliations.append(outcome.reconciliation)
         self.metadata[key] = window_load_metadata(outcome.result, outcome.choice, outcome.verdict, target)
         if outcome.columns:
-            self.metadata[key]["dagster/column_schema"] = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in outcome.columns.items()])
+            self.metadata[key]["dagster/column_schema"] = column_schema(list(outcome.columns.items()), pii)
         if outcome.newly_loaded:
             self.newly_loaded.append(key)
         else:
@@ -102,7 +105,7 @@ def load_run(
         with warehouse.get_connection(connection_name) as connection:
             connected = True
             for outcome in load_windows(connection, dataset, paths, windows, context.run_id, context.log):
-                run.add(outcome, dataset.target_name)
+                run.add(outcome, dataset.target_name, window_pii(dataset, stage_paths(paths, dataset.name, outcome.window.key).profile).by_target)
     except Exception as exc:
         # yielded, not logged: a logged event waits for the step's next yield, which a failure never makes
         yield from (window_materialization(context, key, run.metadata[key]) for key in run.newly_loaded)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,9 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl_assets.compliance.display import masked_rows, masked_text
+from etl_assets.compliance.pii import PiiColumn, PiiColumns
+from etl_assets.config.models import DatasetConfig
 from etl_assets.ingest.upload import UploadResult
 from etl_assets.markdown import markdown_table
 from etl_assets.lake import QualityVerdict
@@ -20,19 +23,34 @@ from etl_assets.warehouse.keys import KeyChoice
 from etl_assets.warehouse.model import LoadResult
 
 PREVIEW_ROWS = 10
+NO_PII: Mapping[str, PiiColumn] = {}
 
 
-def table_schema(schema: pa.Schema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(field.name, str(field.type)) for field in schema])
+def table_schema(schema: pa.Schema, pii: Mapping[str, PiiColumn] = NO_PII) -> dg.TableSchema:
+    """The columns and their types; a PII column is tagged with what it holds and its mask (docs/architecture.md §8)."""
+    return column_schema([(field.name, str(field.type)) for field in schema], pii)
 
 
-def parquet_preview(path: Path) -> str:
-    """The first rows of a Parquet file as Markdown, read without loading the whole file."""
+def column_schema(
+    columns: Sequence[tuple[str, str]], pii: Mapping[str, PiiColumn] = NO_PII, descriptions: Mapping[str, str] | None = None
+) -> dg.TableSchema:
+    """(name, type) columns as a TableSchema, the PII ones (by name in `pii`) tagged `pii` and `mask`."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, kind, description=(descriptions or {}).get(name), tags=pii[name].tags if name in pii else None)
+            for name, kind in columns
+        ]
+    )
+
+
+def parquet_preview(path: Path, hidden: Collection[str] = frozenset()) -> str:
+    """The first rows of a Parquet file as Markdown, read without loading the whole file; the `hidden` columns'
+    values are shown as `***`."""
     parquet = pq.ParquetFile(path)
     batch = next(parquet.iter_batches(batch_size=PREVIEW_ROWS), None)
     rows = batch.to_pylist() if batch is not None else []
     header = parquet.schema_arrow.names
-    return markdown_table(header, [[row[name] for name in header] for row in rows])
+    return markdown_table(header, masked_rows(header, [[row[name] for name in header] for row in rows], hidden))
 
 
 def record_per_window(context: dg.AssetExecutionContext, metadata: Mapping[str, Mapping[str, Any]]) -> None:
@@ -42,12 +60,13 @@ def record_per_window(context: dg.AssetExecutionContext, metadata: Mapping[str, 
         context.add_asset_metadata(values, partition_key=window_key)
 
 
-def upload_metadata(result: UploadResult) -> dict[str, Any]:
-    """What one window's upload materialization says: its rows, files and how each file was read."""
+def upload_metadata(result: UploadResult, pii: Mapping[str, PiiColumn] = NO_PII) -> dict[str, Any]:
+    """What one window's upload materialization says: its rows, files and how each file was read; `pii`, by upload
+    column, is tagged and kept out of the preview."""
     renamed = [f"{header} -> {name}" for read in result.file_reads for name, header in read.renamed.items()]
     return {
         "dagster/row_count": result.row_count,
-        "dagster/column_schema": table_schema(pq.read_schema(result.output_path)),
+        "dagster/column_schema": table_schema(pq.read_schema(result.output_path), pii),
         "files": len(result.files),
         "new_files": result.new_files,
         "duplicate_files": result.duplicate_files,
@@ -58,7 +77,7 @@ def upload_metadata(result: UploadResult) -> dict[str, Any]:
         "renamed_columns": ", ".join(dict.fromkeys(renamed)) or "(none)",
         "failed_files": md_value(failed_files_markdown(result)) if result.failed_files else "(none)",
         "path": dg.MetadataValue.path(str(result.output_path)),
-        "preview": md_value(parquet_preview(result.output_path)),
+        "preview": md_value(parquet_preview(result.output_path, pii)),
     }
 
 
@@ -104,13 +123,17 @@ def file_reads_markdown(results: Sequence[UploadResult]) -> str:
     return markdown_table(header, rows)
 
 
-def rejected_rows_result(check_name: str, results: Sequence[UploadResult]) -> dg.AssetCheckResult:
+def rejected_rows_result(check_name: str, results: Sequence[UploadResult], hide_text: bool = False) -> dg.AssetCheckResult:
     """Rejected rows, and files set aside as unreadable, are a WARN that fails, with the count per file and a few
-    example lines, never only a log line."""
+    example lines, never only a log line; `hide_text` (a dataset that may hold PII) shows their length only."""
     rejected = sum(r.reject_count for r in results)
     failed = [(r.window_key, file.name, file.location, file.reason.splitlines()[0]) for r in results for file in r.failed_files]
     per_file = [(r.window_key, read.name, read.rejects, read.rows) for r in results for read in r.file_reads if read.rejects]
-    examples = [(r.window_key, name, reject.line, reject.reason, reject.raw[:200]) for r in results for name, reject in r.reject_examples]
+    examples = [
+        (r.window_key, name, reject.line, reject.reason, masked_text(reject.raw) if hide_text else reject.raw[:200])
+        for r in results
+        for name, reject in r.reject_examples
+    ]
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=rejected == 0 and not failed,
@@ -125,16 +148,15 @@ def rejected_rows_result(check_name: str, results: Sequence[UploadResult]) -> dg
     )
 
 
-def profile_metadata(window_key: str, profile: Profile, report: Path, drift: Drift | None) -> dict[str, Any]:
-    """What one window's profile materialization says: its column types and semantics, candidates and drift."""
+def profile_metadata(
+    window_key: str, profile: Profile, report: Path, drift: Drift | None, pii: Mapping[str, PiiColumn] = NO_PII
+) -> dict[str, Any]:
+    """What one window's profile materialization says: its column types and semantics, candidates and drift. The
+    profile is the one shown (compliance.display.masked_profile); `pii`, by upload column, is tagged."""
+    descriptions = {c.name: f"{c.semantic_type or 'no semantic type'}; stored as {c.physical_type}" for c in profile.columns}
     return {
         "dagster/row_count": profile.row_count,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn(c.name, c.inferred_type, description=f"{c.semantic_type or 'no semantic type'}; stored as {c.physical_type}")
-                for c in profile.columns
-            ]
-        ),
+        "dagster/column_schema": column_schema([(c.name, c.inferred_type) for c in profile.columns], pii, descriptions),
         "profile": md_value(f"Window {window_key}, {profile.row_count} rows, {profile.duplicate_rows} duplicate rows\n\n{profile.to_markdown()}"),
         "key_candidates": ", ".join("+".join(columns) for columns in profile.key_candidates) or "(none)",
         "date_candidates": ", ".join(f"{c.column} ({c.format})" for c in profile.date_candidates) or "(none)",
@@ -198,14 +220,16 @@ def script_diff(previous: Path, name: str, code: str, max_lines: int = 400) -> s
     return "\n".join(lines[:max_lines] + ([f"... {len(lines) - max_lines} more lines"] if len(lines) > max_lines else []))
 
 
-def transform_metadata(counts: Mapping[str, int], output: Path) -> dict[str, Any]:
-    """What one window's transform materialization says: rows in and out, and the output's schema and first rows."""
+def transform_metadata(counts: Mapping[str, int], output: Path, pii: PiiColumns | None = None) -> dict[str, Any]:
+    """What one window's transform materialization says: rows in and out, and the output's schema and first rows;
+    its PII columns are tagged and kept out of the preview."""
+    by_target = pii.by_target if pii is not None else NO_PII
     return {
         "dagster/row_count": counts["rows_out"],
-        "dagster/column_schema": table_schema(pq.read_schema(output)),
+        "dagster/column_schema": table_schema(pq.read_schema(output), by_target),
         "rows_in": counts.get("rows_in", 0),
         "rows_deduplicated": counts.get("rows_deduplicated", 0),
-        "preview": md_value(parquet_preview(output)),
+        "preview": md_value(parquet_preview(output, by_target)),
     }
 
 
@@ -231,3 +255,11 @@ def window_load_metadata(result: LoadResult, choice: KeyChoice, verdict: Quality
 
 def md_value(text: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(text)
+
+
+def with_classification(dataset: DatasetConfig, asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The asset with the dataset's `compliance.classification` (when set) as definition metadata."""
+    classification = dataset.compliance.classification
+    if classification is None:
+        return asset
+    return asset.map_asset_specs(lambda spec: spec.merge_attributes(metadata={"classification": classification}))

@@ -1,4 +1,4 @@
-"""What a column means (email, url, id, category, ...) and which text columns hold dates in one format."""
+"""What a column means (email, url, id, person_name, category, ...) and which text columns hold dates in one format."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pyarrow as pa
 from etl_assets.column_types import is_text
 from etl_assets.profiling.id_columns import looks_like_id
 from etl_assets.profiling.model import ColumnProfile, DateCandidate
+from etl_assets.profiling.person_names import PERSON_NAME_PATTERN, names_people
 from etl_assets.profiling.sql import per_text_column
 from etl_assets.sql_text import literal, quote_identifier
 
@@ -93,13 +94,16 @@ def _sample_counts(
         aggregates += [f"count_if(regexp_full_match({trimmed}, {literal(p)}))" if shaped else "NULL" for p in SHAPE_PATTERNS.values()]
         aggregates += [f"count_if(try_strptime({dated}, {literal(f)}) IS NOT NULL)" if date_like else "NULL" for f in DATE_FORMATS]
         aggregates.append(f"count_if(try_strptime({dated}, {_format_list()}) IS NOT NULL)" if date_like else "NULL")
+        # people's names only where the column's name says so: the shape alone fits product names too
+        named = index is None or (shaped and names_people(text[index].name))
+        aggregates.append(f"count_if(regexp_full_match({trimmed}, {literal(PERSON_NAME_PATTERN)}))" if named else "NULL")
         return aggregates
 
     shapes, formats = {}, {}
     for (_, *values), column in zip(per_text_column(connection, [c.name for c in text], counts, sample_rows), text):
         filled = values[0]
-        shapes[column.name] = {"filled": filled, **dict(zip(SHAPE_PATTERNS, values[1 : 1 + len(SHAPE_PATTERNS)]))}
-        formats[column.name] = {"filled": filled, "any": values[-1], **dict(zip(DATE_FORMATS, values[1 + len(SHAPE_PATTERNS) : -1]))}
+        shapes[column.name] = {"filled": filled, **dict(zip(SHAPE_PATTERNS, values[1 : 1 + len(SHAPE_PATTERNS)])), "person_name": values[-1]}
+        formats[column.name] = {"filled": filled, "any": values[-2], **dict(zip(DATE_FORMATS, values[1 + len(SHAPE_PATTERNS) : -2]))}
     return shapes, formats
 
 
@@ -169,6 +173,8 @@ def _semantic_type(
         for shape in SHAPE_PATTERNS:
             if shapes[shape] >= shapes["filled"] * SHAPE_SHARE:
                 return shape
+        if names_people(column.name) and (shapes["person_name"] or 0) >= shapes["filled"] * SHAPE_SHARE:
+            return "person_name"
     if column.length and column.length["mean"] >= FREE_TEXT_MIN_LENGTH and column.distinct_count >= filled * FREE_TEXT_MIN_SHARE:
         return "free_text"
     if column.distinct_count <= CATEGORY_MAX_DISTINCT and column.distinct_count <= filled * CATEGORY_MAX_SHARE:

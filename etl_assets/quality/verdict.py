@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import duckdb
 
 from etl_assets import local_duckdb
+from etl_assets.compliance.display import masked_records
+from etl_assets.compliance.pii import may_hold_pii, window_pii
 from etl_assets.config.models import DatasetConfig
 from etl_assets.lake import QualityVerdict, StagePaths
 from etl_assets.quality.evaluate import WindowQuality, evaluate_window, quarantine_window, write_empty_quarantine
@@ -36,6 +39,7 @@ def judge_window(
     names = check_names(rules)
     now = dt.datetime.now(dt.UTC)
     quality = evaluate_window(stage.transformed, rules, names=names, references=references, now=now, database=database)
+    quality = _examples_without_pii(dataset, stage, quality)
     blocked_by = tuple(o.name for o in quality.outcomes if not o.passed and o.severity == "error" and o.action != "quarantine")
     if any(rule.action == "quarantine" for rule in rules):
         split = quarantine_window(
@@ -49,3 +53,13 @@ def judge_window(
         verdict = QualityVerdict(blocked_by, stage.transformed, None, 0, quality.score)
     stage.write_verdict(verdict)
     return quality, verdict
+
+
+def _examples_without_pii(dataset: DatasetConfig, stage: StagePaths, quality: WindowQuality) -> WindowQuality:
+    """The failing rows shown as the checks' examples, with the values of the window's PII columns as `***`
+    (docs/architecture.md §8); the rules themselves judged the real values."""
+    hidden = window_pii(dataset, stage.profile).by_target if may_hold_pii(dataset) else {}
+    if not hidden:
+        return quality
+    outcomes = [dataclasses.replace(outcome, examples=masked_records(outcome.examples, hidden)) for outcome in quality.outcomes]
+    return dataclasses.replace(quality, outcomes=outcomes)

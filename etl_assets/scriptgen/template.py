@@ -133,8 +133,7 @@ def _normalised_source_types(dataset_name: str, source_types: dict[str, str]) ->
     for header, logical_type in source_types.items():
         if header in LINEAGE_COLUMNS:
             continue
-        # a flattened struct leaf (address__city) keeps its separator, which normalising one name would merge
-        name = SEPARATOR.join(normalise_column_name(part) for part in header.split(SEPARATOR))
+        name = passthrough_column_name(header)
         try:
             normalised[name] = normalised_type(logical_type)
         except ValueError as error:
@@ -143,6 +142,12 @@ def _normalised_source_types(dataset_name: str, source_types: dict[str, str]) ->
                 f"which the template does not know; expected one of {', '.join(SCALAR_TYPES)} or decimal(p,s)."
             ) from error
     return normalised
+
+
+def passthrough_column_name(header: str) -> str:
+    """The output column the template names after an upload column when no `transform.columns` are declared."""
+    # a flattened struct leaf (address__city) keeps its separator, which normalising one name would merge
+    return SEPARATOR.join(normalise_column_name(part) for part in header.split(SEPARATOR))
 
 
 def _deduplication_keys(

@@ -5,7 +5,8 @@
 - Logout (POST /session?delete=true, which the connector sends when it closes): the session's open transaction is
   rolled back and its DuckDB cursor closed.
 - Statements: one thread at a time uses a session's DuckDB cursor; each statement passes through
-  `TransactionRegistry.statement` (locks, aborts) and `answer_sql` (SHOW TRANSACTIONS, context functions).
+  `TransactionRegistry.statement` (locks, aborts) and `answer_sql` (SHOW TRANSACTIONS, context functions); a COMMENT
+  (a PII column's label), which fakesnow runs but cannot describe, is answered as Snowflake answers it.
 - A statement still running after `query_in_progress_seconds` is answered "in progress" (Snowflake's code 333333)
   with a URL that the connector polls until the result is there, as Snowflake does; so a statement that waits for a
   lock, or a long COPY, outlasts the connector's socket timeout instead of being sent again.
@@ -31,8 +32,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from sqlglot import exp
 
-from etl_assets.warehouse.emulator_statements import answer_sql, read_statement
+from etl_assets.warehouse.emulator_statements import NO_OP, answer_sql, read_statement
 from etl_assets.warehouse.emulator_transactions import Session, TransactionRegistry
 
 QUERY_IN_PROGRESS = "333333"
@@ -163,6 +165,9 @@ class EmulatorSessions:
         with self.registry.statement(session, read.statement, autocommit=connection._autocommit):
             bindings = kwargs.get("binding_params") or params
             execute(cursor, answer_sql(read, session, self.registry, bindings) or command, params, *args, **kwargs)
+            if isinstance(read.expression, exp.Comment):
+                # COMMENT ON COLUMN runs, but DuckDB cannot describe it, as the server does next: answer as Snowflake does
+                execute(cursor, NO_OP, None, *args, **kwargs)
 
 
 def _described_once(describe: Callable) -> Callable:

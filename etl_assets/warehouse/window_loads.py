@@ -16,6 +16,7 @@ from typing import Protocol
 import duckdb
 
 from etl_assets import local_duckdb
+from etl_assets.compliance.pii import may_hold_pii, table_pii
 from etl_assets.config.columns import QUARANTINE_SUFFIX
 from etl_assets.errors import WarehouseError
 from etl_assets.config.models import DatasetConfig
@@ -28,6 +29,7 @@ from etl_assets.warehouse.errors import is_unreachable
 from etl_assets.warehouse.ledger import LoadLedger
 from etl_assets.warehouse.identifiers import object_name
 from etl_assets.warehouse.loader import StagedWindow, ledger_attempt, load_window
+from etl_assets.warehouse.pii_labels import label_pii_columns
 from etl_assets.warehouse.model import LoadRequest, LoadResult, Reconciliation, as_utc
 from etl_assets.warehouse.range_staging import range_groups, staged_range
 from etl_assets.warehouse.reconcile import column_types, reconcile_window, rows_in_window, window_starts_with_rows
@@ -73,6 +75,7 @@ def load_windows(
 
     A window held back by an error rule is recorded in the ledger as `blocked` and not loaded; the others load.
     Consecutive windows with rows share one PUT and COPY INTO (range_staging.py), then load one by one.
+    Once they are loaded, the table's PII columns are labelled, in one read when their labels stand (pii_labels.py).
     The table's columns are read once, and again only after a load changed them.
     """
     ledger = LoadLedger(connection, dataset.warehouse.database, dataset.warehouse.schema_)
@@ -119,9 +122,21 @@ def load_windows(
                 if outcome.newly_loaded and (columns is None or changes.created or changes.added or changes.widened):
                     columns = column_types(connection, dataset.warehouse.database, dataset.warehouse.schema_, dataset.load.table)
                 yield replace(outcome, columns=columns)
+            if columns and may_hold_pii(dataset):
+                _label_pii(connection, dataset, paths, windows, log)
         except BaseException as exc:
             _abandon(ledger, started, exc)
             raise
+
+
+def _label_pii(connection, dataset: DatasetConfig, paths: ProjectPaths, windows: Sequence[TimeWindow], log: Log) -> None:
+    """Label the PII columns of the table and of its quarantine table (which holds the same columns) once per run,
+    after its windows loaded: the columns exist then."""
+    labels = table_pii(dataset, [stage_paths(paths, dataset.name, window.key).profile for window in windows])
+    warehouse = dataset.warehouse
+    quarantines = any(rule.action == "quarantine" for rule in dataset.quality)
+    for table in (dataset.load.table, *([dataset.load.table + QUARANTINE_SUFFIX] if quarantines else [])):
+        label_pii_columns(connection, warehouse.database, warehouse.schema_, table, labels, log)
 
 
 def _abandon(ledger: LoadLedger, started: dict[str, str], cause: BaseException) -> None:
