@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 from etl_assets.errors import CredentialsError
 
 DEFAULT_BEDROCK_MODEL = "amazon.nova-micro-v1:0"
+# a hash key shorter than this could be guessed by trying keys against a known value's token
+MIN_HASH_KEY_CHARACTERS = 32
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -173,8 +175,26 @@ class BedrockProfile(CredentialsProfile):
         return _aws_client_args(self)
 
 
-Profile = SnowflakeProfile | S3Profile | BedrockProfile
-PROFILE_TYPES: dict[str, type[Profile]] = {cls.kind: cls for cls in (SnowflakeProfile, S3Profile, BedrockProfile)}
+class HashKeyProfile(CredentialsProfile):
+    """The key of `compliance.mask: hash`; replacing it changes every token, so hashed columns no longer join
+    (docs/architecture.md §8)."""
+
+    kind: ClassVar[str] = "hash_key"
+    secret_fields: ClassVar[tuple[str, ...]] = ("key",)
+
+    key: SecretStr
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> HashKeyProfile:
+        if len(self.key.get_secret_value()) < MIN_HASH_KEY_CHARACTERS:
+            raise ValueError(f"key needs at least {MIN_HASH_KEY_CHARACTERS} characters; `--generate` makes one")
+        return self
+
+
+Profile = SnowflakeProfile | S3Profile | BedrockProfile | HashKeyProfile
+PROFILE_TYPES: dict[str, type[Profile]] = {
+    cls.kind: cls for cls in (SnowflakeProfile, S3Profile, BedrockProfile, HashKeyProfile)
+}
 
 
 def build_profile(kind: str, fields: Mapping[str, Any]) -> Profile:

@@ -24,7 +24,7 @@ class StoredProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    kind: Literal["snowflake", "s3", "bedrock"]
+    kind: Literal["snowflake", "s3", "bedrock", "hash_key"]
     fields: dict[str, Any]
     secrets: dict[str, str]
     key_id: str

@@ -25,11 +25,13 @@ from etl_assets.defs.sensors import build_upload_sensor
 
 def vault_for(config: ProjectConfig) -> CredentialsVault:
     """The vault's key comes from ETL_ASSETS_FERNET_KEY, required only when a dataset loads through a stored profile,
-    has its script written by a model whose credentials are one, or reads S3 with credentials from the vault."""
+    has its script written by a model whose credentials are one, reads S3 with credentials from the vault, or hashes
+    columns with a key from it."""
     stored = {d.warehouse.connection for d in config.datasets.values()} - {LOCAL_CONNECTION, ENV_PROFILE}
     stored |= {d.transform.llm.credentials for d in config.datasets.values() if uses_llm(d) and d.transform.llm.credentials}
     s3_from_vault = any(d.source.is_s3 and (d.source.s3.credentials or d.source.s3.secret_access_key) for d in config.datasets.values())
-    return CredentialsVault(fernet_key=dg.EnvVar(FERNET_KEY_ENV)) if stored or s3_from_vault else CredentialsVault()
+    hashes = any(d.compliance.masked("hash") for d in config.datasets.values())  # its key is a vault secret
+    return CredentialsVault(fernet_key=dg.EnvVar(FERNET_KEY_ENV)) if stored or s3_from_vault or hashes else CredentialsVault()
 
 
 def build_definitions(config: ProjectConfig) -> dg.Definitions:

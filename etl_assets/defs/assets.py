@@ -5,8 +5,12 @@ import dataclasses
 import dagster as dg
 
 from etl_assets import local_duckdb
+from etl_assets.compliance.display import masked_profile
+from etl_assets.compliance.masking import effective_masks, hold_back_unmasked, mask_windows, pending_verdict
+from etl_assets.compliance.pii import may_hold_pii, pii_columns, upload_pii, window_pii
 from etl_assets.config.models import DatasetConfig, ProjectConfig
 from etl_assets.defs import metadata as md
+from etl_assets.errors import CredentialsError
 from etl_assets.defs.freshness import freshness_policy_for
 from etl_assets.defs.jobs import dataset_pool
 from etl_assets.defs.loading import load_check_specs, load_run, retry_policy_for
@@ -77,8 +81,9 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         results = [ingest_window(dataset, project.paths, window, zone=zone) for window in windows_in_run(context)]
         for line in md.upload_log_lines(dataset.name, results):
             context.log.info(line)
-        md.record_per_window(context, {result.window_key: md.upload_metadata(result) for result in results})
-        return dg.MaterializeResult(check_results=[md.rejected_rows_result(REJECTS_CHECK, results)])
+        # the upload is shown before its profile exists: its PII columns are found in its first rows
+        md.record_per_window(context, {r.window_key: md.upload_metadata(r, upload_pii(dataset, r.output_path).by_source) for r in results})
+        return dg.MaterializeResult(check_results=[md.rejected_rows_result(REJECTS_CHECK, results, hide_text=may_hold_pii(dataset))])
 
     @dg.asset(
         key=keys["profile"],
@@ -103,9 +108,12 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
                 write_profile(profiles[window.key], paths.profile)
                 previous = previous_profile(project.paths, dataset, window, profiles)
                 drifts[window.key] = compare_profiles(previous, profiles[window.key]) if previous else None
-                html = render_report(profiles[window.key], dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
+                # what is shown of it: no value of a PII column (docs/architecture.md §8)
+                pii = pii_columns(dataset, window_profile).by_source
+                shown = masked_profile(window_profile, pii)
+                html = render_report(shown, dataset=dataset.name, window_key=window.key, drift=drifts[window.key])
                 write_atomically(paths.report, html)
-                metadata[window.key] = md.profile_metadata(window.key, window_profile, paths.report, drifts[window.key])
+                metadata[window.key] = md.profile_metadata(window.key, shown, paths.report, drifts[window.key], pii)
         md.record_per_window(context, metadata)
         return dg.MaterializeResult(check_results=[md.drift_result(DRIFT_CHECK, drifts)])
 
@@ -152,22 +160,35 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         pipes_subprocess_client: dg.PipesSubprocessClient,
         warehouse: SnowflakeWarehouse,
     ) -> dg.MaterializeResult:
-        """Run each window's script on its upload (one process per script), then its quality rules: quarantine rows, hold back failing windows."""
+        """Run each window's script on its upload (one process per script), then its quality rules on the real values
+        (quarantine rows, hold back failing windows), then mask its `compliance.mask` columns in every file the load reads."""
         counts, qualities, verdicts = {}, {}, {}
+        # masking (docs/architecture.md §8): the key is read before anything is written, so a missing one stops here
+        masks = effective_masks(dataset.compliance.mask)
+        try:
+            hash_key = warehouse.vault.hash_key(dataset) if "hash" in masks.values() else None
+        except CredentialsError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         references = reference_data(dataset, config, project.paths, warehouse) if dataset.quality else {}
         windows = [stage_paths(project.paths, dataset.name, window.key) for window in windows_in_run(context)]
+        for paths in windows if masks else ():
+            hold_back_unmasked(paths)
         for group in script_groups(windows):
             counts |= run_script_group(context, pipes_subprocess_client, dataset, group, hidden=[project.paths.home])
         counts = {paths.window_key: counts[paths.window_key] for paths in windows}
+        # a window that masks is judged on its real values into a verdict kept aside until its files are masked
+        judging = [pending_verdict(paths) for paths in windows] if masks else windows
         if dataset.quality:
-            judged = judge_windows(dataset, windows, references)
+            judged = judge_windows(dataset, judging, references)
             qualities = {key: quality for key, (quality, _) in judged.items()}
             verdicts = {key: verdict for key, (_, verdict) in judged.items()}
         else:
-            for paths in windows:
+            for paths in judging:
                 paths.write_verdict(QualityVerdict(blocked_by=(), load_path=paths.transformed))
+        if masks:
+            mask_windows(windows, judging, masks, hash_key)
         md.record_per_window(context, {
-            paths.window_key: md.transform_metadata(counts[paths.window_key], paths.transformed)
+            paths.window_key: md.transform_metadata(counts[paths.window_key], paths.transformed, window_pii(dataset, paths.profile))
             | (quality_metadata(qualities[paths.window_key], verdicts[paths.window_key]) if qualities else {})
             for paths in windows
         })  # fmt: skip
@@ -191,7 +212,7 @@ def build_dataset_assets(dataset: DatasetConfig, config: ProjectConfig) -> list[
         """PUT + COPY INTO a staging table, then the load strategy inside one transaction, per window."""
         yield from load_run(context, dataset, project.paths, warehouse)
 
-    return [upload, profile, script, transformed, load]
+    return [md.with_classification(dataset, asset) for asset in (upload, profile, script, transformed, load)]
 
 
 def _script_with_columns(by_schema: dict[tuple, object], columns: list[str]):

@@ -15,6 +15,8 @@ import dagster as dg
 from pydantic import Field
 from snowflake.connector import SnowflakeConnection
 
+from etl_assets.compliance.hashing import HashKey
+from etl_assets.compliance.keys import load_hash_key
 from etl_assets.config.models import DatasetConfig
 from etl_assets.credentials import Vault, resolve_secrets
 from etl_assets.credentials.vault import VAULT_FILE_NAME
@@ -48,6 +50,10 @@ class CredentialsVault(dg.ConfigurableResource):
     def resolve_secrets(self, text: str) -> str:
         """Replace each ${SECRET:profile.field} the config kept with its decrypted value, at execution time."""
         return resolve_secrets(self.vault(), text)
+
+    def hash_key(self, dataset: DatasetConfig) -> HashKey:
+        """The key of the dataset's `mask: hash` columns, decrypted now; it stays in this process."""
+        return load_hash_key(self.vault(), dataset)
 
 
 class SnowflakeWarehouse(dg.ConfigurableResource):

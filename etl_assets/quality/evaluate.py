@@ -236,7 +236,7 @@ def quarantine_window(
         name for rule, name in zip(rules, names, strict=True) if rule.row_level and rule.action == "quarantine"
     ]
     failed = _failed_rules(quality.failing_rows, quarantining)
-    _link_or_copy(parquet_path, kept_path)
+    link_or_copy(parquet_path, kept_path)
     if failed.num_rows:
         _write_quarantined(kept_path, failed, quarantine_path)
     else:
@@ -266,7 +266,7 @@ def _write_quarantined(path: Path, failed: pa.Table, quarantine_path: Path) -> N
                 writer.write_batch(pa.RecordBatch.from_arrays([column.cast(field.type) for column, field in zip(batch.columns, quarantine_schema)], schema=quarantine_schema))
 
 
-def _link_or_copy(source: Path, path: Path) -> None:
+def link_or_copy(source: Path, path: Path) -> None:
     """`path` holds the same bytes as `source`: a hard link where the file system allows, else a copy, atomically."""
     with atomic_path(path) as temporary:
         temporary.unlink()

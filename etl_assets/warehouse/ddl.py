@@ -7,6 +7,7 @@ import re
 import pyarrow as pa
 
 from etl_assets.column_types import snowflake_type
+from etl_assets.compliance.marks import mask_of
 from etl_assets.sql_text import qualified_name, quote_identifier
 from etl_assets.warehouse.errors import PermanentWarehouseError
 from etl_assets.warehouse.model import SchemaChanges
@@ -77,6 +78,12 @@ def ensure_target(
         if name not in current or is_compatible(current[name], sf_type):
             continue
         wider = widened_type(current[name], sf_type)
+        if wider is None and mask_of(arrow_schema.field(name)) == "hash":
+            raise PermanentWarehouseError(
+                f"Column {name!r} of {database}.{schema}.{table} is {current[name]} in Snowflake but compliance.mask "
+                f"hashes it into 64-hex tokens ({sf_type}); migrate the table's column to {sf_type} (its earlier rows "
+                "then still hold clear values until their windows are loaded again) or take the column out of mask."
+            )
         if wider is None:
             raise PermanentWarehouseError(
                 f"Column {name!r} of {database}.{schema}.{table} is {current[name]} in Snowflake but the new data "
