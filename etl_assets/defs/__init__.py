@@ -20,6 +20,7 @@ from etl_assets.warehouse.connections import LOCAL_CONNECTION
 from etl_assets.defs.resources import CredentialsVault, LandingZones, ProjectHome, ScriptModels, SnowflakeWarehouse
 from etl_assets.scriptgen.generate import uses_llm
 from etl_assets.defs.schedules import build_window_schedule
+from etl_assets.defs.retention import build_retention
 from etl_assets.defs.sensors import build_upload_sensor
 
 
@@ -54,6 +55,11 @@ def _definitions(config: ProjectConfig) -> dg.Definitions:
         sensors.append(build_upload_sensor(dataset, job.name))
         if dataset.schedule.enabled:
             schedules.append(build_window_schedule(dataset, job.name))
+        if dataset.compliance.retention_days is not None:
+            retention_asset, retention_job, retention_schedule = build_retention(dataset)
+            assets.append(retention_asset)
+            jobs.append(retention_job)
+            schedules.append(retention_schedule)
     if freshness_sensor := build_freshness_sensor(freshness_checks):
         assets += freshness_checks  # checks are assets definitions to Definitions
         sensors.append(freshness_sensor)
