@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from etl_assets.cli_credentials import add_credentials_commands
+from etl_assets.erase_commands import add_erase_command
 from etl_assets.retention_commands import add_retention_command
 from etl_assets.errors import EtlAssetsError
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_credentials_commands(commands)
     add_retention_command(commands)
+    add_erase_command(commands)
 
     warehouse = commands.add_parser("warehouse", help="the local Snowflake emulator")
     actions = warehouse.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -57,7 +57,7 @@ def read_delimited(open_text: TextSource, delimiter: str | None, original_name: 
     return reader.result(list(reader.batches()))
 
 
-class _RecordScanner:
+class RecordScanner:
     """One record read field by field, over as many lines as its quoted (or escaped) line breaks span."""
 
     def __init__(self, first_line: int, syntax: Syntax, newline: str) -> None:
@@ -147,8 +147,8 @@ class DelimitedReader:
         self.syntax = checked_syntax(options.delimiter, options, original_name) if options.delimiter is not None else None
         self.newline = "\n"
         self.header: list[str] | None = None
-        self.header_scanner: _RecordScanner | None = None
-        self.pending: _RecordScanner | None = None
+        self.header_scanner: RecordScanner | None = None
+        self.pending: RecordScanner | None = None
         # each block's parse (running on the worker thread) and its walked records, in line order
         self.blocks: list[tuple[Future[_ParsedBlock] | None, pa.Table | None]] = []
         self.parser: ThreadPoolExecutor | None = None
@@ -225,10 +225,10 @@ class DelimitedReader:
         line = lines[start].as_py()
         if self.syntax is None:
             self.syntax = checked_syntax(detected_delimiter(line, self.options), self.options, self.original_name)
-        self.pending = self.header_scanner = _RecordScanner(first + start, self.syntax, self.newline)
+        self.pending = self.header_scanner = RecordScanner(first + start, self.syntax, self.newline)
         return start
 
-    def _finish(self, scanner: _RecordScanner, lines: pa.StringArray, index: int) -> tuple[pa.StringArray, int] | int | None:
+    def _finish(self, scanner: RecordScanner, lines: pa.StringArray, index: int) -> tuple[pa.StringArray, int] | int | None:
         """Keep a completed record; a broken one becomes a reject and its other lines are walked (or read) again."""
         if scanner is self.header_scanner and self.header is None:
             self._keep_header(scanner)
@@ -242,7 +242,7 @@ class DelimitedReader:
         again = pa.concat_arrays([pa.array(scanner.lines[1:], pa.string()), lines.slice(index)])
         return again, scanner.first_line + 1
 
-    def _keep_header(self, scanner: _RecordScanner) -> None:
+    def _keep_header(self, scanner: RecordScanner) -> None:
         """The header, or with `header: false` the first record, whose width gives the columns column_1..column_N."""
         if scanner.problem is not None or scanner.too_long:
             reason = scanner.problem or f"a field is longer than {MAX_FIELD_BYTES} bytes"
@@ -288,7 +288,7 @@ class DelimitedReader:
                 # a block without walked records is in line order already: sorting would copy every column
                 yield combined if (np.diff(lines) > 0).all() else combined.take(pc.sort_indices(combined[SOURCE_ROW]))
 
-    def _slow_records(self, scanners: list[_RecordScanner]) -> pa.Table | None:
+    def _slow_records(self, scanners: list[RecordScanner]) -> pa.Table | None:
         width = len(self.header or [])
         rows, source_rows = [], []
         for scanner in scanners:
@@ -367,11 +367,11 @@ class _BlockWalk:
         self.texts: list[pa.StringArray] = []
         self.line_numbers: list[np.ndarray] = []
         self.single_lines: list[int] = []
-        self.scanners: list[_RecordScanner] = []
+        self.scanners: list[RecordScanner] = []
         self.rejects: list[Reject] = []
-        self.pending: _RecordScanner | None = None
+        self.pending: RecordScanner | None = None
 
-    def run(self) -> tuple[pa.StringArray, np.ndarray, list[_RecordScanner]]:
+    def run(self) -> tuple[pa.StringArray, np.ndarray, list[RecordScanner]]:
         """The well-formed records' text and lines, and the records that were walked."""
         position, batch = 0, FIRST_BATCH
         while position < len(self.lines):
@@ -420,7 +420,7 @@ class _BlockWalk:
 
     def _walk_one(self, start: int) -> int:
         """Walk the record at `start`; the index to go on from (the block's end when it is left open for the next block)."""
-        scanner = _RecordScanner(self.first + start, self.syntax, self.newline)
+        scanner = RecordScanner(self.first + start, self.syntax, self.newline)
         end, done = _feed(scanner, self.lines, start)
         if not done and not self.at_eof:
             self.pending = scanner
@@ -435,7 +435,7 @@ class _BlockWalk:
         return start + 1
 
 
-def _feed(scanner: _RecordScanner, lines: pa.StringArray, start: int) -> tuple[int, bool]:
+def _feed(scanner: RecordScanner, lines: pa.StringArray, start: int) -> tuple[int, bool]:
     """Feed lines from `start` until the record is done; the index after the last line fed, and whether it is done."""
     index = start
     while index < len(lines):
@@ -445,7 +445,7 @@ def _feed(scanner: _RecordScanner, lines: pa.StringArray, start: int) -> tuple[i
     return index, False
 
 
-def _record_problem(scanner: _RecordScanner, width: int) -> str | None:
+def _record_problem(scanner: RecordScanner, width: int) -> str | None:
     if scanner.too_long or any(len(field) > MAX_FIELD_BYTES // 4 and _utf8_length(field) > MAX_FIELD_BYTES for field in scanner.fields):
         return f"a field is longer than {MAX_FIELD_BYTES} bytes, the most a Snowflake VARCHAR holds"
     if len(scanner.fields) > width:

@@ -82,7 +82,7 @@ def ingest_window(dataset: DatasetConfig, paths: ProjectPaths, window: TimeWindo
     window's other files load (`failed_files`)."""
     output_path = upload_path(paths, dataset.name, window.key)
     zone = zone or landing_zone_for(dataset.source)
-    with _dataset_lock(paths.dataset_lake(dataset.name) / ".lock"), _parts_folder(output_path) as parts:
+    with dataset_lock(paths.dataset_lake(dataset.name) / ".lock"), _parts_folder(output_path) as parts:
         taken = _archive_landed_files(dataset, zone, paths, window.key, parts)
         outcomes, fresh_reads, settling = taken.outcomes, taken.fresh_reads, taken.settling
         if by_row_date(dataset):
@@ -254,7 +254,8 @@ def _parts_folder(output_path: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def _dataset_lock(lock_path: Path) -> Iterator[None]:
+def dataset_lock(lock_path: Path) -> Iterator[None]:
+    """The dataset's lake to ourselves: an upload and an erase of the same dataset never rewrite its files at once."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
